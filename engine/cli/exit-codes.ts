@@ -1,0 +1,15 @@
+/** Process exit codes of every `baton` command. */
+export const EXIT = {
+  ok: 0,
+  /** The pipeline (or the run) is invalid / failed. */
+  invalid: 1,
+  /** The command line itself is wrong. */
+  usage: 2,
+} as const;
+
+/** What a command needs from the process, injected so commands can be tested in-process. */
+export interface CommandContext {
+  readonly stdout: NodeJS.WriteStream;
+  readonly stderr: NodeJS.WriteStream;
+  setExitCode(code: number): void;
+}

@@ -1,0 +1,33 @@
+import { Command, CommanderError } from 'commander';
+import { EXIT, type CommandContext } from './exit-codes.ts';
+import { validateCommand } from './validate-command.ts';
+
+/** Builds the `baton` program. The CLI is the only place that wires adapters, prints, or exits. */
+export function buildProgram(context: CommandContext): Command {
+  const program = new Command('baton')
+    .description('Baton: one pipeline.yaml → validated graph, deploy manifests, diagram, and orchestration')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) });
+  program.addCommand(validateCommand(context));
+  for (const command of program.commands)
+    command.exitOverride().configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) });
+  return program;
+}
+
+/** Runs the CLI and resolves to the exit code. */
+export async function main(argv: readonly string[], context: Omit<CommandContext, 'setExitCode'> = process): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram({ ...context, setExitCode: (c) => (code = c) });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      const ok = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help';
+      return ok ? EXIT.ok : EXIT.usage;
+    }
+    throw error;
+  }
+  return code;
+}

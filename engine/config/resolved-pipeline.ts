@@ -1,0 +1,151 @@
+import type { DocPath } from './diagnostic.ts';
+import type { CompletionStatus } from './pipeline-spec.ts';
+
+/**
+ * The pipeline after `resolve`: every default applied, every duration in milliseconds, every
+ * reference kept with the document path it was written at (so graph rules can point at it).
+ * Code after this stage never re-checks defaults.
+ */
+
+/** A name written somewhere in pipeline.yaml that must refer to a declared thing. */
+export interface Ref {
+  readonly name: string;
+  readonly path: DocPath;
+}
+
+/** Subscription settings with defaults applied. */
+export interface SubscriptionSettings {
+  readonly ackDeadlineSeconds: number;
+  readonly minBackoffSeconds: number;
+  readonly maxBackoffSeconds: number;
+  readonly deadLetterAfterAttempts: number;
+  readonly messageRetentionSeconds: number;
+  readonly delivery: 'push' | 'pull';
+  /** Service account id that signs push requests; undefined when none was stated anywhere. */
+  readonly invoker: string | undefined;
+  /** Where the settings came from (the most specific block that set any of them). */
+  readonly path: DocPath;
+}
+
+export interface ResolvedTopic {
+  readonly name: string;
+  readonly description: string;
+  readonly deadLetter: { readonly enabled: boolean; readonly topic: string; readonly reason: string | undefined };
+  readonly externalPublishers: string | undefined;
+  readonly externalConsumers: string | undefined;
+  readonly path: DocPath;
+}
+
+export interface ResolvedPhase {
+  readonly name: string;
+  readonly description: string;
+  /** Set for phases started from outside Baton; says by what. */
+  readonly entry: string | undefined;
+  readonly triggeredBy: Ref | undefined;
+  readonly publishes: Ref;
+  /** Processor names, in file order. */
+  readonly processors: readonly string[];
+  readonly path: DocPath;
+}
+
+export interface ResolvedProcessor {
+  readonly name: string;
+  readonly phase: string;
+  readonly description: string;
+  readonly service: string;
+  readonly triggeredBy: Ref | undefined;
+  readonly publishes: Ref;
+  /** Every depends_on entry; those in the same phase also produce a dependency barrier. */
+  readonly dependsOn: readonly Ref[];
+  /** The dependency barrier that starts this processor, when it has same-phase dependencies. */
+  readonly dependencyBarrier: string | undefined;
+  readonly subscription: SubscriptionSettings;
+  readonly path: DocPath;
+}
+
+/** When a barrier fires, normalised: every `required` member, and `needed(expected)` members counted. */
+export interface Threshold {
+  /** `all`, `count` (N of M), `quorum` (fraction of all expected), or `required` only. */
+  readonly kind: 'all' | 'count' | 'quorum' | 'required';
+  readonly required: readonly Ref[];
+  readonly count: number | undefined;
+  readonly quorum: number | undefined;
+  readonly path: DocPath;
+}
+
+export interface ModeProfile {
+  readonly name: string;
+  readonly when: 'before_today' | 'today' | 'after_today';
+  /** Expected members in this mode; undefined means all the barrier's members. */
+  readonly expect: readonly Ref[] | undefined;
+  readonly threshold: Threshold;
+  readonly path: DocPath;
+}
+
+export interface Modes {
+  readonly select: 'key_date_vs_today';
+  readonly timezone: string;
+  readonly profiles: readonly ModeProfile[];
+  readonly path: DocPath;
+}
+
+export interface DeadlineTier {
+  /** As written, e.g. `1h`. */
+  readonly after: string;
+  readonly afterMs: number;
+  readonly minMembers: number;
+  readonly path: DocPath;
+}
+
+export interface ResolvedBarrier {
+  readonly name: string;
+  /** `phase` barriers are declared under `barriers:`; `dependency` ones come from a processor's depends_on. */
+  readonly kind: 'phase' | 'dependency';
+  readonly description: string;
+  /** Deployed function name. */
+  readonly function: string;
+  readonly listens: Ref;
+  /** The phase named by `members: {phase: …}`, if the members were given that way. */
+  readonly membersPhase: Ref | undefined;
+  /** Member processor names (for `{phase}` members: that phase's processors, empty if it is unknown). */
+  readonly members: readonly Ref[];
+  readonly threshold: Threshold;
+  readonly modes: Modes | undefined;
+  readonly deadlines: readonly DeadlineTier[];
+  readonly aggregateEntities: boolean;
+  readonly countsAsComplete: readonly CompletionStatus[];
+  readonly publishes: Ref;
+  /** For dependency barriers: the one processor the trigger starts. */
+  readonly target: string | undefined;
+  readonly path: DocPath;
+}
+
+export interface ResolvedCoordinator {
+  readonly name: string;
+  readonly description: string;
+  readonly service: string;
+  readonly phase: Ref;
+  readonly listens: Ref;
+  readonly entityType: string;
+  readonly fullListUrl: string | undefined;
+  readonly workTopic: Ref;
+  readonly readyTopic: Ref;
+  readonly publishes: Ref | undefined;
+  readonly stall: { readonly minFraction: number; readonly noProgressFor: string; readonly noProgressForMs: number } | undefined;
+  readonly onActiveBatch: 'refuse' | 'supersede';
+  readonly path: DocPath;
+}
+
+export interface ResolvedPipeline {
+  readonly name: string;
+  readonly description: string;
+  readonly project: string | undefined;
+  readonly region: string | undefined;
+  readonly key: { readonly name: string; readonly type: 'date' | 'string'; readonly pattern: string | undefined };
+  readonly orchestrator: { readonly memoryMb: number; readonly timeoutSeconds: number; readonly maxInstances: number };
+  readonly topics: readonly ResolvedTopic[];
+  readonly phases: readonly ResolvedPhase[];
+  readonly processors: readonly ResolvedProcessor[];
+  readonly barriers: readonly ResolvedBarrier[];
+  readonly coordinators: readonly ResolvedCoordinator[];
+}

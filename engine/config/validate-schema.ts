@@ -1,0 +1,211 @@
+import { readFileSync } from 'node:fs';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import type { DocPath, Finding } from './diagnostic.ts';
+import { suggestHint } from './suggest.ts';
+import type { PipelineSpec } from './pipeline-spec.ts';
+
+// ajv-formats is CommonJS; under Node's ESM interop its default export is the plugin itself.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+
+/** Absolute path of a schema shipped with Baton. */
+export function schemaPath(name: 'pipeline' | 'envelope'): string {
+  return new URL(`../../schemas/${name}.schema.json`, import.meta.url).pathname;
+}
+
+let compiled: ValidateFunction<PipelineSpec> | undefined;
+
+function pipelineValidator(): ValidateFunction<PipelineSpec> {
+  if (!compiled) {
+    const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true, allowUnionTypes: true });
+    addFormats(ajv);
+    compiled = ajv.compile<PipelineSpec>(JSON.parse(readFileSync(schemaPath('pipeline'), 'utf8')) as object);
+  }
+  return compiled;
+}
+
+/** The result of schema validation: typed data when valid, findings either way. */
+export interface SchemaResult {
+  readonly findings: readonly Finding[];
+  /** Set when the only findings are unknown keys: the data is safe to resolve, since resolve reads known keys only. */
+  readonly spec?: PipelineSpec;
+}
+
+/** Stage 2: checks the data against `schemas/pipeline.schema.json`, reporting every error at once. */
+export function validateSchema(data: unknown): SchemaResult {
+  const validate = pipelineValidator();
+  if (validate(data)) return { findings: [], spec: data };
+  const errors = pruneAnyOf(validate.errors ?? []);
+  const findings = dedupe(errors.map((error) => toFinding(error, data)));
+  const onlyUnknownKeys = findings.every((f) => f.code === 'schema/unknown-key');
+  // Unknown keys are the only errors: the known structure is valid, and resolve ignores the rest.
+  return onlyUnknownKeys ? { findings, spec: data as PipelineSpec } : { findings };
+}
+
+/**
+ * Of the branches of a failed `anyOf`, keeps only the errors of the branch the value was evidently
+ * written for (its type matches), so `threshold: {cuont: 3}` reports the unknown key, not "must be 'all'".
+ */
+function pruneAnyOf(errors: readonly ErrorObject[]): ErrorObject[] {
+  let kept = [...errors];
+  const anyOfs = errors.filter((e) => e.keyword === 'anyOf');
+  for (const anyOf of anyOfs) {
+    const prefix = `${anyOf.schemaPath}/`;
+    const inside = kept.filter((e) => e.schemaPath.startsWith(prefix) && e.instancePath.startsWith(anyOf.instancePath));
+    const byBranch = new Map<string, ErrorObject[]>();
+    for (const error of inside) {
+      const branch = error.schemaPath.slice(prefix.length).split('/')[0] ?? '';
+      byBranch.set(branch, [...(byBranch.get(branch) ?? []), error]);
+    }
+    const typeMismatch = (list: ErrorObject[]): boolean =>
+      list.some((e) => e.instancePath === anyOf.instancePath && (e.keyword === 'type' || e.keyword === 'const'));
+    const candidates = [...byBranch.values()].filter((list) => !typeMismatch(list)).sort((a, b) => a.length - b.length);
+    const chosen = candidates[0];
+    kept = kept.filter((e) => !inside.includes(e) || (chosen?.includes(e) ?? false));
+    if (chosen) kept = kept.filter((e) => e !== anyOf);
+  }
+  return kept;
+}
+
+function dedupe(findings: Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const id = `${f.code}|${f.path.join('.')}|${f.message}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
+
+function pathOf(instancePath: string, data: unknown): (string | number)[] {
+  const segments: (string | number)[] = [];
+  let node: unknown = data;
+  for (const raw of instancePath.split('/').slice(1)) {
+    const segment = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(node)) {
+      const index = Number(segment);
+      segments.push(index);
+      node = node[index];
+    } else {
+      segments.push(segment);
+      node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[segment] : undefined;
+    }
+  }
+  return segments;
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : typeof value;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a number';
+  return `a ${typeof value}`;
+}
+
+function expected(type: unknown): string {
+  const names: Record<string, string> = {
+    object: 'a mapping',
+    array: 'a list',
+    string: 'a string',
+    integer: 'an integer',
+    number: 'a number',
+    boolean: 'true or false',
+    null: 'null',
+  };
+  const list = Array.isArray(type) ? type : [type];
+  return list.map((t) => names[String(t)] ?? String(t)).join(' or ');
+}
+
+function toFinding(error: ErrorObject, data: unknown): Finding {
+  const path: DocPath = pathOf(error.instancePath, data);
+  const parent = (error.parentSchema ?? {}) as { description?: string; properties?: Record<string, unknown> };
+  const params = error.params as Record<string, unknown>;
+  const what = parent.description ? ` (${lowerFirst(parent.description)})` : '';
+  const fail = (code: string, message: string, hint?: string, at: DocPath = path, atKey = false): Finding => ({
+    code: `schema/${code}`,
+    severity: 'error',
+    message,
+    path: at,
+    hint,
+    atKey,
+  });
+  if (error.propertyName !== undefined) {
+    // A map key (topic, phase, barrier name…) that breaks its naming rule.
+    return fail('invalid-name', `name ${show(error.propertyName)} is not allowed${what}`, undefined, [...path, error.propertyName], true);
+  }
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const key = String(params.additionalProperty);
+      const allowed = Object.keys(parent.properties ?? {});
+      return fail('unknown-key', `unknown key ${show(key)}`, suggestHint(key, allowed, 'allowed keys'), [...path, key], true);
+    }
+    case 'required': {
+      const key = String(params.missingProperty);
+      return fail('missing-key', `required key ${show(key)} is missing`, describeProperty(parent, key), path, path.length > 0);
+    }
+    case 'enum': {
+      const allowed = (params.allowedValues as unknown[]).map(String);
+      return fail(
+        'invalid-value',
+        `${show(error.data)} is not allowed; expected one of ${allowed.map((v) => `"${v}"`).join(', ')}`,
+        typeof error.data === 'string' ? closestHint(error.data, allowed) : undefined,
+      );
+    }
+    case 'const': {
+      const allowed = String(params.allowedValue);
+      return fail(
+        'invalid-value',
+        `${show(error.data)} is not allowed; expected ${show(params.allowedValue)}`,
+        typeof error.data === 'string' ? closestHint(error.data, [allowed]) : undefined,
+      );
+    }
+    case 'type':
+      return fail('wrong-type', `expected ${expected(params.type)}, got ${typeName(error.data)}${error.data === null ? ' (nothing after the colon)' : ''}`);
+    case 'anyOf':
+      return fail('wrong-type', `${show(error.data)} is not allowed${what}`);
+    case 'pattern':
+      return fail('invalid-name', `${show(error.data)} is not allowed${what}`);
+    case 'format':
+      return fail('invalid-format', `${show(error.data)} is not a valid ${String(params.format)}${what}`);
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return fail('out-of-range', `${show(error.data)} is out of range: must be ${String(params.comparison)} ${String(params.limit)}${what}`);
+    case 'minItems':
+      return fail('too-few', `list needs at least ${String(params.limit)} item${params.limit === 1 ? '' : 's'}, got ${(error.data as unknown[]).length}`);
+    case 'minProperties':
+      return fail('too-few', `needs at least ${String(params.limit)} entr${params.limit === 1 ? 'y' : 'ies'}, got ${Object.keys(error.data as object).length}`);
+    case 'maxLength':
+      return fail('too-long', `${show(error.data)} is longer than ${String(params.limit)} characters`);
+    case 'minLength':
+      return fail('too-short', `value must not be empty${what}`);
+    case 'uniqueItems':
+      return fail('duplicate-item', `items ${String(params.j)} and ${String(params.i)} are the same; each may appear once`);
+    default:
+      return fail(error.keyword, `${error.message ?? 'is invalid'}${what}`);
+  }
+}
+
+function closestHint(value: string, allowed: readonly string[]): string | undefined {
+  const hint = suggestHint(value, allowed);
+  return hint?.startsWith('did you mean') ? hint : undefined;
+}
+
+function describeProperty(parent: { properties?: Record<string, unknown> }, key: string): string | undefined {
+  const property = parent.properties?.[key] as { description?: string } | undefined;
+  return property?.description ? `${key}: ${property.description}` : undefined;
+}
+
+function lowerFirst(text: string): string {
+  const first = text.split(/(?<=\.)\s/)[0] ?? text;
+  return (first.charAt(0).toLowerCase() + first.slice(1)).replace(/\.$/, '');
+}

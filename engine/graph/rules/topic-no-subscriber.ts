@@ -1,0 +1,26 @@
+import { findingOf, type GraphRule } from '../graph-rule.ts';
+import { publishersOf, subscribersOf } from '../queries.ts';
+
+/**
+ * Messages on a topic nobody subscribes to vanish. A warning, because a pipeline's last topic is often
+ * read outside it: say so with `external_consumers`. Prevents #3.
+ */
+export const topicNoSubscriber: GraphRule = {
+  code: 'graph/topic-no-subscriber',
+  severity: 'warning',
+  prevents: [3],
+  check(graph) {
+    return graph.pipeline.topics
+      .filter((t) => t.externalConsumers === undefined && subscribersOf(graph, t.name).length === 0)
+      .map((t) => {
+        const writers = publishersOf(graph, t.name);
+        const who = writers.length > 0 ? ` (published by ${[...new Set(writers)].join(', ')})` : '';
+        return findingOf(
+          this,
+          t.path,
+          `nothing subscribes to topic "${t.name}"${who}; its messages are dropped`,
+          'subscribe a phase, barrier or coordinator to it, or state `external_consumers`',
+        );
+      });
+  },
+};
