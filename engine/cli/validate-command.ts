@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { hasErrors } from '../config/diagnostic.ts';
-import { diagnosticsToJson, formatDiagnostics } from '../config/format-diagnostics.ts';
+import { diagnosticsToJson, formatReport } from '../config/format-diagnostics.ts';
 import { loadPipeline } from '../config/load-pipeline.ts';
 import { formatSummary } from './summary.ts';
 import { paletteFor } from './terminal.ts';
@@ -27,11 +27,7 @@ Diagnostics look like:
         context.stdout.write(`${diagnosticsToJson(file, result.diagnostics)}\n`);
       } else {
         const palette = paletteFor(invalid ? context.stderr : context.stdout);
-        if (result.diagnostics.length > 0) {
-          const report = formatDiagnostics(file, result.diagnostics, paletteFor(context.stderr));
-          const skipped = invalid && result.graphChecksSkipped ? '\n(graph checks run once the problems above are fixed)' : '';
-          context.stderr.write(`${report}${skipped}\n`);
-        }
+        if (result.diagnostics.length > 0) context.stderr.write(`${formatReport(file, result, paletteFor(context.stderr))}\n`);
         if (!invalid) context.stdout.write(`${formatSummary(result, palette)}\n`);
       }
       context.setExitCode(invalid ? EXIT.invalid : EXIT.ok);

@@ -36,6 +36,13 @@ export function formatDiagnostics(file: string, diagnostics: readonly Diagnostic
   return lines.join('\n');
 }
 
+/** What `baton validate` prints for a file with problems: the diagnostics, a count, and a note if graph checks did not run. */
+export function formatReport(file: string, result: { diagnostics: readonly Diagnostic[]; graphChecksSkipped: boolean }, palette: Palette = PLAIN): string {
+  const invalid = result.diagnostics.some((d) => d.severity === 'error');
+  const skipped = invalid && result.graphChecksSkipped ? '\n(graph checks run once the problems above are fixed)' : '';
+  return `${formatDiagnostics(file, result.diagnostics, palette)}${skipped}`;
+}
+
 /** The machine-readable form (`--format json`). */
 export function diagnosticsToJson(file: string, diagnostics: readonly Diagnostic[]): string {
   return JSON.stringify({ file, valid: !diagnostics.some((d) => d.severity === 'error'), diagnostics }, null, 2);

@@ -68,7 +68,14 @@ export function parsePipeline(text: string): ParsedPipeline {
     );
   }
   const document = documents[0] as Document;
-  for (const error of [...document.errors, ...document.warnings]) {
+  // A tab used as indentation throws every later line out of place: report the tabs, not the fallout.
+  const problems = [...document.errors, ...document.warnings];
+  const tabs = problems.filter((e) => e.code === 'TAB_AS_INDENT');
+  const reported = new Set<number>();
+  for (const error of tabs.length > 0 ? tabs : problems) {
+    const position = at(error.pos[0]);
+    if (reported.has(position.line)) continue;
+    reported.add(position.line);
     const code = YAML_CODES[error.code] ?? `yaml/${error.code.toLowerCase().replace(/_/g, '-')}`;
     const message = (error.message.split('\n')[0] ?? error.message).replace(/\s+at line \d+, column \d+:?$/, '');
     const hint =
@@ -77,7 +84,7 @@ export function parsePipeline(text: string): ParsedPipeline {
         : error.code === 'DUPLICATE_KEY'
           ? 'each key may appear once in a mapping; remove or rename one of them'
           : undefined;
-    findings.push(finding(code, message, at(error.pos[0]), hint));
+    findings.push(finding(code, message, position, hint));
   }
   if (findings.length > 0) return { ok: false, findings };
 

@@ -43,26 +43,19 @@ export function validateSchema(data: unknown): SchemaResult {
 }
 
 /**
- * Of the branches of a failed `anyOf`, keeps only the errors of the branch the value was evidently
- * written for (its type matches), so `threshold: {cuont: 3}` reports the unknown key, not "must be 'all'".
+ * Of the errors a failed `anyOf` produces, keeps those of the branch the value was evidently written
+ * for: when some error below the value is about its content (an unknown key, a bad pattern), the
+ * "wrong type" errors of the other branches and the anyOf itself are noise. When every error is a type
+ * mismatch, the anyOf's own message (with its description) says it best.
  */
 function pruneAnyOf(errors: readonly ErrorObject[]): ErrorObject[] {
-  let kept = [...errors];
-  const anyOfs = errors.filter((e) => e.keyword === 'anyOf');
-  for (const anyOf of anyOfs) {
-    const prefix = `${anyOf.schemaPath}/`;
-    const inside = kept.filter((e) => e.schemaPath.startsWith(prefix) && e.instancePath.startsWith(anyOf.instancePath));
-    const byBranch = new Map<string, ErrorObject[]>();
-    for (const error of inside) {
-      const branch = error.schemaPath.slice(prefix.length).split('/')[0] ?? '';
-      byBranch.set(branch, [...(byBranch.get(branch) ?? []), error]);
-    }
-    const typeMismatch = (list: ErrorObject[]): boolean =>
-      list.some((e) => e.instancePath === anyOf.instancePath && (e.keyword === 'type' || e.keyword === 'const'));
-    const candidates = [...byBranch.values()].filter((list) => !typeMismatch(list)).sort((a, b) => a.length - b.length);
-    const chosen = candidates[0];
-    kept = kept.filter((e) => !inside.includes(e) || (chosen?.includes(e) ?? false));
-    if (chosen) kept = kept.filter((e) => e !== anyOf);
+  let kept = errors.filter((e) => e.keyword !== 'propertyNames');
+  const isTypeLevel = (e: ErrorObject, at: string): boolean => e.instancePath === at && (e.keyword === 'type' || e.keyword === 'const' || e.keyword === 'enum');
+  for (const anyOf of errors.filter((e) => e.keyword === 'anyOf')) {
+    const at = anyOf.instancePath;
+    const below = kept.filter((e) => e !== anyOf && (e.instancePath === at || e.instancePath.startsWith(`${at}/`)));
+    const content = below.filter((e) => !isTypeLevel(e, at) && e.keyword !== 'anyOf');
+    kept = content.length > 0 ? kept.filter((e) => e !== anyOf && !(below.includes(e) && isTypeLevel(e, at))) : kept.filter((e) => !below.includes(e) || e.keyword === 'anyOf');
   }
   return kept;
 }
@@ -169,10 +162,13 @@ function toFinding(error: ErrorObject, data: unknown): Finding {
     }
     case 'type':
       return fail('wrong-type', `expected ${expected(params.type)}, got ${typeName(error.data)}${error.data === null ? ' (nothing after the colon)' : ''}`);
-    case 'anyOf':
-      return fail('wrong-type', `${show(error.data)} is not allowed${what}`);
+    case 'anyOf': {
+      const branches = (error.parentSchema as { anyOf?: { const?: unknown }[] } | undefined)?.anyOf ?? [];
+      const constants = branches.flatMap((b) => (typeof b.const === 'string' ? [b.const] : []));
+      return fail('wrong-type', `${show(error.data)} is not allowed${what}`, typeof error.data === 'string' ? closestHint(error.data, constants) : undefined);
+    }
     case 'pattern':
-      return fail('invalid-name', `${show(error.data)} is not allowed${what}`);
+      return fail('invalid-format', `${show(error.data)} is not allowed${what}`);
     case 'format':
       return fail('invalid-format', `${show(error.data)} is not a valid ${String(params.format)}${what}`);
     case 'minimum':
@@ -206,6 +202,6 @@ function describeProperty(parent: { properties?: Record<string, unknown> }, key:
 }
 
 function lowerFirst(text: string): string {
-  const first = text.split(/(?<=\.)\s/)[0] ?? text;
+  const first = text.split(/\.\s+(?=[A-Z`])/)[0] ?? text;
   return (first.charAt(0).toLowerCase() + first.slice(1)).replace(/\.$/, '');
 }

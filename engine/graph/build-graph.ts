@@ -46,13 +46,18 @@ export function buildGraph(pipeline: ResolvedPipeline): PipelineGraph {
     consumers.set(topic, [...(consumers.get(topic) ?? []), { key: consumerKey, ...consumer }]);
   };
 
-  for (const topic of pipeline.topics) addNode('topic', topic.name);
+  for (const topic of pipeline.topics) {
+    addNode('topic', topic.name);
+    if (topic.deadLetter.enabled) addNode('dead-letter-topic', topic.deadLetter.topic);
+  }
   for (const phase of pipeline.phases) addNode('phase', phase.name);
 
   const members = new Map<string, Set<string>>();
   for (const barrier of pipeline.barriers) members.set(barrier.name, new Set(barrier.members.map((m) => m.name)));
 
   for (const processor of pipeline.processors) {
+    // A second processor of the same name is reported by graph/duplicate-name; it adds nothing here.
+    if (graph.hasNode(nodeKey('processor', processor.name))) continue;
     const key = addNode('processor', processor.name);
     graph.addDirectedEdge(nodeKey('phase', processor.phase), key, { kind: 'contains' });
     publish(key, processor.name, processor.publishes.name);

@@ -9,6 +9,8 @@ export interface GraphRule {
   readonly severity: Severity;
   /** Rows of reference/failure-modes.md this rule makes impossible. */
   readonly prevents: readonly number[];
+  /** Codes whose findings make this rule's findings mere consequences: the rule is skipped after them. */
+  readonly skipAfter?: readonly string[];
   check(graph: PipelineGraph): Finding[];
 }
 

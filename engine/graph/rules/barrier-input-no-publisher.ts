@@ -9,6 +9,7 @@ export const barrierInputNoPublisher: GraphRule = {
   code: 'graph/barrier-input-no-publisher',
   severity: 'error',
   prevents: [5, 8],
+  skipAfter: ['graph/duplicate-name', 'graph/unknown-topic', 'graph/unknown-processor', 'graph/unknown-phase'],
   check(graph) {
     const { pipeline } = graph;
     const topics = new Set(pipeline.topics.map((t) => t.name));
@@ -36,6 +37,8 @@ export const barrierInputNoPublisher: GraphRule = {
           ),
         ];
       }
+      // Members given as a phase publish where the phase publishes, checked above.
+      if (barrier.membersPhase) return [];
       return barrier.members.flatMap((member) => {
         const processor = pipeline.processors.find((p) => p.name === member.name);
         if (processor === undefined || processor.publishes.name === barrier.listens.name) return [];

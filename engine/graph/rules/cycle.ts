@@ -11,6 +11,7 @@ export const cycle: GraphRule = {
   code: 'graph/cycle',
   severity: 'error',
   prevents: [6],
+  skipAfter: ['graph/duplicate-name', 'graph/unknown-topic', 'graph/unknown-processor', 'graph/unknown-phase'],
   check(pipelineGraph) {
     return findCycles(pipelineGraph).map((loop) => {
       const names = loop.map((key) => pipelineGraph.graph.getNodeAttribute(key, 'name'));

@@ -10,6 +10,7 @@ export const dependencyNotGuaranteed: GraphRule = {
   code: 'graph/dependency-not-guaranteed',
   severity: 'warning',
   prevents: [9],
+  skipAfter: ['graph/duplicate-name', 'graph/unknown-topic', 'graph/unknown-processor', 'graph/unknown-phase'],
   check({ pipeline }) {
     const findings: Finding[] = [];
     for (const processor of pipeline.processors) {

@@ -11,6 +11,7 @@ export const thresholdUnreachable: GraphRule = {
   code: 'graph/threshold-unreachable',
   severity: 'error',
   prevents: [8, 9],
+  skipAfter: ['graph/duplicate-name', 'graph/unknown-topic', 'graph/unknown-processor', 'graph/unknown-phase'],
   check({ pipeline }) {
     const declared = new Set(pipeline.processors.map((p) => p.name));
     return pipeline.barriers.flatMap((barrier) => {

@@ -9,6 +9,7 @@ export const topicNoPublisher: GraphRule = {
   code: 'graph/topic-no-publisher',
   severity: 'error',
   prevents: [3, 5],
+  skipAfter: ['graph/duplicate-name', 'graph/unknown-topic', 'graph/unknown-processor', 'graph/unknown-phase'],
   check(graph) {
     const barrierInputs = new Set(graph.pipeline.barriers.map((b) => b.listens.name));
     return graph.pipeline.topics

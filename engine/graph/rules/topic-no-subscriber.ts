@@ -9,6 +9,7 @@ export const topicNoSubscriber: GraphRule = {
   code: 'graph/topic-no-subscriber',
   severity: 'warning',
   prevents: [3],
+  skipAfter: ['graph/duplicate-name', 'graph/unknown-topic', 'graph/unknown-processor', 'graph/unknown-phase', 'graph/phase-trigger'],
   check(graph) {
     return graph.pipeline.topics
       .filter((t) => t.externalConsumers === undefined && subscribersOf(graph, t.name).length === 0)

@@ -11,6 +11,7 @@ export const unreachablePhase: GraphRule = {
   code: 'graph/unreachable-phase',
   severity: 'error',
   prevents: [25],
+  skipAfter: ['graph/duplicate-name', 'graph/unknown-topic', 'graph/unknown-processor', 'graph/unknown-phase', 'graph/phase-trigger', 'graph/cycle'],
   check(pipelineGraph) {
     const { pipeline, graph } = pipelineGraph;
     const starts = pipeline.processors
