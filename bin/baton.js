@@ -1,9 +1,47 @@
 #!/usr/bin/env node
-// Entry point of the `baton` command: runs the TypeScript CLI through tsx, so no build step is needed.
-import { register } from 'tsx/esm/api';
+// Entry point of the `baton` command. The TypeScript CLI is bundled with esbuild into dist/baton.mjs
+// the first time it runs and again whenever a source file is newer than the bundle, so there is no
+// separate build step and start-up stays fast (no on-the-fly transpiler on every run).
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-register();
-const { main } = await import('../engine/cli/main.ts');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bundle = join(root, 'dist', 'baton.mjs');
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function sourceDirs() {
+  return ['engine', 'generators'].map((d) => join(root, d)).filter((d) => existsSync(d));
+}
+
+if (!existsSync(bundle) || statSync(bundle).mtimeMs < Math.max(...sourceDirs().map(newestSource))) {
+  const { buildSync } = await import('esbuild');
+  mkdirSync(dirname(bundle), { recursive: true });
+  // Write beside and rename, so concurrent first runs never import a half-written bundle.
+  const temporary = `${bundle}.${process.pid}.tmp`;
+  buildSync({
+    entryPoints: [join(root, 'engine', 'cli', 'main.ts')],
+    outfile: temporary,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'error',
+  });
+  renameSync(temporary, bundle);
+}
+
+const { main } = await import(pathToFileURL(bundle).href);
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { DocPath, Finding } from './diagnostic.ts';
+import { packageRoot } from './package-root.ts';
 import { suggestHint } from './suggest.ts';
 import type { PipelineSpec } from './pipeline-spec.ts';
 
@@ -10,7 +12,7 @@ const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
 /** Absolute path of a schema shipped with Baton. */
 export function schemaPath(name: 'pipeline' | 'envelope'): string {
-  return new URL(`../../schemas/${name}.schema.json`, import.meta.url).pathname;
+  return join(packageRoot(), 'schemas', `${name}.schema.json`);
 }
 
 let compiled: ValidateFunction<PipelineSpec> | undefined;
