@@ -57,7 +57,10 @@ function pruneAnyOf(errors: readonly ErrorObject[]): ErrorObject[] {
     const at = anyOf.instancePath;
     const below = kept.filter((e) => e !== anyOf && (e.instancePath === at || e.instancePath.startsWith(`${at}/`)));
     const content = below.filter((e) => !isTypeLevel(e, at) && e.keyword !== 'anyOf');
-    kept = content.length > 0 ? kept.filter((e) => e !== anyOf && !(below.includes(e) && isTypeLevel(e, at))) : kept.filter((e) => !below.includes(e) || e.keyword === 'anyOf');
+    kept =
+      content.length > 0
+        ? kept.filter((e) => e !== anyOf && !(below.includes(e) && isTypeLevel(e, at)))
+        : kept.filter((e) => !below.includes(e) || e.keyword === 'anyOf');
   }
   return kept;
 }

@@ -90,10 +90,16 @@ describe('the baton binary', () => {
   const bin = new URL('../../../bin/baton.js', import.meta.url).pathname;
 
   it('colours with FORCE_COLOR and honours NO_COLOR', () => {
-    const coloured = spawnSync('node', [bin, 'validate', fixture('invalid/unknown-topic.yaml')], { env: { ...process.env, FORCE_COLOR: '1', NO_COLOR: '' }, encoding: 'utf8' });
+    const coloured = spawnSync('node', [bin, 'validate', fixture('invalid/unknown-topic.yaml')], {
+      env: { ...process.env, FORCE_COLOR: '1', NO_COLOR: '' },
+      encoding: 'utf8',
+    });
     expect(coloured.status).toBe(1);
     expect(coloured.stderr).toContain(ESC);
-    const plain = spawnSync('node', [bin, 'validate', fixture('invalid/unknown-topic.yaml')], { env: { ...process.env, FORCE_COLOR: undefined, NO_COLOR: '1' }, encoding: 'utf8' });
+    const plain = spawnSync('node', [bin, 'validate', fixture('invalid/unknown-topic.yaml')], {
+      env: { ...process.env, FORCE_COLOR: undefined, NO_COLOR: '1' },
+      encoding: 'utf8',
+    });
     expect(plain.status).toBe(1);
     expect(plain.stderr).not.toContain(ESC);
   });

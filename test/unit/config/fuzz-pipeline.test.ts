@@ -14,7 +14,40 @@ function random(seed: number): () => number {
 }
 
 const source = readFileSync(new URL('../../../pipeline.yaml', import.meta.url), 'utf8');
-const TOKENS = ['', ' ', '\t', ':', '-', '- ', '[', ']', '{', '}', '&a', '*a', '"', "'", '#', '\n', '---', 'null', '0', '-1', '1e400', 'all', 'true', '~', '!!str', '|', '>', '%', '@', 'é', '\u0000', 'x'.repeat(80)];
+const TOKENS = [
+  '',
+  ' ',
+  '\t',
+  ':',
+  '-',
+  '- ',
+  '[',
+  ']',
+  '{',
+  '}',
+  '&a',
+  '*a',
+  '"',
+  "'",
+  '#',
+  '\n',
+  '---',
+  'null',
+  '0',
+  '-1',
+  '1e400',
+  'all',
+  'true',
+  '~',
+  '!!str',
+  '|',
+  '>',
+  '%',
+  '@',
+  'é',
+  '\u0000',
+  'x'.repeat(80),
+];
 
 function mutate(text: string, next: () => number): string {
   const lines = text.split('\n');
@@ -48,8 +81,9 @@ function mutate(text: string, next: () => number): string {
       case 6: // replace a value with a token
         lines[at] = line.replace(/:\s.*$/, `: ${TOKENS[pick(TOKENS.length)] ?? ''}`);
         break;
-      default: // swap two lines
+      default:
         {
+          // swap two lines
           const other = pick(lines.length);
           lines[at] = lines[other] ?? '';
           lines[other] = line;

@@ -5,7 +5,9 @@ import { formatReport } from '../../../engine/config/format-diagnostics.ts';
 import { loadPipeline } from '../../../engine/config/load-pipeline.ts';
 
 const folder = new URL('../../fixtures/invalid/', import.meta.url).pathname;
-const fixtures = readdirSync(folder).filter((name) => name.endsWith('.yaml')).sort();
+const fixtures = readdirSync(folder)
+  .filter((name) => name.endsWith('.yaml'))
+  .sort();
 
 /** Each fixture sits beside the exact report it must produce. UPDATE_FIXTURES=1 rewrites them (review the diff!). */
 describe('invalid pipeline fixtures', () => {

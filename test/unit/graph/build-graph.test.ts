@@ -43,7 +43,9 @@ describe('the NBA pipeline graph', () => {
 
   it('treats the coordinator fan-in as a return edge, not a flow', () => {
     const worker = nodeKey('processor', 'prediction_worker');
-    const kinds = graph.filterOutEdges(worker, (_e, _a, _s, target) => target === nodeKey('coordinator', 'prediction-coordinator')).map((e) => graph.getEdgeAttribute(e, 'kind'));
+    const kinds = graph
+      .filterOutEdges(worker, (_e, _a, _s, target) => target === nodeKey('coordinator', 'prediction-coordinator'))
+      .map((e) => graph.getEdgeAttribute(e, 'kind'));
     expect(kinds).toEqual(['returns']);
   });
 });

@@ -13,14 +13,62 @@ function misspell(from: string, to: string, occurrence = 1): { text: string; lin
 }
 
 const cases = [
-  { what: 'a topic a phase publishes', from: 'publishes: nba-phase3-analytics-complete', to: 'publishes: nba-phase3-analytcs-complete', code: 'graph/unknown-topic', hint: 'did you mean "nba-phase3-analytics-complete"?' },
-  { what: 'a topic a barrier listens on', from: 'listens: nba-phase2-raw-complete', to: 'listens: nba-phase2-raw-compelte', code: 'graph/unknown-topic', hint: 'did you mean "nba-phase2-raw-complete"?' },
-  { what: 'the coordinator work topic', from: 'work_topic: nba-phase5-prediction-requests', to: 'work_topic: nba-phase5-prediction-request', code: 'graph/unknown-topic', hint: 'did you mean "nba-phase5-prediction-requests"?' },
-  { what: 'a required processor in a mode', from: 'required: [player_game_summary,', to: 'required: [player_game_sumary,', code: 'graph/unknown-processor', hint: 'did you mean "player_game_summary"?' },
-  { what: 'a processor in depends_on', from: '          - player_daily_cache\n          - upcoming', to: '          - player_daily_cash\n          - upcoming', code: 'graph/unknown-processor', hint: 'did you mean "player_daily_cache"?' },
-  { what: 'a key of a barrier', from: '    listens: nba-phase4-processor-complete', to: '    listen: nba-phase4-processor-complete', code: 'schema/unknown-key', hint: 'did you mean "listens"?' },
-  { what: 'a key of the subscription defaults', from: 'ack_deadline_seconds: 600', to: 'ack_deadline_second: 600', code: 'schema/unknown-key', hint: 'did you mean "ack_deadline_seconds"?' },
-  { what: 'a phase a barrier takes its members from', from: 'members: { phase: analytics }', to: 'members: { phase: analytic }', code: 'graph/unknown-phase', hint: 'did you mean "analytics"?' },
+  {
+    what: 'a topic a phase publishes',
+    from: 'publishes: nba-phase3-analytics-complete',
+    to: 'publishes: nba-phase3-analytcs-complete',
+    code: 'graph/unknown-topic',
+    hint: 'did you mean "nba-phase3-analytics-complete"?',
+  },
+  {
+    what: 'a topic a barrier listens on',
+    from: 'listens: nba-phase2-raw-complete',
+    to: 'listens: nba-phase2-raw-compelte',
+    code: 'graph/unknown-topic',
+    hint: 'did you mean "nba-phase2-raw-complete"?',
+  },
+  {
+    what: 'the coordinator work topic',
+    from: 'work_topic: nba-phase5-prediction-requests',
+    to: 'work_topic: nba-phase5-prediction-request',
+    code: 'graph/unknown-topic',
+    hint: 'did you mean "nba-phase5-prediction-requests"?',
+  },
+  {
+    what: 'a required processor in a mode',
+    from: 'required: [player_game_summary,',
+    to: 'required: [player_game_sumary,',
+    code: 'graph/unknown-processor',
+    hint: 'did you mean "player_game_summary"?',
+  },
+  {
+    what: 'a processor in depends_on',
+    from: '          - player_daily_cache\n          - upcoming',
+    to: '          - player_daily_cash\n          - upcoming',
+    code: 'graph/unknown-processor',
+    hint: 'did you mean "player_daily_cache"?',
+  },
+  {
+    what: 'a key of a barrier',
+    from: '    listens: nba-phase4-processor-complete',
+    to: '    listen: nba-phase4-processor-complete',
+    code: 'schema/unknown-key',
+    hint: 'did you mean "listens"?',
+  },
+  {
+    what: 'a key of the subscription defaults',
+    from: 'ack_deadline_seconds: 600',
+    to: 'ack_deadline_second: 600',
+    code: 'schema/unknown-key',
+    hint: 'did you mean "ack_deadline_seconds"?',
+  },
+  {
+    what: 'a phase a barrier takes its members from',
+    from: 'members: { phase: analytics }',
+    to: 'members: { phase: analytic }',
+    code: 'graph/unknown-phase',
+    hint: 'did you mean "analytics"?',
+  },
 ];
 
 describe('a misspelling anywhere in pipeline.yaml', () => {
