@@ -35,6 +35,8 @@ export interface Finding {
   readonly hint?: string | undefined;
   /** Point at the key of `path` rather than its value (e.g. an unknown property). */
   readonly atKey?: boolean;
+  /** For a missing key: which key. */
+  readonly key?: string;
 }
 
 /** Renders a structured path the way people read it: `phases.raw.processors[3].name`. */

@@ -4,7 +4,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import addFormatsModule from 'ajv-formats';
 import type { DocPath, Finding } from './diagnostic.ts';
 import { packageRoot } from './package-root.ts';
-import { suggestHint } from './suggest.ts';
+import { closestMatch, suggestHint } from './suggest.ts';
 import type { PipelineSpec } from './pipeline-spec.ts';
 
 // ajv-formats is CommonJS; under Node's ESM interop its default export is the plugin itself.
@@ -33,15 +33,58 @@ export interface SchemaResult {
   readonly spec?: PipelineSpec;
 }
 
-/** Stage 2: checks the data against `schemas/pipeline.schema.json`, reporting every error at once. */
+/**
+ * Stage 2: checks the data against `schemas/pipeline.schema.json`, reporting every error at once.
+ *
+ * Error recovery, so one run reports everything: a misspelled required key (`listen:` for `listens:`)
+ * is one finding, not "unknown key" plus "missing key", and checking continues as if it were spelled
+ * right. When what remains are unknown keys only, the data is safe to resolve (resolve reads known
+ * keys only) and the graph checks run too.
+ */
 export function validateSchema(data: unknown): SchemaResult {
   const validate = pipelineValidator();
   if (validate(data)) return { findings: [], spec: data };
-  const errors = pruneAnyOf(validate.errors ?? []);
-  const findings = dedupe(errors.map((error) => toFinding(error, data)));
-  const onlyUnknownKeys = findings.every((f) => f.code === 'schema/unknown-key');
-  // Unknown keys are the only errors: the known structure is valid, and resolve ignores the rest.
-  return onlyUnknownKeys ? { findings, spec: data as PipelineSpec } : { findings };
+  const findings = dedupe(pruneAnyOf(validate.errors ?? []).map((error) => toFinding(error, data)));
+  const renames = misspelledRequiredKeys(findings);
+  const merged = findings.filter((f) => !renames.some((r) => r.missing === f)).map((f) => renames.find((r) => r.unknown === f)?.merged ?? f);
+  if (!merged.every((f) => f.code === 'schema/unknown-key')) return { findings: merged };
+  if (renames.length === 0) return { findings: merged, spec: data as PipelineSpec };
+  const repaired = structuredClone(data);
+  for (const { unknown, key } of renames) renameKey(repaired, unknown.path, key);
+  if (validate(repaired)) return { findings: merged, spec: repaired };
+  const rest = pruneAnyOf(validate.errors ?? []).every((e) => e.keyword === 'additionalProperties');
+  return rest ? { findings: merged, spec: repaired as PipelineSpec } : { findings: merged };
+}
+
+interface Rename {
+  readonly unknown: Finding;
+  readonly missing: Finding;
+  readonly key: string;
+  readonly merged: Finding;
+}
+
+/** Pairs each missing required key with an unknown key beside it that is a likely misspelling of it. */
+function misspelledRequiredKeys(findings: readonly Finding[]): Rename[] {
+  const renames: Rename[] = [];
+  for (const missing of findings.filter((f) => f.code === 'schema/missing-key')) {
+    const key = missing.key ?? '';
+    const parent = missing.path.join('\u0000');
+    const unknown = findings.find(
+      (f) => f.code === 'schema/unknown-key' && f.path.slice(0, -1).join('\u0000') === parent && closestMatch(String(f.path.at(-1)), [key]) === key,
+    );
+    if (unknown && !renames.some((r) => r.unknown === unknown)) {
+      renames.push({ unknown, missing, key, merged: { ...unknown, hint: `did you mean "${key}"? (it is required)` } });
+    }
+  }
+  return renames;
+}
+
+function renameKey(data: unknown, path: DocPath, key: string): void {
+  let node = data as Record<string | number, unknown>;
+  for (const segment of path.slice(0, -1)) node = node[segment] as Record<string | number, unknown>;
+  const old = path.at(-1) ?? '';
+  node[key] = node[old];
+  delete node[old];
 }
 
 /**
@@ -147,7 +190,7 @@ function toFinding(error: ErrorObject, data: unknown): Finding {
     }
     case 'required': {
       const key = String(params.missingProperty);
-      return fail('missing-key', `required key ${show(key)} is missing`, describeProperty(parent, key), path, path.length > 0);
+      return { ...fail('missing-key', `required key ${show(key)} is missing`, describeProperty(parent, key), path, path.length > 0), key };
     }
     case 'enum': {
       const allowed = (params.allowedValues as unknown[]).map(String);
