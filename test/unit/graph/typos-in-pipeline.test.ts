@@ -53,7 +53,7 @@ const cases = [
     from: '    listens: nba-phase4-processor-complete',
     to: '    listen: nba-phase4-processor-complete',
     code: 'schema/unknown-key',
-    hint: 'did you mean "listens"?',
+    hint: 'did you mean "listens"? (it is required)',
   },
   {
     what: 'a key of the subscription defaults',
