@@ -1,0 +1,148 @@
+import type {
+  BatchItem,
+  BatchRecord,
+  BatchState,
+  KeySnapshot,
+  KeyState,
+  MemberRecord,
+  OpenBatchResult,
+  StateStore,
+  TriggerDecision,
+  TriggerDraft,
+  TriggerRecord,
+} from '../../ports/state-store.ts';
+
+interface KeyEntry {
+  readonly snapshot: KeySnapshot;
+  readonly members: Map<string, MemberRecord>;
+}
+
+interface BatchEntry {
+  batch: BatchRecord;
+  readonly items: Map<string, BatchItem>;
+  lastProgressAt: number;
+}
+
+/**
+ * In-process `StateStore` for unit tests. Every method does its work synchronously before its promise
+ * resolves, so each call is atomic on the event loop, which is what a transaction gives the others.
+ */
+export class MemoryStateStore implements StateStore {
+  private readonly keys = new Map<string, KeyEntry>();
+  private readonly triggers = new Map<string, TriggerRecord>();
+  private readonly batches = new Map<string, BatchEntry>();
+
+  openKey(snapshot: KeySnapshot): Promise<KeySnapshot> {
+    const id = scopeId(snapshot.barrier, snapshot.key);
+    const entry = this.keys.get(id) ?? { snapshot, members: new Map<string, MemberRecord>() };
+    this.keys.set(id, entry);
+    return Promise.resolve(entry.snapshot);
+  }
+
+  recordMember(barrier: string, key: string, record: MemberRecord): Promise<boolean> {
+    const entry = this.keys.get(scopeId(barrier, key));
+    if (entry === undefined) return Promise.reject(new Error(`recordMember before openKey for ${barrier} ${key}`));
+    const id = JSON.stringify([record.member, record.executionId]);
+    if (entry.members.has(id)) return Promise.resolve(false);
+    entry.members.set(id, record);
+    return Promise.resolve(true);
+  }
+
+  readKey(barrier: string, key: string): Promise<KeyState | undefined> {
+    return Promise.resolve(this.keyState(barrier, key));
+  }
+
+  listKeys(barrier: string, openOnly: boolean): Promise<string[]> {
+    const keys = [...this.keys.values()].map((e) => e.snapshot).filter((s) => s.barrier === barrier);
+    return Promise.resolve(keys.filter((s) => !openOnly || !this.triggers.has(scopeId(barrier, s.key))).map((s) => s.key));
+  }
+
+  decideTrigger(barrier: string, key: string, evaluate: (state: KeyState) => TriggerDraft | undefined): Promise<TriggerDecision> {
+    const state = this.keyState(barrier, key);
+    if (state === undefined) return Promise.resolve({ trigger: undefined, created: false });
+    return Promise.resolve(this.decide(barrier, key, state.trigger, () => evaluate(state)));
+  }
+
+  markPublished(emitter: string, scope: string, at: number): Promise<void> {
+    const trigger = this.triggers.get(scopeId(emitter, scope));
+    if (trigger && trigger.publishedAt === undefined) this.triggers.set(scopeId(emitter, scope), { ...trigger, publishedAt: at });
+    return Promise.resolve();
+  }
+
+  listUnpublished(emitter?: string): Promise<TriggerRecord[]> {
+    return Promise.resolve([...this.triggers.values()].filter((t) => t.publishedAt === undefined && (emitter === undefined || t.emitter === emitter)));
+  }
+
+  openBatch(batch: BatchRecord, onActive: 'refuse' | 'supersede'): Promise<OpenBatchResult> {
+    const existing = this.batches.get(batch.id);
+    if (existing) return Promise.resolve({ outcome: 'existing', batch: existing.batch, superseded: [] });
+    const active = [...this.batches.values()].filter(
+      (b) => b.batch.coordinator === batch.coordinator && b.batch.key === batch.key && b.batch.state === 'active',
+    );
+    const first = active[0];
+    if (first && onActive === 'refuse') return Promise.resolve({ outcome: 'refused', batch: first.batch, superseded: [] });
+    for (const entry of active) entry.batch = { ...entry.batch, state: 'superseded' };
+    const stored = { ...batch, state: 'active' as const };
+    this.batches.set(batch.id, { batch: stored, items: new Map(), lastProgressAt: batch.createdAt });
+    return Promise.resolve({ outcome: 'opened', batch: stored, superseded: active.map((b) => b.batch.id) });
+  }
+
+  recordBatchItem(batchId: string, item: BatchItem): Promise<boolean> {
+    const entry = this.batches.get(batchId);
+    if (entry === undefined) return Promise.reject(new Error(`no batch ${batchId}`));
+    const id = String(item.entityId);
+    if (entry.items.has(id)) return Promise.resolve(false);
+    entry.items.set(id, item);
+    entry.lastProgressAt = Math.max(entry.lastProgressAt, item.recordedAt);
+    return Promise.resolve(true);
+  }
+
+  readBatch(batchId: string): Promise<BatchState | undefined> {
+    return Promise.resolve(this.batchState(batchId));
+  }
+
+  listActiveBatches(coordinator: string): Promise<BatchRecord[]> {
+    return Promise.resolve([...this.batches.values()].map((b) => b.batch).filter((b) => b.coordinator === coordinator && b.state === 'active'));
+  }
+
+  completeBatch(batchId: string, evaluate: (state: BatchState) => TriggerDraft | undefined): Promise<TriggerDecision> {
+    const state = this.batchState(batchId);
+    const entry = this.batches.get(batchId);
+    if (state === undefined || entry === undefined) return Promise.resolve({ trigger: undefined, created: false });
+    const coordinator = state.batch.coordinator;
+    if (state.completion === undefined && state.batch.state !== 'active') return Promise.resolve({ trigger: undefined, created: false });
+    const decision = this.decide(coordinator, batchId, state.completion, () => evaluate(state));
+    if (decision.created) entry.batch = { ...entry.batch, state: 'completed' };
+    return Promise.resolve(decision);
+  }
+
+  private decide(emitter: string, scope: string, existing: TriggerRecord | undefined, evaluate: () => TriggerDraft | undefined): TriggerDecision {
+    if (existing) return { trigger: existing, created: false };
+    const draft = evaluate();
+    if (draft === undefined) return { trigger: undefined, created: false };
+    const trigger: TriggerRecord = { ...draft, emitter, scope, publishedAt: undefined };
+    this.triggers.set(scopeId(emitter, scope), trigger);
+    return { trigger, created: true };
+  }
+
+  private keyState(barrier: string, key: string): KeyState | undefined {
+    const entry = this.keys.get(scopeId(barrier, key));
+    if (entry === undefined) return undefined;
+    return { snapshot: entry.snapshot, members: [...entry.members.values()], trigger: this.triggers.get(scopeId(barrier, key)) };
+  }
+
+  private batchState(batchId: string): BatchState | undefined {
+    const entry = this.batches.get(batchId);
+    if (entry === undefined) return undefined;
+    return {
+      batch: entry.batch,
+      items: [...entry.items.values()],
+      lastProgressAt: entry.lastProgressAt,
+      completion: this.triggers.get(scopeId(entry.batch.coordinator, batchId)),
+    };
+  }
+}
+
+function scopeId(emitter: string, scope: string): string {
+  return JSON.stringify([emitter, scope]);
+}

@@ -1,0 +1,21 @@
+import Database from 'better-sqlite3';
+
+/** A better-sqlite3 connection, as the SQLite adapters take it. */
+export type SqliteDatabase = Database.Database;
+
+/** A prepared statement of that connection. */
+export type Statement = Database.Statement;
+
+/**
+ * Opens (creating if needed) the embedded backend's database. WAL lets a reader run beside the one
+ * writer; `synchronous = NORMAL` in WAL mode keeps every committed transaction across a process kill
+ * (only an OS crash or power loss can drop the last ones); `busy_timeout` makes a second process wait
+ * for the write lock instead of failing.
+ */
+export function openSqliteDatabase(file: string): SqliteDatabase {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}

@@ -1,0 +1,254 @@
+import type { Clock } from '../../ports/clock.ts';
+import {
+  DEAD_LETTER_ATTRIBUTES,
+  matchesFilter,
+  retryBackoffMs,
+  type DeadLetter,
+  type MessageBus,
+  type OutgoingMessage,
+  type PublishResult,
+  type ReceivedMessage,
+  type SubscriptionConfig,
+} from '../../ports/message-bus.ts';
+import type { SqliteDatabase, Statement } from './open-sqlite-database.ts';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS bus_messages (
+  topic TEXT NOT NULL, id TEXT NOT NULL, attributes TEXT NOT NULL, data TEXT NOT NULL, published_at INTEGER NOT NULL,
+  PRIMARY KEY (topic, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bus_subscriptions (name TEXT PRIMARY KEY, topic TEXT NOT NULL, config TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bus_deliveries (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, subscription TEXT NOT NULL, topic TEXT NOT NULL, message_id TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, visible_at INTEGER NOT NULL, last_error TEXT,
+  UNIQUE (subscription, message_id)
+);
+CREATE INDEX IF NOT EXISTS bus_deliveries_due ON bus_deliveries (subscription, visible_at, seq);
+CREATE TABLE IF NOT EXISTS bus_dead_letters (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, subscription TEXT NOT NULL, topic TEXT NOT NULL, message_id TEXT NOT NULL,
+  attributes TEXT NOT NULL, data TEXT NOT NULL, reason TEXT NOT NULL, attempts INTEGER NOT NULL, at INTEGER NOT NULL
+);
+`;
+
+interface DeliveryRow {
+  seq: number;
+  message_id: string;
+  topic: string;
+  attempts: number;
+  last_error: string | null;
+  attributes: string;
+  data: string;
+  published_at: number;
+}
+
+interface DeadRow {
+  subscription: string;
+  topic: string;
+  message_id: string;
+  attributes: string;
+  data: string;
+  reason: string;
+  attempts: number;
+  at: number;
+}
+
+/**
+ * The embedded backend's durable local queue. Every call is one SQLite transaction, so a process kill
+ * at any point leaves each message either published or not, leased or not, acked or not — never half;
+ * unacked leases simply expire and redeliver after a restart.
+ */
+export class SqliteMessageBus implements MessageBus {
+  private readonly statements = new Map<string, Statement>();
+
+  /** A prepared statement, compiled once per connection: preparing per call dominated the cost. */
+  private sql(text: string): Statement {
+    let statement = this.statements.get(text);
+    if (statement === undefined) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  private readonly configs = new Map<string, SubscriptionConfig>();
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly clock: Clock,
+  ) {
+    db.exec(SCHEMA);
+  }
+
+  subscribe(config: SubscriptionConfig): Promise<void> {
+    this.sql('INSERT OR IGNORE INTO bus_subscriptions (name, topic, config) VALUES (?, ?, ?)').run(config.name, config.topic, JSON.stringify(config));
+    const stored = this.sql('SELECT config FROM bus_subscriptions WHERE name = ?').get(config.name) as { config: string };
+    this.configs.set(config.name, JSON.parse(stored.config) as SubscriptionConfig);
+    return Promise.resolve();
+  }
+
+  publish(topic: string, message: OutgoingMessage): Promise<PublishResult> {
+    return Promise.resolve(this.db.transaction(() => this.publishNow(topic, message)).immediate());
+  }
+
+  pull(subscription: string, max: number): Promise<ReceivedMessage[]> {
+    const config = this.config(subscription);
+    const pullNow = (): ReceivedMessage[] => {
+      const now = this.clock.now();
+      const rows = this.sql(
+        `SELECT d.seq, d.message_id, d.topic, d.attempts, d.last_error, m.attributes, m.data, m.published_at
+           FROM bus_deliveries d JOIN bus_messages m ON m.topic = d.topic AND m.id = d.message_id
+           WHERE d.subscription = ? AND d.visible_at <= ? ORDER BY d.visible_at, d.seq LIMIT ?`,
+      ).all(subscription, now, max) as DeliveryRow[];
+      const received: ReceivedMessage[] = [];
+      const lease = this.sql('UPDATE bus_deliveries SET attempts = attempts + 1, visible_at = ? WHERE seq = ?');
+      for (const row of rows) {
+        if (row.attempts >= config.maxDeliveryAttempts) {
+          const last = row.last_error === null ? 'ack deadline expired' : `last error: ${row.last_error}`;
+          this.bury(config, row, `gave up after ${row.attempts} delivery attempts (${last})`);
+          continue;
+        }
+        lease.run(now + config.ackDeadlineMs, row.seq);
+        const attempt = row.attempts + 1;
+        received.push({
+          id: row.message_id,
+          attributes: JSON.parse(row.attributes) as Record<string, string>,
+          data: row.data,
+          topic: row.topic,
+          subscription,
+          ackId: JSON.stringify([subscription, row.message_id, attempt]),
+          deliveryAttempt: attempt,
+          publishedAt: row.published_at,
+        });
+      }
+      return received;
+    };
+    return Promise.resolve(this.db.transaction(pullNow).immediate());
+  }
+
+  ack(ackId: string): Promise<void> {
+    const [subscription, id, attempt] = parseAckId(ackId);
+    this.sql('DELETE FROM bus_deliveries WHERE subscription = ? AND message_id = ? AND attempts = ?').run(subscription, id, attempt);
+    return Promise.resolve();
+  }
+
+  nack(ackId: string, reason: string): Promise<void> {
+    this.db
+      .transaction(() => {
+        const found = this.lease(ackId);
+        if (found === undefined) return;
+        const { config, row } = found;
+        if (row.attempts >= config.maxDeliveryAttempts) {
+          this.bury(config, row, `gave up after ${row.attempts} delivery attempts: ${reason}`);
+          return;
+        }
+        const visibleAt = this.clock.now() + retryBackoffMs(config, row.attempts);
+        this.sql('UPDATE bus_deliveries SET visible_at = ?, last_error = ? WHERE seq = ?').run(visibleAt, reason, row.seq);
+      })
+      .immediate();
+    return Promise.resolve();
+  }
+
+  deadLetter(ackId: string, reason: string): Promise<void> {
+    this.db
+      .transaction(() => {
+        const found = this.lease(ackId);
+        if (found) this.bury(found.config, found.row, reason);
+      })
+      .immediate();
+    return Promise.resolve();
+  }
+
+  deadLetters(subscription?: string): Promise<DeadLetter[]> {
+    const rows = (
+      subscription === undefined
+        ? this.sql('SELECT * FROM bus_dead_letters ORDER BY seq').all()
+        : this.sql('SELECT * FROM bus_dead_letters WHERE subscription = ? ORDER BY seq').all(subscription)
+    ) as DeadRow[];
+    return Promise.resolve(
+      rows.map((r) => ({
+        subscription: r.subscription,
+        topic: r.topic,
+        message: { id: r.message_id, attributes: JSON.parse(r.attributes) as Record<string, string>, data: r.data },
+        reason: r.reason,
+        deliveryAttempts: r.attempts,
+        at: r.at,
+      })),
+    );
+  }
+
+  backlog(subscription: string): Promise<number> {
+    const row = this.sql('SELECT COUNT(*) AS n FROM bus_deliveries WHERE subscription = ?').get(subscription) as { n: number };
+    return Promise.resolve(row.n);
+  }
+
+  /** Must run inside a transaction: stores the message once and enqueues it for each matching subscription. */
+  private publishNow(topic: string, message: OutgoingMessage): PublishResult {
+    const now = this.clock.now();
+    const inserted = this.sql('INSERT OR IGNORE INTO bus_messages (topic, id, attributes, data, published_at) VALUES (?, ?, ?, ?, ?)').run(
+      topic,
+      message.id,
+      JSON.stringify(message.attributes),
+      message.data,
+      now,
+    );
+    if (inserted.changes === 0) return { id: message.id, duplicate: true };
+    const enqueue = this.sql('INSERT OR IGNORE INTO bus_deliveries (subscription, topic, message_id, visible_at) VALUES (?, ?, ?, ?)');
+    // Read from the table, not the cache, so subscriptions another process created are honoured.
+    for (const row of this.sql('SELECT config FROM bus_subscriptions WHERE topic = ?').all(topic) as { config: string }[]) {
+      const config = JSON.parse(row.config) as SubscriptionConfig;
+      if (matchesFilter(config.filter, message.attributes)) enqueue.run(config.name, topic, message.id, now);
+    }
+    return { id: message.id, duplicate: false };
+  }
+
+  /** Must run inside a transaction: records the dead letter, republishes it on the DLQ topic, drops the delivery. */
+  private bury(config: SubscriptionConfig, row: Pick<DeliveryRow, 'seq' | 'message_id' | 'topic' | 'attempts' | 'attributes' | 'data'>, reason: string): void {
+    this.sql('DELETE FROM bus_deliveries WHERE seq = ?').run(row.seq);
+    this.sql('INSERT INTO bus_dead_letters (subscription, topic, message_id, attributes, data, reason, attempts, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+      config.name,
+      row.topic,
+      row.message_id,
+      row.attributes,
+      row.data,
+      reason,
+      row.attempts,
+      this.clock.now(),
+    );
+    if (config.deadLetterTopic === undefined) return;
+    this.publishNow(config.deadLetterTopic, {
+      id: `dlq:${config.name}:${row.message_id}`,
+      attributes: {
+        ...(JSON.parse(row.attributes) as Record<string, string>),
+        [DEAD_LETTER_ATTRIBUTES.reason]: reason,
+        [DEAD_LETTER_ATTRIBUTES.subscription]: config.name,
+        [DEAD_LETTER_ATTRIBUTES.attempts]: String(row.attempts),
+      },
+      data: row.data,
+    });
+  }
+
+  /** The delivery an ack id names, if that exact attempt is still current. Call inside a transaction. */
+  private lease(ackId: string): { config: SubscriptionConfig; row: DeliveryRow } | undefined {
+    const [subscription, id, attempt] = parseAckId(ackId);
+    const row = this.sql(
+      `SELECT d.seq, d.message_id, d.topic, d.attempts, d.last_error, m.attributes, m.data, m.published_at
+         FROM bus_deliveries d JOIN bus_messages m ON m.topic = d.topic AND m.id = d.message_id
+         WHERE d.subscription = ? AND d.message_id = ? AND d.attempts = ?`,
+    ).get(subscription, id, attempt) as DeliveryRow | undefined;
+    return row && { config: this.config(subscription), row };
+  }
+
+  private config(subscription: string): SubscriptionConfig {
+    if (!this.configs.has(subscription)) {
+      const row = this.sql('SELECT config FROM bus_subscriptions WHERE name = ?').get(subscription) as { config: string } | undefined;
+      if (row) this.configs.set(subscription, JSON.parse(row.config) as SubscriptionConfig);
+    }
+    const config = this.configs.get(subscription);
+    if (config === undefined) throw new Error(`no subscription named ${subscription}`);
+    return config;
+  }
+}
+
+function parseAckId(ackId: string): [string, string, number] {
+  return JSON.parse(ackId) as [string, string, number];
+}

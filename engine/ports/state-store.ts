@@ -1,0 +1,172 @@
+// Data flow: completion → barrier → StateStore.openKey / recordMember → decideTrigger (fire-once) → outbox → MessageBus.
+import type { CompletionStatus } from '../config/pipeline-spec.ts';
+import type { OutgoingMessage } from './message-bus.ts';
+
+/** An entity id as it appears in `entities_changed`. */
+export type EntityId = string | number;
+
+/** A threshold with member names only: what a key snapshot keeps of `Threshold`. */
+export interface ThresholdSnapshot {
+  readonly kind: 'all' | 'count' | 'quorum' | 'required';
+  readonly required: readonly string[];
+  readonly count: number | undefined;
+  readonly quorum: number | undefined;
+}
+
+/** One deadline tier as snapshotted. */
+export interface DeadlineSnapshot {
+  readonly after: string;
+  readonly afterMs: number;
+  readonly minMembers: number;
+}
+
+/**
+ * What a barrier fixed for a key at the key's first completion. Editing pipeline.yaml afterwards
+ * changes nothing for this key, so in-flight keys are never stranded or mis-fired.
+ */
+export interface KeySnapshot {
+  readonly barrier: string;
+  readonly key: string;
+  readonly expected: readonly string[];
+  /** Mode profile in force, when the barrier has modes. */
+  readonly mode: string | undefined;
+  readonly threshold: ThresholdSnapshot;
+  readonly deadlines: readonly DeadlineSnapshot[];
+  readonly countsAsComplete: readonly CompletionStatus[];
+  readonly firstCompletionAt: number;
+  /** Correlation id of the key's first message; every trigger for the key carries it. */
+  readonly correlationId: string;
+  readonly traceparent: string | undefined;
+}
+
+/** One completion a barrier recorded: one record per (member, execution id). */
+export interface MemberRecord {
+  readonly member: string;
+  readonly executionId: string;
+  readonly messageId: string;
+  readonly status: CompletionStatus;
+  readonly recordedAt: number;
+  readonly entitiesChanged: Readonly<Record<string, readonly EntityId[]>> | undefined;
+  readonly incremental: boolean | undefined;
+}
+
+/**
+ * A decided outgoing message (a barrier trigger or a coordinator's phase completion). Deciding and
+ * publishing are separate steps: a record with no `publishedAt` is re-published with the same id.
+ */
+export interface TriggerRecord {
+  /** Barrier or coordinator name. */
+  readonly emitter: string;
+  /** The key for a barrier; the batch id for a coordinator. */
+  readonly scope: string;
+  readonly topic: string;
+  readonly message: OutgoingMessage;
+  readonly reason: string;
+  readonly decidedAt: number;
+  readonly publishedAt: number | undefined;
+}
+
+/** What an evaluation returns when it decides to fire. */
+export type TriggerDraft = Omit<TriggerRecord, 'emitter' | 'scope' | 'publishedAt'>;
+
+/** The outcome of a fire-once decision. */
+export interface TriggerDecision {
+  /** The trigger for this scope, whether decided now or earlier; undefined when none holds yet. */
+  readonly trigger: TriggerRecord | undefined;
+  /** True only for the one call that created it. */
+  readonly created: boolean;
+}
+
+/** Everything known about one barrier × key. */
+export interface KeyState {
+  readonly snapshot: KeySnapshot;
+  readonly members: readonly MemberRecord[];
+  readonly trigger: TriggerRecord | undefined;
+}
+
+/** One coordinator batch: the entity list is fixed when the batch opens. */
+export interface BatchRecord {
+  readonly id: string;
+  readonly coordinator: string;
+  readonly key: string;
+  readonly correlationId: string;
+  readonly traceparent: string | undefined;
+  readonly triggerMessageId: string;
+  readonly entityType: string;
+  readonly entities: readonly EntityId[];
+  readonly incremental: boolean;
+  readonly createdAt: number;
+  readonly state: 'active' | 'completed' | 'superseded';
+}
+
+/** One entity a worker reported on. */
+export interface BatchItem {
+  readonly entityId: EntityId;
+  readonly status: CompletionStatus;
+  readonly messageId: string;
+  readonly recordedAt: number;
+}
+
+/** A batch with its progress. */
+export interface BatchState {
+  readonly batch: BatchRecord;
+  readonly items: readonly BatchItem[];
+  /** Time of the last newly recorded item, or the batch's creation. */
+  readonly lastProgressAt: number;
+  readonly completion: TriggerRecord | undefined;
+}
+
+/** The outcome of opening a batch. */
+export interface OpenBatchResult {
+  /** `existing`: this batch id was opened before (a redelivered trigger); `refused`: another batch is active. */
+  readonly outcome: 'opened' | 'existing' | 'refused';
+  /** The stored batch with this id, or for `refused` the active one. */
+  readonly batch: BatchRecord;
+  /** Ids of batches this one superseded. */
+  readonly superseded: readonly string[];
+}
+
+/**
+ * Durable orchestration state. One component owns this layout (#11); no shared document is ever
+ * read-modified-written (#12).
+ *
+ * Invariants every adapter keeps (checked by `test/contract/state-store.contract.ts`):
+ * - `openKey` is create-if-absent: the first snapshot for a barrier × key wins and is returned to all.
+ * - `recordMember` is idempotent per (barrier, key, member, executionId); it returns whether it was new.
+ * - `decideTrigger` runs `evaluate` on the key's current state and stores its draft only if no
+ *   trigger exists for the barrier × key, atomically with reading that state (a unique insert in the
+ *   same transaction). Under any concurrency exactly one call sees `created: true`.
+ * - A decided trigger stays until `markPublished`; `listUnpublished` returns it so it is re-published.
+ * - At most one batch per coordinator × key is active. `openBatch` is create-if-absent on the batch id;
+ *   a different batch for an active key is refused or supersedes the active one, atomically.
+ * - `recordBatchItem` is idempotent per (batch, entity); `completeBatch` is fire-once like `decideTrigger`
+ *   and only for an active batch, which it marks completed in the same transaction.
+ * - `evaluate` callbacks are synchronous and pure; adapters may call them inside a transaction.
+ */
+export interface StateStore {
+  /** Stores the key's snapshot if it has none; returns the stored one. */
+  openKey(snapshot: KeySnapshot): Promise<KeySnapshot>;
+  /** Records a completion; false when this (member, executionId) was already recorded. */
+  recordMember(barrier: string, key: string, record: MemberRecord): Promise<boolean>;
+  /** The key's snapshot, members and trigger; undefined before its first completion. */
+  readKey(barrier: string, key: string): Promise<KeyState | undefined>;
+  /** Keys of a barrier; with `openOnly`, those that have not fired. */
+  listKeys(barrier: string, openOnly: boolean): Promise<string[]>;
+  /** Fire-once decision for a barrier × key (see the interface invariants). */
+  decideTrigger(barrier: string, key: string, evaluate: (state: KeyState) => TriggerDraft | undefined): Promise<TriggerDecision>;
+  /** Records that a decided trigger reached the bus. Idempotent. */
+  markPublished(emitter: string, scope: string, at: number): Promise<void>;
+  /** Decided triggers not yet marked published, optionally for one emitter. */
+  listUnpublished(emitter?: string): Promise<TriggerRecord[]>;
+
+  /** Opens a batch (see the interface invariants). */
+  openBatch(batch: BatchRecord, onActive: 'refuse' | 'supersede'): Promise<OpenBatchResult>;
+  /** Records a worker's report for an entity; false when already recorded. */
+  recordBatchItem(batchId: string, item: BatchItem): Promise<boolean>;
+  /** A batch with its items; undefined if unknown. */
+  readBatch(batchId: string): Promise<BatchState | undefined>;
+  /** Active batches of a coordinator (for the stall tick). */
+  listActiveBatches(coordinator: string): Promise<BatchRecord[]>;
+  /** Fire-once completion of an active batch. */
+  completeBatch(batchId: string, evaluate: (state: BatchState) => TriggerDraft | undefined): Promise<TriggerDecision>;
+}

@@ -1,0 +1,216 @@
+import type { ResolvedBarrier, ResolvedPipeline, Threshold } from '../config/resolved-pipeline.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { MessageBus, OutgoingMessage } from '../ports/message-bus.ts';
+import type { EntityId, KeySnapshot, KeyState, MemberRecord, StateStore, ThresholdSnapshot, TriggerDraft, TriggerRecord } from '../ports/state-store.ts';
+import { checkKey } from './check-key.ts';
+import { buildEnvelope, ENVELOPE_TYPES, expectType, parseMessage, TARGET_ATTRIBUTE, toMessage, type Envelope, type TriggerData } from './envelope.ts';
+import { NoModeProfileError, UnknownMemberError } from './errors.ts';
+import { evaluateThreshold, nextDeadline, summarizeMembers, type MemberSummary } from './evaluate-threshold.ts';
+import { selectProfile } from './select-profile.ts';
+import { TriggerOutbox } from './trigger-outbox.ts';
+
+/** What a barrier needs; the CLI wires one per `ResolvedBarrier`. */
+export interface CompletionBarrierOptions {
+  readonly barrier: ResolvedBarrier;
+  /** The pipeline's name, key rule and processors (to tell a non-member publisher from an unknown one). */
+  readonly pipeline: Pick<ResolvedPipeline, 'name' | 'key' | 'processors'>;
+  /** Stamped on every trigger (#23). */
+  readonly pipelineHash?: string;
+  readonly store: StateStore;
+  readonly bus: MessageBus;
+  readonly clock: Clock;
+}
+
+/** What handling one completion did. */
+export interface BarrierOutcome {
+  /** `recorded` a new completion; `duplicate` of one already recorded; `ignored`: a publisher on the topic that is not a member. */
+  readonly outcome: 'recorded' | 'duplicate' | 'ignored';
+  /** The trigger, when this call decided it. */
+  readonly fired: TriggerRecord | undefined;
+  /** True when this call put a trigger on the bus (first publish or a re-publish after a crash). */
+  readonly published: boolean;
+}
+
+/** A key as `baton status` shows it. */
+export interface BarrierKeyStatus extends MemberSummary {
+  readonly snapshot: KeySnapshot;
+  readonly trigger: TriggerRecord | undefined;
+  /** Epoch ms of the next deadline tier, if the key is open and one is left. */
+  readonly nextDeadlineAt: number | undefined;
+}
+
+/**
+ * The one generic fan-in gate: every phase hand-off and every same-phase dependency runs this class,
+ * configured only by its `ResolvedBarrier`. Per key it snapshots expectations at the first completion,
+ * records each completion idempotently, and fires exactly one trigger when the threshold (or a
+ * deadline tier) holds. See engine/runtime/ARCHITECTURE.md for the invariants and their enforcement.
+ */
+export class CompletionBarrier {
+  readonly name: string;
+  private readonly members: ReadonlySet<string>;
+  private readonly publishers: ReadonlySet<string>;
+  private readonly outbox: TriggerOutbox;
+  private readonly source: string;
+
+  constructor(private readonly options: CompletionBarrierOptions) {
+    const { barrier, pipeline } = options;
+    this.name = barrier.name;
+    this.members = new Set(barrier.members.map((m) => m.name));
+    this.publishers = new Set(pipeline.processors.filter((p) => p.publishes.name === barrier.listens.name).map((p) => p.name));
+    this.outbox = new TriggerOutbox(options.store, options.bus, options.clock);
+    this.source = `//baton/${pipeline.name}/barriers/${barrier.name}`;
+  }
+
+  /** Message id of the barrier's one trigger for a key; deterministic so every re-publish dedupes. */
+  triggerId(key: string): string {
+    return `trigger:${this.name}:${key}`;
+  }
+
+  /**
+   * Handles one completion message. Throws a permanent error for an invalid envelope, an unknown
+   * publisher, a bad key or a key no mode matches; store and bus failures propagate as transient.
+   */
+  async handle(message: OutgoingMessage): Promise<BarrierOutcome> {
+    const envelope = expectType(parseMessage(message), ENVELOPE_TYPES.completion);
+    const data = envelope.data;
+    const member = data.processor_name;
+    if (!this.members.has(member) && !this.publishers.has(member)) {
+      throw new UnknownMemberError(`barrier ${this.name}: "${member}" is not a member and does not publish to ${this.options.barrier.listens.name}`);
+    }
+    checkKey(this.options.pipeline.key, data.key);
+    if (!this.members.has(member)) return { outcome: 'ignored', fired: undefined, published: false };
+
+    const { store, clock } = this.options;
+    const now = clock.now();
+    await this.openKey(envelope, now);
+    const record: MemberRecord = {
+      member,
+      executionId: data.execution_id,
+      messageId: envelope.id,
+      status: data.status,
+      recordedAt: now,
+      entitiesChanged: data.metadata?.entities_changed,
+      incremental: data.metadata?.is_incremental,
+    };
+    const recorded = await store.recordMember(this.name, data.key, record);
+    const result = await this.decide(data.key, clock.now());
+    return { outcome: recorded ? 'recorded' : 'duplicate', ...result };
+  }
+
+  /**
+   * Evaluates deadlines for every open key with no traffic needed (#15), and re-publishes any trigger
+   * decided but not yet published (#10). Returns the triggers decided by this tick.
+   */
+  async tick(): Promise<TriggerRecord[]> {
+    const now = this.options.clock.now();
+    const fired: TriggerRecord[] = [];
+    for (const key of await this.options.store.listKeys(this.name, true)) {
+      const result = await this.decide(key, now);
+      if (result.fired) fired.push(result.fired);
+    }
+    await this.outbox.flush(this.name);
+    return fired;
+  }
+
+  /** A key's progress for `baton status`; undefined before its first completion. */
+  async inspect(key: string): Promise<BarrierKeyStatus | undefined> {
+    const state = await this.options.store.readKey(this.name, key);
+    if (state === undefined) return undefined;
+    const now = this.options.clock.now();
+    return {
+      ...summarizeMembers(state),
+      snapshot: state.snapshot,
+      trigger: state.trigger,
+      nextDeadlineAt: state.trigger === undefined ? nextDeadline(state, now) : undefined,
+    };
+  }
+
+  private async decide(key: string, now: number): Promise<Omit<BarrierOutcome, 'outcome'>> {
+    const decision = await this.options.store.decideTrigger(this.name, key, (state) => this.draft(state, now));
+    const trigger = decision.trigger;
+    const published = trigger !== undefined && (await this.outbox.deliver(trigger));
+    return { fired: decision.created ? trigger : undefined, published };
+  }
+
+  /** Fixes the key's expectations at its first completion; later calls get the stored snapshot. */
+  private async openKey(envelope: Envelope<'dev.baton.completion.v1'>, now: number): Promise<KeySnapshot> {
+    const { barrier } = this.options;
+    const key = envelope.data.key;
+    let profile;
+    try {
+      profile = barrier.modes === undefined ? undefined : selectProfile(barrier.modes, key, now);
+    } catch (error) {
+      // A key already open keeps the mode it was given, even if today's date has moved on.
+      const existing = error instanceof NoModeProfileError ? await this.options.store.readKey(this.name, key) : undefined;
+      if (existing) return existing.snapshot;
+      throw error;
+    }
+    return this.options.store.openKey({
+      barrier: this.name,
+      key,
+      expected: (profile?.expect ?? barrier.members).map((m) => m.name),
+      mode: profile?.name,
+      threshold: snapshotThreshold(profile?.threshold ?? barrier.threshold),
+      deadlines: barrier.deadlines.map((t) => ({ after: t.after, afterMs: t.afterMs, minMembers: t.minMembers })),
+      countsAsComplete: barrier.countsAsComplete,
+      firstCompletionAt: now,
+      correlationId: envelope.correlationid,
+      traceparent: envelope.traceparent,
+    });
+  }
+
+  /** The trigger to store, if the key fires now. Pure: a store calls it inside its transaction. */
+  private draft(state: KeyState, now: number): TriggerDraft | undefined {
+    const firing = evaluateThreshold(state, now);
+    if (firing === undefined) return undefined;
+    const { barrier, pipelineHash } = this.options;
+    const { snapshot } = state;
+    const lineage = [...new Set(firing.joined.map((m) => m.messageId))];
+    const data: TriggerData = {
+      key: snapshot.key,
+      correlation_id: snapshot.correlationId,
+      emitter: this.name,
+      ...(barrier.target === undefined ? {} : { target: barrier.target }),
+      reason: firing.reason,
+      ...(snapshot.mode === undefined ? {} : { mode: snapshot.mode }),
+      ...(firing.tier === undefined ? {} : { deadline_tier: firing.tier }),
+      members_completed: [...firing.completed],
+      members_missing: [...firing.missing],
+      members_failed: [...firing.failed],
+      ...(barrier.aggregateEntities ? { entities_changed: unionEntities(firing.joined) } : {}),
+      is_incremental: firing.joined.length > 0 && firing.joined.every((m) => m.incremental === true),
+      lineage,
+      ...(pipelineHash === undefined ? {} : { pipeline_hash: pipelineHash }),
+    };
+    const envelope = buildEnvelope({
+      id: this.triggerId(snapshot.key),
+      source: this.source,
+      type: ENVELOPE_TYPES.trigger,
+      time: now,
+      subject: snapshot.key,
+      correlationId: snapshot.correlationId,
+      parentTraceparent: snapshot.traceparent,
+      data,
+    });
+    const attributes: Record<string, string> = barrier.target === undefined ? {} : { [TARGET_ATTRIBUTE]: barrier.target };
+    return { topic: barrier.publishes.name, message: toMessage(envelope, attributes), reason: firing.reason, decidedAt: now };
+  }
+}
+
+function snapshotThreshold(threshold: Threshold): ThresholdSnapshot {
+  return { kind: threshold.kind, required: threshold.required.map((r) => r.name), count: threshold.count, quorum: threshold.quorum };
+}
+
+/** Union of the joined completions' entities_changed, per entity type, first-seen order, with counts. */
+export function unionEntities(records: readonly MemberRecord[]): Record<string, { ids: EntityId[]; count: number }> {
+  const union = new Map<string, Map<string, EntityId>>();
+  for (const record of records) {
+    for (const [type, ids] of Object.entries(record.entitiesChanged ?? {})) {
+      const seen = union.get(type) ?? new Map<string, EntityId>();
+      // 7 and "7" are different ids; keying by type keeps both.
+      for (const id of ids) seen.set(`${typeof id}:${id}`, id);
+      union.set(type, seen);
+    }
+  }
+  return Object.fromEntries([...union].map(([type, ids]) => [type, { ids: [...ids.values()], count: ids.size }]));
+}

@@ -1,0 +1,244 @@
+import type { ResolvedCoordinator, ResolvedPipeline } from '../config/resolved-pipeline.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { MessageBus, OutgoingMessage } from '../ports/message-bus.ts';
+import type { BatchRecord, BatchState, EntityId, StateStore, TriggerDraft, TriggerRecord } from '../ports/state-store.ts';
+import { checkKey } from './check-key.ts';
+import { buildEnvelope, ENVELOPE_TYPES, expectType, parseMessage, toMessage, type TriggerData } from './envelope.ts';
+import { BatchRefusedError, InvalidEnvelopeError, TransientError, UnknownBatchError } from './errors.ts';
+import { TriggerOutbox } from './trigger-outbox.ts';
+
+/** Every entity id of the coordinator's type for a key (a full, non-incremental run). */
+export type EntityListProvider = (key: string) => Promise<readonly EntityId[]>;
+
+/** What a coordinator needs; the CLI wires one per `ResolvedCoordinator`. */
+export interface CoordinatorOptions {
+  readonly coordinator: ResolvedCoordinator;
+  readonly pipeline: Pick<ResolvedPipeline, 'name' | 'key'>;
+  readonly pipelineHash?: string;
+  /** Used when a trigger is not incremental; production fetches `fullListUrl`, tests pass a list. */
+  readonly fullList: EntityListProvider;
+  readonly store: StateStore;
+  readonly bus: MessageBus;
+  readonly clock: Clock;
+}
+
+/** What handling a trigger did. */
+export interface TriggerOutcome {
+  /** `opened` a new batch; `existing`: a redelivered trigger of a batch already opened. */
+  readonly outcome: 'opened' | 'existing';
+  readonly batch: BatchRecord;
+  readonly superseded: readonly string[];
+  /** Work messages put on the bus by this call (re-publishes after a crash included; the bus dedupes them). */
+  readonly published: number;
+}
+
+/** What handling a ready report did. */
+export interface ReadyOutcome {
+  /** `stale`: a report for a superseded batch, acked and ignored. */
+  readonly outcome: 'recorded' | 'duplicate' | 'stale';
+  readonly fired: TriggerRecord | undefined;
+}
+
+/** A batch as `baton status` shows it. */
+export interface BatchProgress {
+  readonly state: BatchState;
+  readonly done: number;
+  readonly total: number;
+}
+
+/**
+ * The one generic fan-out/fan-in: on a trigger it opens a batch with a fixed entity list, publishes
+ * one work message per entity (deterministic ids), records each worker's report idempotently and
+ * publishes the phase completion exactly once, at N/N or when the stall policy holds (#16).
+ */
+export class Coordinator {
+  readonly name: string;
+  private readonly outbox: TriggerOutbox;
+  private readonly source: string;
+
+  constructor(private readonly options: CoordinatorOptions) {
+    this.name = options.coordinator.name;
+    this.outbox = new TriggerOutbox(options.store, options.bus, options.clock);
+    this.source = `//baton/${options.pipeline.name}/coordinators/${this.name}`;
+  }
+
+  /** Batch id for a trigger message: deterministic, so a redelivered trigger finds its batch. */
+  batchId(triggerMessageId: string): string {
+    return `batch:${this.name}:${triggerMessageId}`;
+  }
+
+  /** Starts (or, for a redelivered trigger, resumes publishing) the batch for a trigger message. */
+  async handleTrigger(message: OutgoingMessage): Promise<TriggerOutcome> {
+    const envelope = expectType(parseMessage(message), ENVELOPE_TYPES.trigger);
+    const data = envelope.data;
+    checkKey(this.options.pipeline.key, data.key);
+    const { store, coordinator, clock } = this.options;
+    const id = this.batchId(envelope.id);
+    // A batch opened before keeps its entity list: the full list is not fetched again.
+    const existing = await store.readBatch(id);
+    const changed = data.entities_changed?.[coordinator.entityType];
+    const incremental = data.is_incremental === true && changed !== undefined;
+    const entities = existing?.batch.entities ?? (incremental ? changed.ids : await this.fetchFullList(data.key));
+    const opened = await store.openBatch(
+      {
+        id,
+        coordinator: this.name,
+        key: data.key,
+        correlationId: envelope.correlationid,
+        traceparent: envelope.traceparent,
+        triggerMessageId: envelope.id,
+        entityType: coordinator.entityType,
+        entities: dedupeIds(entities),
+        incremental,
+        createdAt: clock.now(),
+        state: 'active',
+      },
+      coordinator.onActiveBatch,
+    );
+    if (opened.outcome === 'refused') {
+      throw new BatchRefusedError(`coordinator ${this.name}: batch ${opened.batch.id} is still active for ${data.key}; on_active_batch is refuse`);
+    }
+    const batch = opened.batch;
+    let published = 0;
+    if (batch.state === 'active') {
+      const done = new Set((existing?.items ?? []).map((item) => idKey(item.entityId)));
+      for (const entityId of batch.entities) {
+        if (done.has(idKey(entityId))) continue;
+        await this.options.bus.publish(coordinator.workTopic.name, this.workMessage(batch, entityId));
+        published++;
+      }
+      // An empty batch is complete at 0/0 at once.
+      if (batch.entities.length === 0) await this.complete(batch.id, clock.now());
+    }
+    return { outcome: opened.outcome, batch, superseded: opened.superseded, published };
+  }
+
+  /** Records one worker's report; completes the batch at N/N. */
+  async handleReady(message: OutgoingMessage): Promise<ReadyOutcome> {
+    const envelope = expectType(parseMessage(message), ENVELOPE_TYPES.completion);
+    const data = envelope.data;
+    if (data.batch_id === undefined || data.entity_id === undefined) {
+      throw new InvalidEnvelopeError(`message ${envelope.id}: a ready report needs batch_id and entity_id`);
+    }
+    const { store, clock } = this.options;
+    const state = await store.readBatch(data.batch_id);
+    if (state === undefined || state.batch.coordinator !== this.name) throw new UnknownBatchError(`coordinator ${this.name}: unknown batch ${data.batch_id}`);
+    if (state.batch.state === 'superseded') return { outcome: 'stale', fired: undefined };
+    const entityId = data.entity_id;
+    if (!state.batch.entities.some((e) => idKey(e) === idKey(entityId))) {
+      throw new UnknownBatchError(`coordinator ${this.name}: entity ${String(entityId)} is not in batch ${data.batch_id}`);
+    }
+    const now = clock.now();
+    const recorded = await store.recordBatchItem(data.batch_id, { entityId, status: data.status, messageId: envelope.id, recordedAt: now });
+    const fired = await this.complete(data.batch_id, now);
+    return { outcome: recorded ? 'recorded' : 'duplicate', fired };
+  }
+
+  /** Applies the stall policy to every active batch and re-publishes undelivered completions. */
+  async tick(): Promise<TriggerRecord[]> {
+    const now = this.options.clock.now();
+    const fired: TriggerRecord[] = [];
+    for (const batch of await this.options.store.listActiveBatches(this.name)) {
+      const trigger = await this.complete(batch.id, now);
+      if (trigger) fired.push(trigger);
+    }
+    await this.outbox.flush(this.name);
+    return fired;
+  }
+
+  /** A batch's progress; undefined if unknown. */
+  async inspect(batchId: string): Promise<BatchProgress | undefined> {
+    const state = await this.options.store.readBatch(batchId);
+    return state && { state, done: doneIds(state).size, total: state.batch.entities.length };
+  }
+
+  private async complete(batchId: string, now: number): Promise<TriggerRecord | undefined> {
+    const decision = await this.options.store.completeBatch(batchId, (state) => this.draft(state, now));
+    if (decision.trigger) await this.outbox.deliver(decision.trigger);
+    return decision.created ? decision.trigger : undefined;
+  }
+
+  private draft(state: BatchState, now: number): TriggerDraft | undefined {
+    const { coordinator, pipelineHash } = this.options;
+    const { batch } = state;
+    const done = doneIds(state);
+    const total = batch.entities.length;
+    const stall = coordinator.stall;
+    let reason: 'all_complete' | 'stalled';
+    if (done.size >= total) reason = 'all_complete';
+    else if (stall && done.size / total >= stall.minFraction && now - state.lastProgressAt >= stall.noProgressForMs) reason = 'stalled';
+    else return undefined;
+    const failed = new Set(state.items.filter((i) => i.status === 'failed').map((i) => idKey(i.entityId)));
+    const ok = batch.entities.filter((e) => done.has(idKey(e)) && !failed.has(idKey(e)));
+    const data: TriggerData = {
+      key: batch.key,
+      correlation_id: batch.correlationId,
+      emitter: this.name,
+      reason,
+      members_completed: ok.map(String),
+      members_missing: batch.entities.filter((e) => !done.has(idKey(e))).map(String),
+      members_failed: batch.entities.filter((e) => failed.has(idKey(e))).map(String),
+      entities_changed: { [batch.entityType]: { ids: ok, count: ok.length } },
+      is_incremental: batch.incremental,
+      lineage: [...new Set(state.items.map((i) => i.messageId))],
+      ...(pipelineHash === undefined ? {} : { pipeline_hash: pipelineHash }),
+    };
+    const envelope = buildEnvelope({
+      id: `done:${batch.id}`,
+      source: this.source,
+      type: ENVELOPE_TYPES.trigger,
+      time: now,
+      subject: batch.key,
+      correlationId: batch.correlationId,
+      parentTraceparent: batch.traceparent,
+      data,
+    });
+    // Without a `publishes` topic the completion is still decided and recorded, just not sent.
+    return { topic: coordinator.publishes?.name ?? '', message: toMessage(envelope), reason, decidedAt: now };
+  }
+
+  private workMessage(batch: BatchRecord, entityId: EntityId): OutgoingMessage {
+    const envelope = buildEnvelope({
+      id: `work:${batch.id}:${String(entityId)}`,
+      source: this.source,
+      type: ENVELOPE_TYPES.work,
+      time: this.options.clock.now(),
+      subject: batch.key,
+      correlationId: batch.correlationId,
+      parentTraceparent: batch.traceparent,
+      data: {
+        key: batch.key,
+        correlation_id: batch.correlationId,
+        coordinator: this.name,
+        batch_id: batch.id,
+        entity_type: batch.entityType,
+        entity_id: entityId,
+      },
+    });
+    return toMessage(envelope);
+  }
+
+  private async fetchFullList(key: string): Promise<readonly EntityId[]> {
+    try {
+      return await this.options.fullList(key);
+    } catch (error) {
+      throw new TransientError(`coordinator ${this.name}: full entity list for ${key} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
+// Workers may echo an id as "7" for 7; ids compare by their text.
+function idKey(id: EntityId): string {
+  return String(id);
+}
+
+function dedupeIds(ids: readonly EntityId[]): EntityId[] {
+  const seen = new Map<string, EntityId>();
+  for (const id of ids) if (!seen.has(idKey(id))) seen.set(idKey(id), id);
+  return [...seen.values()];
+}
+
+function doneIds(state: BatchState): Set<string> {
+  const inBatch = new Set(state.batch.entities.map(idKey));
+  return new Set(state.items.map((i) => idKey(i.entityId)).filter((id) => inBatch.has(id)));
+}

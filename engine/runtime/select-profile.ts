@@ -1,0 +1,22 @@
+import type { ModeProfile, Modes } from '../config/resolved-pipeline.ts';
+import { NoModeProfileError } from './errors.ts';
+
+/** Today's date (YYYY-MM-DD) in an IANA time zone, via Intl so no time-zone data package is needed. */
+export function todayIn(timezone: string, now: number): string {
+  // en-CA formats dates as YYYY-MM-DD.
+  return new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(now));
+}
+
+/**
+ * Picks the mode profile for a date key: compares the key with today in the modes' time zone
+ * (`before_today`, `today`, `after_today`). Throws a permanent error when no profile matches.
+ */
+export function selectProfile(modes: Modes, key: string, now: number): ModeProfile {
+  const today = todayIn(modes.timezone, now);
+  const when = key < today ? 'before_today' : key === today ? 'today' : 'after_today';
+  const profile = modes.profiles.find((p) => p.when === when);
+  if (profile === undefined) {
+    throw new NoModeProfileError(`key ${key} is ${when.replace('_', ' ')} (${today} in ${modes.timezone}), and no mode profile has when: ${when}`);
+  }
+  return profile;
+}

@@ -1,0 +1,226 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ResolvedBarrier } from '../../engine/config/resolved-pipeline.ts';
+import type { MessageBus } from '../../engine/ports/message-bus.ts';
+import type { StateStore } from '../../engine/ports/state-store.ts';
+import { CompletionBarrier } from '../../engine/runtime/completion-barrier.ts';
+import { TransientError } from '../../engine/runtime/errors.ts';
+import { FakeClock } from '../../engine/runtime/fake-clock.ts';
+import { Subscriber } from '../../engine/runtime/subscriber.ts';
+import type { TriggerData } from '../../engine/runtime/envelope.ts';
+import type { Backend, BackendFactory } from './backend.ts';
+import {
+  barrierOf,
+  completion,
+  DONE_TOPIC,
+  memberNames,
+  pipelineOf,
+  seeded,
+  shuffle,
+  subscriptionOf,
+  thresholdOf,
+  tierOf,
+  TRIGGER_TOPIC,
+  Watcher,
+} from './fixtures.ts';
+
+const IN = 'gate--work-done';
+const WATCH = 'watch--next-phase';
+
+/** A bus that fails exactly once, the first time `when` matches: a process dying at that point. */
+function crashOnce(bus: MessageBus, when: (topic: string) => boolean): MessageBus {
+  let crashed = false;
+  return new Proxy(bus, {
+    get(target, property, receiver) {
+      if (property !== 'publish') return Reflect.get(target, property, receiver) as unknown;
+      return async (topic: string, message: Parameters<MessageBus['publish']>[1]) => {
+        if (!crashed && when(topic)) {
+          crashed = true;
+          throw new Error('process killed before publish');
+        }
+        return target.publish(topic, message);
+      };
+    },
+  });
+}
+
+/** A store whose `markPublished` fails once: killed after the publish, before recording it. */
+function crashBeforeMark(store: StateStore): StateStore {
+  let crashed = false;
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      if (property !== 'markPublished') return Reflect.get(target, property, receiver) as unknown;
+      return async (...args: Parameters<StateStore['markPublished']>) => {
+        if (!crashed) {
+          crashed = true;
+          throw new Error('process killed after publish');
+        }
+        return target.markPublished(...args);
+      };
+    },
+  });
+}
+
+/** The barrier contract: the exactly-once and nothing-lost guarantees, on every backend. */
+export function barrierContract(name: string, factory: BackendFactory): void {
+  describe(`CompletionBarrier contract: ${name}`, () => {
+    let backend: Backend;
+    let clock: FakeClock;
+    const setup = async (): Promise<Backend> => {
+      clock = new FakeClock('2025-11-29T12:00:00Z');
+      backend = factory(clock);
+      await backend.bus.subscribe(subscriptionOf(IN, DONE_TOPIC, { deadLetterTopic: `${DONE_TOPIC}-dlq` }));
+      await backend.bus.subscribe(subscriptionOf(WATCH, TRIGGER_TOPIC));
+      return backend;
+    };
+    const gate = (config: ResolvedBarrier, on: Pick<Backend, 'bus' | 'store'> = backend, processors = config.members.map((m) => m.name)): CompletionBarrier =>
+      new CompletionBarrier({ barrier: config, pipeline: pipelineOf(processors), store: on.store, bus: on.bus, clock });
+    afterEach(() => backend.dispose());
+
+    it('fires exactly one trigger for 500 concurrent completions of one key across two barrier instances', async () => {
+      const { bus } = await setup();
+      const members = memberNames(100);
+      const config = barrierOf(members, { threshold: thresholdOf('count', { count: 60 }) });
+      const [first, second] = [gate(config), gate(config)];
+      const messages = shuffle(
+        members.flatMap((m) => [1, 2, 3, 4, 5].map((n) => completion({ member: m, key: '2025-11-28', execution: n <= 3 ? 'e1' : `e${n}` }))),
+        seeded(1),
+      );
+      const outcomes = await Promise.all(messages.map((message, i) => (i % 2 === 0 ? first : second).handle(message)));
+      expect(outcomes.filter((o) => o.fired)).toHaveLength(1);
+      expect(outcomes.filter((o) => o.outcome === 'duplicate')).toHaveLength(200);
+      const watcher = new Watcher(bus, WATCH);
+      await watcher.drain();
+      expect(watcher.deliveries).toHaveLength(1);
+      const data = watcher.unique()[0]?.data as TriggerData;
+      // Which completion tips it depends on interleaving; that it fires once does not.
+      expect(['quorum', 'all_complete']).toContain(data.reason);
+      expect(data.members_completed.length).toBeGreaterThanOrEqual(60);
+    });
+
+    it('fires once per key when every message is delivered 1–3 times in shuffled order through the bus', async () => {
+      const { bus } = await setup();
+      const members = memberNames(7);
+      const barrier = gate(barrierOf(members));
+      const random = seeded(7);
+      const keys = ['2025-11-01', '2025-11-02', '2025-11-03', '2025-11-04', '2025-11-05'];
+      for (const message of shuffle(
+        keys.flatMap((key) => members.map((member) => completion({ member, key }))),
+        random,
+      ))
+        await bus.publish(DONE_TOPIC, message);
+      // Each message fails transiently 0–2 times before it is handled, so it is delivered 1–3 times.
+      const failures = new Map<string, number>();
+      const attempts = new Map<string, number>();
+      const subscriber = new Subscriber(bus, IN, async (message) => {
+        if (!failures.has(message.id)) failures.set(message.id, Math.floor(random() * 3));
+        attempts.set(message.id, message.deliveryAttempt);
+        if (message.deliveryAttempt <= (failures.get(message.id) ?? 0)) throw new TransientError('flaky downstream');
+        return barrier.handle(message);
+      });
+      let handled = 0;
+      for (let round = 0; round < 10 && (await bus.backlog(IN)) > 0; round++) {
+        handled += (await subscriber.drain(13)).acked;
+        clock.advance(10_000);
+      }
+      expect(handled).toBe(35);
+      expect(new Set(attempts.values())).toEqual(new Set([1, 2, 3]));
+      const watcher = new Watcher(bus, WATCH);
+      await watcher.drain();
+      const triggers = watcher.unique();
+      expect(watcher.deliveries).toHaveLength(5);
+      expect(triggers.map((t) => t.subject).sort()).toEqual(keys);
+      expect(triggers.every((t) => (t.data as TriggerData).lineage.length === 7)).toBe(true);
+      expect(await bus.deadLetters()).toEqual([]);
+    });
+
+    it('re-publishes a trigger decided before a crash with the same id, and the consumer sees it once', async () => {
+      await setup();
+      const members = memberNames(3);
+      const config = barrierOf(members);
+      const crashing = gate(config, { bus: crashOnce(backend.bus, (topic) => topic === TRIGGER_TOPIC), store: backend.store });
+      await crashing.handle(completion({ member: 'm000', key: '2025-11-29' }));
+      await crashing.handle(completion({ member: 'm001', key: '2025-11-29' }));
+      const last = completion({ member: 'm002', key: '2025-11-29' });
+      await expect(crashing.handle(last)).rejects.toThrow('process killed');
+      expect(await backend.store.listUnpublished()).toHaveLength(1);
+
+      backend = backend.restart();
+      const revived = gate(config);
+      // The completion was never acked, so it is redelivered; the decided trigger goes out then.
+      const outcome = await revived.handle(last);
+      expect(outcome).toMatchObject({ outcome: 'duplicate', fired: undefined, published: true });
+      await revived.tick();
+      const watcher = new Watcher(backend.bus, WATCH);
+      await watcher.drain();
+      expect(watcher.deliveries.map((m) => m.id)).toEqual([revived.triggerId('2025-11-29')]);
+      expect(await backend.store.listUnpublished()).toEqual([]);
+    });
+
+    it('absorbs the re-publish of a trigger that reached the bus before the crash recorded it', async () => {
+      await setup();
+      const config = barrierOf(memberNames(2));
+      const crashing = gate(config, { bus: backend.bus, store: crashBeforeMark(backend.store) });
+      await crashing.handle(completion({ member: 'm000', key: '2025-11-29' }));
+      await expect(crashing.handle(completion({ member: 'm001', key: '2025-11-29' }))).rejects.toThrow('after publish');
+
+      backend = backend.restart();
+      expect(await gate(config).tick()).toEqual([]);
+      const watcher = new Watcher(backend.bus, WATCH);
+      await watcher.drain();
+      expect(watcher.deliveries).toHaveLength(1);
+      expect(await backend.store.listUnpublished()).toEqual([]);
+    });
+
+    it('fires a deadline tier from a tick with no traffic, naming the missing members', async () => {
+      const { bus } = await setup();
+      const members = memberNames(5);
+      const barrier = gate(barrierOf(members, { deadlines: [tierOf('1h', 4), tierOf('2h', 3), tierOf('4h', 1)] }));
+      for (const member of members.slice(0, 3)) await barrier.handle(completion({ member, key: '2025-11-29' }));
+      clock.advance(3_600_000);
+      expect(await barrier.tick()).toEqual([]);
+      clock.advance(3_600_000);
+      const [fired] = await barrier.tick();
+      expect(fired?.reason).toBe('deadline');
+      expect(await barrier.tick()).toEqual([]);
+      await barrier.handle(completion({ member: 'm003', key: '2025-11-29' }));
+      const watcher = new Watcher(bus, WATCH);
+      await watcher.drain();
+      expect(watcher.deliveries).toHaveLength(1);
+      const data = watcher.unique()[0]?.data as TriggerData;
+      expect(data).toMatchObject({ reason: 'deadline', deadline_tier: { tier: 2, after: '2h' }, members_missing: ['m003', 'm004'] });
+    });
+
+    it('fires exactly once for each of 1,000 interleaved keys', async () => {
+      const { bus } = await setup();
+      const members = memberNames(3);
+      const barrier = gate(barrierOf(members));
+      const keys = Array.from({ length: 1000 }, (_, i) => new Date(Date.UTC(2020, 0, 1) + i * 86_400_000).toISOString().slice(0, 10));
+      const messages = shuffle(
+        keys.flatMap((key) => members.map((member) => completion({ member, key }))),
+        seeded(1000),
+      );
+      const fired = new Set<string>();
+      for (let i = 0; i < messages.length; i += 50) {
+        const outcomes = await Promise.all(messages.slice(i, i + 50).map((m) => barrier.handle(m)));
+        for (const o of outcomes) if (o.fired) fired.add(o.fired.scope);
+      }
+      expect(fired.size).toBe(1000);
+      const watcher = new Watcher(bus, WATCH);
+      await watcher.drain();
+      expect(watcher.deliveries).toHaveLength(1000);
+      expect(new Set(watcher.deliveries.map((m) => m.id)).size).toBe(1000);
+    });
+
+    it('dead-letters permanent errors with their reason and never retries them', async () => {
+      const { bus } = await setup();
+      const barrier = gate(barrierOf(memberNames(2)));
+      await bus.publish(DONE_TOPIC, { id: 'junk', attributes: {}, data: 'not json' });
+      await bus.publish(DONE_TOPIC, completion({ member: 'stranger', key: '2025-11-29' }));
+      await bus.publish(DONE_TOPIC, completion({ member: 'm000', key: '2025-13-45' }));
+      const result = await new Subscriber(bus, IN, (m) => barrier.handle(m)).drain();
+      expect(result).toEqual({ acked: 0, nacked: 0, deadLettered: 3 });
+      const reasons = (await bus.deadLetters(IN)).map((d) => d.reason.split(':')[0]);
+      expect(reasons).toEqual(['envelope/invalid', 'barrier/unknown-member', 'runtime/invalid-key']);
+    });
+  });
+}

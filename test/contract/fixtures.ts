@@ -1,0 +1,164 @@
+import type { CompletionStatus } from '../../engine/config/pipeline-spec.ts';
+import type { DeadlineTier, ResolvedBarrier, ResolvedPipeline, ResolvedProcessor, Threshold } from '../../engine/config/resolved-pipeline.ts';
+import type { MessageBus, OutgoingMessage, SubscriptionConfig } from '../../engine/ports/message-bus.ts';
+import type { EntityId } from '../../engine/ports/state-store.ts';
+import { buildEnvelope, ENVELOPE_TYPES, parseMessage, toMessage, type Envelope } from '../../engine/runtime/envelope.ts';
+
+/** Topic completions travel on in the fixtures. */
+export const DONE_TOPIC = 'work-done';
+/** Topic triggers are published to in the fixtures. */
+export const TRIGGER_TOPIC = 'next-phase';
+
+/** A threshold from plain names. */
+export function thresholdOf(kind: Threshold['kind'], options: { required?: string[]; count?: number; quorum?: number } = {}): Threshold {
+  return { kind, required: (options.required ?? []).map((name) => ({ name, path: [] })), count: options.count, quorum: options.quorum, path: [] };
+}
+
+/** A deadline tier from its text, e.g. `1h`. */
+export function tierOf(after: string, minMembers: number): DeadlineTier {
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[after.slice(-1)] ?? 0;
+  return { after, afterMs: Number(after.slice(0, -1)) * unit, minMembers, path: [] };
+}
+
+/** A phase barrier over `members`, listening on DONE_TOPIC and publishing to TRIGGER_TOPIC. */
+export function barrierOf(members: readonly string[], overrides: Partial<ResolvedBarrier> = {}): ResolvedBarrier {
+  return {
+    name: 'gate',
+    kind: 'phase',
+    description: '',
+    function: 'gate',
+    listens: { name: DONE_TOPIC, path: [] },
+    membersPhase: undefined,
+    members: members.map((name) => ({ name, path: [] })),
+    threshold: thresholdOf('all'),
+    modes: undefined,
+    deadlines: [],
+    aggregateEntities: true,
+    countsAsComplete: ['success', 'partial'],
+    publishes: { name: TRIGGER_TOPIC, path: [] },
+    target: undefined,
+    path: [],
+    ...overrides,
+  };
+}
+
+/** The slice of a pipeline a barrier needs: processors publishing on DONE_TOPIC, a date key. */
+export function pipelineOf(processors: readonly string[]): Pick<ResolvedPipeline, 'name' | 'key' | 'processors'> {
+  return {
+    name: 'demo',
+    key: { name: 'game_date', type: 'date', pattern: undefined },
+    processors: processors.map(
+      (name): ResolvedProcessor => ({ name, phase: 'work', publishes: { name: DONE_TOPIC, path: [] } }) as unknown as ResolvedProcessor,
+    ),
+  };
+}
+
+/** Names m00, m01, … */
+export function memberNames(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `m${String(i).padStart(3, '0')}`);
+}
+
+/** What a processor reports. */
+export interface CompletionInput {
+  readonly member: string;
+  readonly key: string;
+  readonly status?: CompletionStatus;
+  /** Same execution id = a redelivery of the same report. */
+  readonly execution?: string;
+  readonly correlation?: string;
+  readonly entities?: Record<string, EntityId[]>;
+  readonly incremental?: boolean;
+  readonly time?: number;
+  readonly batchId?: string;
+  readonly entityId?: EntityId;
+}
+
+/** A completion envelope in Pub/Sub form, with a deterministic id per (member, key, execution). */
+export function completion(input: CompletionInput): OutgoingMessage {
+  const execution = input.execution ?? 'e1';
+  const correlation = input.correlation ?? `run-${input.key}`;
+  const time = input.time ?? Date.parse('2025-11-29T12:00:00Z');
+  const envelope = buildEnvelope({
+    id: `c:${input.member}:${input.key}:${execution}${input.entityId === undefined ? '' : `:${String(input.entityId)}`}`,
+    source: `//baton/demo/processors/${input.member}`,
+    type: ENVELOPE_TYPES.completion,
+    time,
+    subject: input.key,
+    correlationId: correlation,
+    data: {
+      processor_name: input.member,
+      phase: 'work',
+      execution_id: execution,
+      correlation_id: correlation,
+      key: input.key,
+      status: input.status ?? 'success',
+      timestamp: new Date(time).toISOString(),
+      ...(input.batchId === undefined ? {} : { batch_id: input.batchId }),
+      ...(input.entityId === undefined ? {} : { entity_id: input.entityId }),
+      ...(input.entities === undefined && input.incremental === undefined
+        ? {}
+        : {
+            metadata: {
+              ...(input.entities ? { entities_changed: input.entities } : {}),
+              ...(input.incremental === undefined ? {} : { is_incremental: input.incremental }),
+            },
+          }),
+    },
+  });
+  return toMessage(envelope);
+}
+
+/** Subscription settings for tests: short, round numbers so the fake clock can step over them. */
+export function subscriptionOf(name: string, topic: string, overrides: Partial<SubscriptionConfig> = {}): SubscriptionConfig {
+  return { name, topic, ackDeadlineMs: 60_000, maxDeliveryAttempts: 5, minBackoffMs: 1_000, maxBackoffMs: 8_000, ...overrides };
+}
+
+/** A downstream consumer: pulls and acks everything due, deduping by id as consumers are told to. */
+export class Watcher {
+  readonly deliveries: OutgoingMessage[] = [];
+
+  constructor(
+    private readonly bus: MessageBus,
+    readonly subscription: string,
+  ) {}
+
+  /** Pulls until nothing is due. */
+  async drain(): Promise<void> {
+    for (;;) {
+      const batch = await this.bus.pull(this.subscription, 500);
+      if (batch.length === 0) return;
+      for (const message of batch) {
+        this.deliveries.push(message);
+        await this.bus.ack(message.ackId);
+      }
+    }
+  }
+
+  /** Distinct messages seen, by id. */
+  unique(): Envelope[] {
+    const byId = new Map(this.deliveries.map((m) => [m.id, m]));
+    return [...byId.values()].map((m) => parseMessage(m));
+  }
+}
+
+/** A seeded PRNG (mulberry32), so a failing shuffle replays. */
+export function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** Fisher–Yates with a seeded random. */
+export function shuffle<T>(items: readonly T[], random: () => number): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
+  }
+  return copy;
+}

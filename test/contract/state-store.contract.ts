@@ -1,0 +1,171 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BatchRecord, KeySnapshot, MemberRecord, TriggerDraft } from '../../engine/ports/state-store.ts';
+import { FakeClock } from '../../engine/runtime/fake-clock.ts';
+import type { Backend, BackendFactory } from './backend.ts';
+
+const snapshot = (key: string, correlationId = 'first'): KeySnapshot => ({
+  barrier: 'gate',
+  key,
+  expected: ['a', 'b'],
+  mode: undefined,
+  threshold: { kind: 'all', required: [], count: undefined, quorum: undefined },
+  deadlines: [],
+  countsAsComplete: ['success', 'partial'],
+  firstCompletionAt: 1_000,
+  correlationId,
+  traceparent: undefined,
+});
+
+const member = (name: string, executionId = 'e1'): MemberRecord => ({
+  member: name,
+  executionId,
+  messageId: `${name}-${executionId}`,
+  status: 'success',
+  recordedAt: 1_000,
+  entitiesChanged: { players: [1, 2] },
+  incremental: true,
+});
+
+const draft = (reason = 'all_complete'): TriggerDraft => ({
+  topic: 'next',
+  message: { id: 'trigger-1', attributes: { a: 'b' }, data: '{}' },
+  reason,
+  decidedAt: 5,
+});
+
+const batch = (id: string, key = '2025-11-29'): BatchRecord => ({
+  id,
+  coordinator: 'coord',
+  key,
+  correlationId: 'c',
+  traceparent: undefined,
+  triggerMessageId: `t-${id}`,
+  entityType: 'players',
+  entities: [1, 2, 3],
+  incremental: true,
+  createdAt: 100,
+  state: 'active',
+});
+
+/** The StateStore contract: every adapter runs it. */
+export function stateStoreContract(name: string, factory: BackendFactory): void {
+  describe(`StateStore contract: ${name}`, () => {
+    let backend: Backend;
+    const setup = (): Backend => (backend = factory(new FakeClock()));
+    afterEach(() => backend.dispose());
+
+    it('keeps the first snapshot of a key and returns it to later openers', async () => {
+      const { store } = setup();
+      expect((await store.openKey(snapshot('k', 'first'))).correlationId).toBe('first');
+      expect((await store.openKey(snapshot('k', 'second'))).correlationId).toBe('first');
+      expect((await store.readKey('gate', 'k'))?.snapshot.correlationId).toBe('first');
+    });
+
+    it('records a member once per execution id and keeps its facts', async () => {
+      const { store } = setup();
+      await store.openKey(snapshot('k'));
+      expect(await store.recordMember('gate', 'k', member('a'))).toBe(true);
+      expect(await store.recordMember('gate', 'k', member('a'))).toBe(false);
+      expect(await store.recordMember('gate', 'k', member('a', 'e2'))).toBe(true);
+      const state = await store.readKey('gate', 'k');
+      expect(state?.members.map((m) => [m.member, m.executionId])).toEqual([
+        ['a', 'e1'],
+        ['a', 'e2'],
+      ]);
+      expect(state?.members[0]).toMatchObject({ entitiesChanged: { players: [1, 2] }, incremental: true });
+    });
+
+    it('decides a trigger exactly once under 200 concurrent deciders', async () => {
+      const { store } = setup();
+      await store.openKey(snapshot('k'));
+      await store.recordMember('gate', 'k', member('a'));
+      const decisions = await Promise.all(Array.from({ length: 200 }, () => store.decideTrigger('gate', 'k', () => draft())));
+      expect(decisions.filter((d) => d.created)).toHaveLength(1);
+      expect(decisions.every((d) => d.trigger?.message.id === 'trigger-1')).toBe(true);
+    });
+
+    it('stores nothing when the evaluation does not fire, and passes it the members', async () => {
+      const { store } = setup();
+      await store.openKey(snapshot('k'));
+      await store.recordMember('gate', 'k', member('a'));
+      let seen = 0;
+      const decision = await store.decideTrigger('gate', 'k', (state) => {
+        seen = state.members.length;
+        return undefined;
+      });
+      expect(decision).toEqual({ trigger: undefined, created: false });
+      expect(seen).toBe(1);
+      expect(await store.listKeys('gate', true)).toEqual(['k']);
+    });
+
+    it('lists a decided trigger as unpublished until it is marked published', async () => {
+      const { store } = setup();
+      await store.openKey(snapshot('k'));
+      await store.openKey(snapshot('other'));
+      await store.decideTrigger('gate', 'k', () => draft());
+      expect((await store.listUnpublished('gate')).map((t) => [t.scope, t.message.id])).toEqual([['k', 'trigger-1']]);
+      expect(await store.listKeys('gate', true)).toEqual(['other']);
+      expect(await store.listKeys('gate', false)).toEqual(['k', 'other']);
+      await store.markPublished('gate', 'k', 9);
+      expect(await store.listUnpublished()).toEqual([]);
+      expect((await store.readKey('gate', 'k'))?.trigger?.publishedAt).toBe(9);
+    });
+
+    it('keeps keys, members and an unpublished decision across a restart', async () => {
+      const { store } = setup();
+      await store.openKey(snapshot('k'));
+      await store.recordMember('gate', 'k', member('a'));
+      await store.decideTrigger('gate', 'k', () => draft());
+      const after = (backend = backend.restart());
+      expect((await after.store.readKey('gate', 'k'))?.members).toHaveLength(1);
+      expect(await after.store.listUnpublished()).toHaveLength(1);
+      expect((await after.store.decideTrigger('gate', 'k', () => draft('other'))).created).toBe(false);
+    });
+
+    it('opens a batch once and reports a redelivered open as existing', async () => {
+      const { store } = setup();
+      expect((await store.openBatch(batch('b1'), 'refuse')).outcome).toBe('opened');
+      const again = await store.openBatch(batch('b1'), 'refuse');
+      expect(again.outcome).toBe('existing');
+      expect(again.batch.entities).toEqual([1, 2, 3]);
+    });
+
+    it('refuses a second active batch for a key when told to refuse', async () => {
+      const { store } = setup();
+      await store.openBatch(batch('b1'), 'refuse');
+      const second = await store.openBatch(batch('b2'), 'refuse');
+      expect(second).toMatchObject({ outcome: 'refused', batch: { id: 'b1' } });
+      expect(await store.readBatch('b2')).toBeUndefined();
+      expect((await store.openBatch(batch('b3', 'other-key'), 'refuse')).outcome).toBe('opened');
+    });
+
+    it('supersedes the active batch when told to, so it can never complete', async () => {
+      const { store } = setup();
+      await store.openBatch(batch('b1'), 'supersede');
+      expect(await store.openBatch(batch('b2'), 'supersede')).toMatchObject({ outcome: 'opened', superseded: ['b1'] });
+      expect((await store.readBatch('b1'))?.batch.state).toBe('superseded');
+      expect((await store.completeBatch('b1', () => draft())).created).toBe(false);
+      expect((await store.listActiveBatches('coord')).map((b) => b.id)).toEqual(['b2']);
+    });
+
+    it('records batch items idempotently and tracks the last progress time', async () => {
+      const { store } = setup();
+      await store.openBatch(batch('b1'), 'refuse');
+      expect(await store.recordBatchItem('b1', { entityId: 1, status: 'success', messageId: 'r1', recordedAt: 500 })).toBe(true);
+      expect(await store.recordBatchItem('b1', { entityId: 1, status: 'success', messageId: 'r1', recordedAt: 900 })).toBe(false);
+      const state = await store.readBatch('b1');
+      expect(state?.items).toHaveLength(1);
+      expect(state?.lastProgressAt).toBe(500);
+    });
+
+    it('completes a batch exactly once under concurrency and marks it completed', async () => {
+      const { store } = setup();
+      await store.openBatch(batch('b1'), 'refuse');
+      const decisions = await Promise.all(Array.from({ length: 100 }, () => store.completeBatch('b1', () => draft())));
+      expect(decisions.filter((d) => d.created)).toHaveLength(1);
+      expect((await store.readBatch('b1'))?.batch.state).toBe('completed');
+      expect(await store.listActiveBatches('coord')).toEqual([]);
+      expect((await store.listUnpublished('coord')).map((t) => t.scope)).toEqual(['b1']);
+    });
+  });
+}

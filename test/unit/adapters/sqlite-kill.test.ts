@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openSqliteDatabase } from '../../../engine/adapters/sqlite/open-sqlite-database.ts';
+import { SqliteMessageBus } from '../../../engine/adapters/sqlite/sqlite-message-bus.ts';
+import { SqliteStateStore } from '../../../engine/adapters/sqlite/sqlite-state-store.ts';
+import { CompletionBarrier } from '../../../engine/runtime/completion-barrier.ts';
+import { FakeClock } from '../../../engine/runtime/fake-clock.ts';
+import { Subscriber } from '../../../engine/runtime/subscriber.ts';
+import { barrierOf, completion, DONE_TOPIC, memberNames, pipelineOf, subscriptionOf, TRIGGER_TOPIC, Watcher } from '../../contract/fixtures.ts';
+
+const KEYS = Array.from({ length: 150 }, (_, i) => new Date(Date.UTC(2025, 0, 1) + i * 86_400_000).toISOString().slice(0, 10));
+
+/** Runs the worker until it has handled `killAfter` messages, then SIGKILLs it. */
+function runAndKill(file: string, killAfter: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'kill-worker.ts'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let last = 0;
+    child.stdout.on('data', (chunk: Buffer) => {
+      last = Number(chunk.toString().trim().split('\n').at(-1));
+      if (last >= killAfter) child.kill('SIGKILL');
+    });
+    child.on('error', reject);
+    child.on('exit', () => resolve(last));
+  });
+}
+
+describe('SQLite backend under SIGKILL', () => {
+  it('fires every key exactly once with nothing lost after the barrier process is killed mid-run and resumed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-kill-'));
+    const file = join(dir, 'baton.db');
+    try {
+      const members = memberNames(3);
+      const setupClock = new FakeClock(Date.now());
+      const db = openSqliteDatabase(file);
+      const bus = new SqliteMessageBus(db, setupClock);
+      await bus.subscribe(subscriptionOf('gate--work-done', DONE_TOPIC, { ackDeadlineMs: 60_000, maxDeliveryAttempts: 10 }));
+      await bus.subscribe(subscriptionOf('watch', TRIGGER_TOPIC));
+      for (const key of KEYS) for (const member of members) await bus.publish(DONE_TOPIC, completion({ member, key }));
+      db.close();
+
+      const handledBeforeKill = await runAndKill(file, 200);
+      expect(handledBeforeKill).toBeGreaterThan(0);
+      expect(handledBeforeKill).toBeLessThan(KEYS.length * members.length);
+
+      // Resume in this process, an ack deadline later, so leases the dead process held expire.
+      const clock = new FakeClock(Date.now() + 61_000);
+      const db2 = openSqliteDatabase(file);
+      const bus2 = new SqliteMessageBus(db2, clock);
+      const store = new SqliteStateStore(db2);
+      const barrier = new CompletionBarrier({ barrier: barrierOf(members), pipeline: pipelineOf(members), store, bus: bus2, clock });
+      await barrier.tick();
+      await new Subscriber(bus2, 'gate--work-done', (m) => barrier.handle(m)).drain();
+      const watcher = new Watcher(bus2, 'watch');
+      await watcher.drain();
+      expect(watcher.deliveries).toHaveLength(KEYS.length);
+      expect(new Set(watcher.deliveries.map((m) => m.id)).size).toBe(KEYS.length);
+      expect(await store.listKeys('gate', true)).toEqual([]);
+      expect(await store.listUnpublished()).toEqual([]);
+      expect(await bus2.backlog('gate--work-done')).toBe(0);
+      expect(await bus2.deadLetters()).toEqual([]);
+      db2.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

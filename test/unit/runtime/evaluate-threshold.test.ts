@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import type { CompletionStatus } from '../../../engine/config/pipeline-spec.ts';
+import type { KeyState, ThresholdSnapshot } from '../../../engine/ports/state-store.ts';
+import { evaluateThreshold, neededMembers, nextDeadline } from '../../../engine/runtime/evaluate-threshold.ts';
+
+const HOUR = 3_600_000;
+const expected = ['a', 'b', 'c', 'd', 'e'];
+
+function stateOf(threshold: Partial<ThresholdSnapshot>, reports: [string, CompletionStatus][], deadlines: [number, number][] = []): KeyState {
+  return {
+    snapshot: {
+      barrier: 'gate',
+      key: '2025-11-29',
+      expected,
+      mode: undefined,
+      threshold: { kind: 'all', required: [], count: undefined, quorum: undefined, ...threshold },
+      deadlines: deadlines.map(([hours, minMembers]) => ({ after: `${hours}h`, afterMs: hours * HOUR, minMembers })),
+      countsAsComplete: ['success', 'partial'],
+      firstCompletionAt: 0,
+      correlationId: 'c',
+      traceparent: undefined,
+    },
+    members: reports.map(([member, status], i) => ({
+      member,
+      executionId: `e${i}`,
+      messageId: `m${i}`,
+      status,
+      recordedAt: 0,
+      entitiesChanged: undefined,
+      incremental: undefined,
+    })),
+    trigger: undefined,
+  };
+}
+
+const ok = (...names: string[]): [string, CompletionStatus][] => names.map((n) => [n, 'success']);
+
+describe('evaluateThreshold', () => {
+  it.each([
+    ['all, 4 of 5', { kind: 'all' }, ok('a', 'b', 'c', 'd'), undefined],
+    ['all, 5 of 5', { kind: 'all' }, ok('a', 'b', 'c', 'd', 'e'), 'all_complete'],
+    ['count 3, 2 done', { kind: 'count', count: 3 }, ok('a', 'b'), undefined],
+    ['count 3, 3 done', { kind: 'count', count: 3 }, ok('a', 'b', 'c'), 'quorum'],
+    ['quorum 0.6 of 5 needs 3, 3 done with required', { kind: 'quorum', quorum: 0.6, required: ['a'] }, ok('a', 'c', 'd'), 'quorum'],
+    ['quorum 0.6 without its required member', { kind: 'quorum', quorum: 0.6, required: ['a'] }, ok('b', 'c', 'd', 'e'), undefined],
+    ['quorum 0.6 with only 2', { kind: 'quorum', quorum: 0.6, required: ['a'] }, ok('a', 'b'), undefined],
+    ['required only', { kind: 'required', required: ['b', 'c'] }, ok('b', 'c'), 'quorum'],
+    ['failed does not count', { kind: 'all' }, [...ok('a', 'b', 'c', 'd'), ['e', 'failed']], undefined],
+    ['no_data does not count by default', { kind: 'count', count: 1 }, [['a', 'no_data']], undefined],
+    ['partial counts', { kind: 'all' }, [...ok('a', 'b', 'c', 'd'), ['e', 'partial']], 'all_complete'],
+    ['a later success after a failure counts', { kind: 'all' }, [['e', 'failed'], ...ok('a', 'b', 'c', 'd', 'e')], 'all_complete'],
+  ] as const)('%s → %s', (_, threshold, reports, reason) => {
+    expect(evaluateThreshold(stateOf(threshold, reports as [string, CompletionStatus][]), 0)?.reason).toBe(reason);
+  });
+
+  it('rounds a quorum of all expected members up, without float error', () => {
+    expect(neededMembers({ kind: 'quorum', required: [], count: undefined, quorum: 0.6 }, 5)).toBe(3);
+    expect(neededMembers({ kind: 'quorum', required: [], count: undefined, quorum: 0.5 }, 5)).toBe(3);
+    // 0.07 × 100 is 7.000000000000001 in floating point.
+    expect(neededMembers({ kind: 'quorum', required: [], count: undefined, quorum: 0.07 }, 100)).toBe(7);
+    expect(neededMembers({ kind: 'quorum', required: ['a', 'b', 'c'], count: undefined, quorum: 0.2 }, 5)).toBe(3);
+  });
+
+  it('names completed, missing and failed members and joins only counting completions', () => {
+    const firing = evaluateThreshold(stateOf({ kind: 'count', count: 2 }, [['c', 'failed'], ...ok('a', 'b')]), 0);
+    expect(firing).toMatchObject({ completed: ['a', 'b'], missing: ['c', 'd', 'e'], failed: ['c'] });
+    expect(firing?.joined.map((m) => m.messageId)).toEqual(['m1', 'm2']);
+  });
+
+  it('fires the first elapsed deadline tier whose minimum is met', () => {
+    const state = stateOf({ kind: 'all' }, ok('a', 'b', 'c'), [
+      [1, 4],
+      [2, 3],
+      [4, 1],
+    ]);
+    expect(evaluateThreshold(state, HOUR)).toBeUndefined();
+    expect(evaluateThreshold(state, 2 * HOUR)).toMatchObject({ reason: 'deadline', tier: { tier: 2, after: '2h' }, missing: ['d', 'e'] });
+    expect(evaluateThreshold(state, 9 * HOUR)?.tier?.tier).toBe(2);
+  });
+
+  it('never fires a deadline with nothing completed, so an all-fail key waits visibly', () => {
+    const state = stateOf({ kind: 'all' }, [['a', 'failed']], [[1, 0]]);
+    expect(evaluateThreshold(state, 10 * HOUR)).toBeUndefined();
+  });
+
+  it('reports when the next deadline tier elapses', () => {
+    const state = stateOf({ kind: 'all' }, ok('a'), [
+      [1, 4],
+      [2, 3],
+    ]);
+    expect(nextDeadline(state, 0)).toBe(HOUR);
+    expect(nextDeadline(state, HOUR)).toBe(2 * HOUR);
+    expect(nextDeadline(state, 2 * HOUR)).toBeUndefined();
+  });
+});
