@@ -78,6 +78,23 @@ export interface CoordinatorSpec {
   publishes?: string;
 }
 
+/** A simulated processor's behaviour as written. */
+export interface SimulatedProcessorSpec {
+  latency_ms?: [number, number];
+  failure_rate?: number;
+  no_data_rate?: number;
+  duplicate_rate?: number;
+  changes?: Record<string, number>;
+}
+
+/** The `simulate:` block as written. */
+export interface SimulateSpec {
+  seed?: number;
+  entities?: Record<string, number>;
+  defaults?: SimulatedProcessorSpec;
+  processors?: Record<string, SimulatedProcessorSpec>;
+}
+
 /** The whole file as written. */
 export interface PipelineSpec {
   version: 1;
@@ -92,4 +109,5 @@ export interface PipelineSpec {
   phases: Record<string, PhaseSpec>;
   barriers?: Record<string, BarrierSpec>;
   coordinators?: Record<string, CoordinatorSpec>;
+  simulate?: SimulateSpec;
 }

@@ -1,5 +1,5 @@
 import type { DocPath } from './diagnostic.ts';
-import type { PipelineSpec, ProcessorSpec, SubscriptionSpec, ThresholdSpec } from './pipeline-spec.ts';
+import type { PipelineSpec, ProcessorSpec, SimulatedProcessorSpec, SimulateSpec, SubscriptionSpec, ThresholdSpec } from './pipeline-spec.ts';
 import type {
   DeadlineTier,
   ModeProfile,
@@ -9,6 +9,8 @@ import type {
   ResolvedPhase,
   ResolvedPipeline,
   ResolvedProcessor,
+  ResolvedSimulation,
+  SimulatedBehaviour,
   ResolvedTopic,
   SubscriptionSettings,
   Threshold,
@@ -28,6 +30,7 @@ export const DEFAULTS = {
   maxInstances: 10,
   timezone: 'UTC',
   onActiveBatch: 'refuse',
+  simulation: { seed: 1, latencyMs: [50, 500] as const, failureRate: 0, noDataRate: 0, duplicateRate: 0 },
 } as const;
 
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -197,6 +200,30 @@ export function resolve(spec: PipelineSpec): ResolvedPipeline {
     processors,
     barriers: [...barriers, ...dependencyBarriers],
     coordinators,
+    simulation: resolveSimulation(spec.simulate),
+  };
+}
+
+function resolveSimulation(spec: SimulateSpec | undefined): ResolvedSimulation {
+  const base = DEFAULTS.simulation;
+  const merge = (from: SimulatedBehaviour, s: SimulatedProcessorSpec | undefined): SimulatedBehaviour => ({
+    latencyMs: s?.latency_ms ?? from.latencyMs,
+    failureRate: s?.failure_rate ?? from.failureRate,
+    noDataRate: s?.no_data_rate ?? from.noDataRate,
+    duplicateRate: s?.duplicate_rate ?? from.duplicateRate,
+    changes: s?.changes ?? from.changes,
+  });
+  const defaults = merge(
+    { latencyMs: base.latencyMs, failureRate: base.failureRate, noDataRate: base.noDataRate, duplicateRate: base.duplicateRate, changes: {} },
+    spec?.defaults,
+  );
+  const written = Object.entries(spec?.processors ?? {});
+  return {
+    seed: spec?.seed ?? base.seed,
+    entities: spec?.entities ?? {},
+    defaults,
+    processors: new Map(written.map(([name, s]) => [name, merge(defaults, s)])),
+    references: written.map(([name]) => ref(name, ['simulate', 'processors', name])),
   };
 }
 

@@ -136,6 +136,27 @@ export interface ResolvedCoordinator {
   readonly path: DocPath;
 }
 
+/** How one simulated processor behaves, defaults applied. */
+export interface SimulatedBehaviour {
+  readonly latencyMs: readonly [number, number];
+  readonly failureRate: number;
+  readonly noDataRate: number;
+  readonly duplicateRate: number;
+  /** Fraction of each entity universe a run reports changed. */
+  readonly changes: Readonly<Record<string, number>>;
+}
+
+/** The `simulate:` block with defaults applied. Processors not named under `processors` behave as `defaults`. */
+export interface ResolvedSimulation {
+  readonly seed: number;
+  readonly entities: Readonly<Record<string, number>>;
+  readonly defaults: SimulatedBehaviour;
+  /** Per-processor behaviour (defaults merged in), for every processor named under simulate.processors. */
+  readonly processors: ReadonlyMap<string, SimulatedBehaviour>;
+  /** Processor names written under simulate.processors, with where (checked by graph/unknown-processor). */
+  readonly references: readonly Ref[];
+}
+
 export interface ResolvedPipeline {
   readonly name: string;
   readonly description: string;
@@ -148,4 +169,5 @@ export interface ResolvedPipeline {
   readonly processors: readonly ResolvedProcessor[];
   readonly barriers: readonly ResolvedBarrier[];
   readonly coordinators: readonly ResolvedCoordinator[];
+  readonly simulation: ResolvedSimulation;
 }

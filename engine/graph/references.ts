@@ -14,6 +14,7 @@ export function processorReferences(pipeline: ResolvedPipeline): Ref[] {
   const barriers = pipeline.barriers.filter((b) => b.kind === 'phase');
   return [
     ...pipeline.processors.flatMap((p) => p.dependsOn),
+    ...pipeline.simulation.references,
     ...barriers.flatMap((b) => (b.membersPhase ? [] : b.members)),
     ...barriers.flatMap((b) => [
       ...b.threshold.required,
