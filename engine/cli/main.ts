@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, type CommandContext } from './exit-codes.ts';
+import { generateCommand } from './generate-command.ts';
 import { validateCommand } from './validate-command.ts';
 
 /** Builds the `baton` program. The CLI is the only place that wires adapters, prints, or exits. */
@@ -11,6 +12,7 @@ export function buildProgram(context: CommandContext): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) });
   program.addCommand(validateCommand(context));
+  program.addCommand(generateCommand(context));
   for (const command of program.commands)
     command.exitOverride().configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) });
   return program;

@@ -195,6 +195,7 @@ export function resolve(spec: PipelineSpec): ResolvedPipeline {
       timeoutSeconds: orchestrator.timeout_seconds ?? DEFAULTS.timeoutSeconds,
       maxInstances: orchestrator.max_instances ?? DEFAULTS.maxInstances,
     },
+    subscriptionDefaults: baseSubscription,
     topics,
     phases,
     processors,

@@ -164,6 +164,8 @@ export interface ResolvedPipeline {
   readonly region: string | undefined;
   readonly key: { readonly name: string; readonly type: 'date' | 'string'; readonly pattern: string | undefined };
   readonly orchestrator: { readonly memoryMb: number; readonly timeoutSeconds: number; readonly maxInstances: number };
+  /** `defaults.subscription` with defaults applied: the settings of barrier and coordinator subscriptions. */
+  readonly subscriptionDefaults: SubscriptionSettings;
   readonly topics: readonly ResolvedTopic[];
   readonly phases: readonly ResolvedPhase[];
   readonly processors: readonly ResolvedProcessor[];

@@ -1,28 +1,15 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { compileSchema } from './compile-schema.ts';
 import type { DocPath, Finding } from './diagnostic.ts';
-import { packageRoot } from './package-root.ts';
 import { closestMatch, suggestHint } from './suggest.ts';
 import type { PipelineSpec } from './pipeline-spec.ts';
 
-// ajv-formats is CommonJS; under Node's ESM interop its default export is the plugin itself.
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
-
-/** Absolute path of a schema shipped with Baton. */
-export function schemaPath(name: 'pipeline' | 'envelope'): string {
-  return join(packageRoot(), 'schemas', `${name}.schema.json`);
-}
+export { schemaPath } from './compile-schema.ts';
 
 let compiled: ValidateFunction<PipelineSpec> | undefined;
 
 function pipelineValidator(): ValidateFunction<PipelineSpec> {
-  if (!compiled) {
-    const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true, allowUnionTypes: true });
-    addFormats(ajv);
-    compiled = ajv.compile<PipelineSpec>(JSON.parse(readFileSync(schemaPath('pipeline'), 'utf8')) as object);
-  }
+  compiled ??= compileSchema<PipelineSpec>('pipeline', { verbose: true });
   return compiled;
 }
 

@@ -45,8 +45,7 @@ export function nodeKey(kind: NodeKind, name: string): string {
   return `${kind}:${name}`;
 }
 
-/** Attribute Pub/Sub filters on to address a dependency trigger to one processor. */
-export const TARGET_ATTRIBUTE = 'baton_target';
+export { TARGET_ATTRIBUTE } from '../config/conventions.ts';
 
 /** Name of the subscription that delivers `topic` to `consumer`. */
 export function subscriptionName(consumer: string, topic: string): string {

@@ -1,20 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { compileSchema } from '../config/compile-schema.ts';
 import type { CompletionStatus } from '../config/pipeline-spec.ts';
 import type { OutgoingMessage } from '../ports/message-bus.ts';
 import type { EntityId } from '../ports/state-store.ts';
 import { InvalidEnvelopeError } from './errors.ts';
 
-// ajv-formats is CommonJS; under Node's ESM interop its default export is the plugin itself.
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
-
 /** Message types Baton publishes. */
 export const ENVELOPE_TYPES = { completion: 'dev.baton.completion.v1', trigger: 'dev.baton.trigger.v1', work: 'dev.baton.work.v1' } as const;
 
-/** Attribute a dependency trigger is addressed by; must equal TARGET_ATTRIBUTE in engine/graph (a test pins it). */
-export const TARGET_ATTRIBUTE = 'baton_target';
+export { TARGET_ATTRIBUTE } from '../config/conventions.ts';
 
 /** `data` of a completion: a processor or worker finished work for a key. */
 export interface CompletionData {
@@ -106,12 +101,7 @@ export interface EnvelopeInput<T extends EnvelopeType> {
 let compiled: ValidateFunction | undefined;
 
 function validator(): ValidateFunction {
-  if (!compiled) {
-    const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
-    addFormats(ajv);
-    const schema = JSON.parse(readFileSync(new URL('../../schemas/envelope.schema.json', import.meta.url), 'utf8')) as object;
-    compiled = ajv.compile(schema);
-  }
+  compiled ??= compileSchema('envelope');
   return compiled;
 }
 

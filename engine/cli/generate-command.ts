@@ -1,0 +1,63 @@
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Command } from 'commander';
+import { checkDrift, generateAll } from '../../generators/generate.ts';
+import { hasErrors } from '../config/diagnostic.ts';
+import { formatReport } from '../config/format-diagnostics.ts';
+import { loadPipeline } from '../config/load-pipeline.ts';
+import { EXIT, type CommandContext } from './exit-codes.ts';
+import { paletteFor } from './terminal.ts';
+
+/** `baton generate [file] [--out generated/] [--check]`: render manifests, diagram and docs from the graph. */
+export function generateCommand(context: CommandContext): Command {
+  return new Command('generate')
+    .description('render Terraform, the gcloud deploy script, the architecture diagram and reference docs from the pipeline')
+    .argument('[file]', 'pipeline file', 'pipeline.yaml')
+    .option('--out <dir>', 'output folder', 'generated')
+    .option('--check', 'write nothing; exit 1 and list what differs if the folder is out of date')
+    .addHelpText(
+      'after',
+      `
+Every output is rendered from the graph by templates in generators/templates/; the folder is complete,
+so files that no longer belong are deleted (and reported by --check). Exit codes: 0 done / up to date,
+1 invalid pipeline or drift, 2 usage error.`,
+    )
+    .action(async (file: string, options: { out: string; check?: boolean }) => {
+      const result = loadPipeline(file);
+      if (hasErrors(result.diagnostics)) {
+        context.stderr.write(`${formatReport(file, result, paletteFor(context.stderr))}\nnothing generated: fix the pipeline first\n`);
+        context.setExitCode(EXIT.invalid);
+        return;
+      }
+      const files = await generateAll(result);
+      const drift = await checkDrift(options.out, files);
+      const differs = drift.changed.length + drift.missing.length + drift.extra.length > 0;
+      if (options.check) {
+        if (!differs) {
+          context.stdout.write(`${options.out}/ is up to date with ${file} (${files.size} files)\n`);
+          context.setExitCode(EXIT.ok);
+          return;
+        }
+        const lines = [
+          ...drift.changed.map((p) => `  changed  ${options.out}/${p}`),
+          ...drift.missing.map((p) => `  missing  ${options.out}/${p}`),
+          ...drift.extra.map((p) => `  extra    ${options.out}/${p}`),
+        ];
+        context.stderr.write(
+          `${options.out}/ is out of date with ${file}:\n${lines.join('\n')}\nrun: npx baton generate ${file === 'pipeline.yaml' ? '' : file}\n`,
+        );
+        context.setExitCode(EXIT.invalid);
+        return;
+      }
+      for (const extra of drift.extra) await rm(join(options.out, extra));
+      for (const [path, content] of files) {
+        const target = join(options.out, path);
+        await mkdir(dirname(target), { recursive: true });
+        await writeFile(target, content);
+        if (path.endsWith('.sh')) await chmod(target, 0o755);
+      }
+      const changed = drift.changed.length + drift.missing.length + drift.extra.length;
+      context.stdout.write(`wrote ${files.size} files to ${options.out}/ (${changed === 0 ? 'no changes' : `${changed} changed, added or removed`})\n`);
+      context.setExitCode(EXIT.ok);
+    });
+}

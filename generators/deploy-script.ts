@@ -1,0 +1,87 @@
+import type { AlertModel } from './alerts.ts';
+import type { DeployModel, SubscriptionModel } from './deploy-model.ts';
+import { labelValue } from './escape.ts';
+import { renderTemplate } from './render-template.ts';
+
+/**
+ * `gcloud/deploy.sh`: the same resources as the Terraform, idempotent (describe, then create or
+ * update), `--dry-run` prints every command, and `BATON_EMULATOR=1` limits it to what the Pub/Sub
+ * emulator can do. Every value is shell-quoted by the template; flags built here hold only numbers
+ * and fixed words.
+ */
+export function generateDeployScript(model: DeployModel): string {
+  const labels = `baton-pipeline=${model.labels.pipeline},baton-hash=${model.labels.hash}`;
+  const env = (pairs: Record<string, string>): string =>
+    Object.entries(pairs)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+  return renderTemplate('deploy-sh', {
+    ...model,
+    project: model.project ?? '',
+    region: model.region ?? '',
+    labels,
+    serviceAccounts: model.serviceAccounts.map((a) => ({
+      ...a,
+      displayName: `Baton ${a.kind} ${a.component}`.slice(0, 100),
+      accountDescription: (a.description || `Runs ${a.kind} ${a.component} of pipeline ${model.name}.`).slice(0, 256),
+    })),
+    invokers: model.invokers.map((i) => ({ ...i, displayName: `Baton push identity ${i.accountId}` })),
+    barriers: model.barriers.map((b) => ({
+      ...b,
+      memory: `${model.orchestrator.memoryMb}Mi`,
+      timeout: `${model.orchestrator.timeoutSeconds}s`,
+      env: env({ BATON_BARRIER: b.name, BATON_PIPELINE: model.name, BATON_PIPELINE_HASH: model.hash }),
+      componentLabel: `baton-component=${labelValue(b.name)}`,
+      tickBody: JSON.stringify({ barrier: b.name }),
+    })),
+    coordinators: model.coordinators.map((c) => ({
+      ...c,
+      env: env({ BATON_COORDINATOR: c.name, BATON_PIPELINE: model.name, BATON_PIPELINE_HASH: model.hash }),
+      componentLabel: `baton-component=${labelValue(c.name)}`,
+    })),
+    subscriptions: model.subscriptions.map((s) => ({
+      ...s,
+      filter: s.filter ?? '',
+      urlFunction: s.push?.target.kind === 'function' ? 'function_url' : 'service_url',
+      settingsArgs: settingsArgs(s),
+    })),
+    alerts: model.alerts.map((a) => ({ ...a, policy: JSON.stringify(alertPolicy(a, model)) })),
+  });
+}
+
+/** Subscription flags shared by create and update (numbers and fixed words only). */
+function settingsArgs(s: SubscriptionModel): string {
+  const args = [
+    `--ack-deadline ${s.settings.ackDeadlineSeconds}`,
+    `--message-retention-duration ${s.settings.messageRetentionSeconds}s`,
+    `--min-retry-delay ${s.settings.minBackoffSeconds}s`,
+    `--max-retry-delay ${s.settings.maxBackoffSeconds}s`,
+    '--expiration-period never',
+  ];
+  if (s.deadLetter) args.push(`--dead-letter-topic ${s.deadLetter.name}`, `--max-delivery-attempts ${s.settings.deadLetterAfterAttempts}`);
+  return args.join(' ');
+}
+
+/** The alert policy in the Monitoring API's JSON form (what `--policy` takes). */
+function alertPolicy(alert: AlertModel, model: DeployModel): object {
+  const condition =
+    alert.kind === 'deadline-missed'
+      ? { conditionMatchedLog: { filter: alert.filter } }
+      : {
+          conditionThreshold: {
+            filter: alert.filter,
+            comparison: 'COMPARISON_GT',
+            thresholdValue: alert.thresholdValue,
+            duration: alert.duration,
+            aggregations: [{ alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MAX' }],
+          },
+        };
+  return {
+    displayName: alert.displayName,
+    combiner: 'OR',
+    userLabels: { 'baton-pipeline': model.labels.pipeline, 'baton-hash': model.labels.hash },
+    documentation: { mimeType: 'text/markdown', content: alert.documentation },
+    conditions: [{ displayName: alert.conditionName, ...condition }],
+    alertStrategy: alert.kind === 'deadline-missed' ? { autoClose: '1800s', notificationRateLimit: { period: '3600s' } } : { autoClose: '1800s' },
+  };
+}

@@ -1,0 +1,72 @@
+import type { AlertModel } from './alerts.ts';
+import type { DeployModel, SubscriptionModel } from './deploy-model.ts';
+import { markdownCode, shellQuote } from './escape.ts';
+import { renderTemplate } from './render-template.ts';
+
+/** `docs/topics.md`, `docs/barriers.md` and `docs/runbook.md`, from the deploy model. */
+export function generateReferenceDocs(model: DeployModel): Map<string, string> {
+  const subscriptionsOf = (topic: string): SubscriptionModel[] => model.subscriptions.filter((s) => s.topic === topic);
+  return new Map([
+    [
+      'docs/topics.md',
+      renderTemplate('topics-md', {
+        ...model,
+        topics: model.topics.map((t) => ({
+          ...t,
+          externalPublishers: t.externalPublishers ?? '',
+          externalConsumers: t.externalConsumers ?? '',
+          deadLetterDisabledReason: t.deadLetterDisabledReason ?? '',
+          subscriptions: subscriptionsOf(t.name).map((s) => ({
+            ...s,
+            delivery: s.push ? `push as ${s.push.invoker}` : 'pull',
+            deadLetterAfter: s.deadLetter ? `${s.settings.deadLetterAfterAttempts} attempts` : 'never',
+            retentionDays: Math.round((s.settings.messageRetentionSeconds / 86_400) * 10) / 10,
+            filterCell: s.filter ? markdownCode(s.filter).replace(/\|/g, '\\|') : '—',
+          })),
+        })),
+      }),
+    ],
+    [
+      'docs/barriers.md',
+      renderTemplate('barriers-md', { ...model, barriers: model.barriers.map((b) => ({ ...b, target: b.target ?? '', tick: b.tick ?? {} })) }),
+    ],
+    [
+      'docs/runbook.md',
+      renderTemplate('runbook-md', {
+        ...model,
+        project: model.project ?? '',
+        region: model.region ?? '',
+        alerts: model.alerts.map((a) => ({ ...a, commands: commandsFor(a, model) })),
+      }),
+    ],
+  ]);
+}
+
+/** Shell commands an operator runs for an alert (every value shell-quoted). */
+function commandsFor(alert: AlertModel, model: DeployModel): string {
+  switch (alert.kind) {
+    case 'dlq-holding': {
+      const topic = model.topics.find((t) => t.deadLetter?.name === alert.subject);
+      const hold = topic?.deadLetter?.holdSubscription ?? '';
+      return [
+        `# see what was dead-lettered (does not ack)`,
+        `gcloud pubsub subscriptions pull ${shellQuote(hold)} --project "$PROJECT" --limit 10 --format json`,
+        `# after fixing the cause: ack them, and re-publish each message's data and attributes to ${topic?.name ?? ''}`,
+        `gcloud pubsub subscriptions pull ${shellQuote(hold)} --project "$PROJECT" --limit 10 --auto-ack --format json`,
+      ].join('\n');
+    }
+    case 'oldest-unacked': {
+      const s = model.subscriptions.find((x) => x.name === alert.subject);
+      const lines = [`gcloud pubsub subscriptions describe ${shellQuote(alert.subject)} --project "$PROJECT"`];
+      if (s?.push?.target.kind === 'function')
+        lines.push(`gcloud functions logs read ${shellQuote(s.push.target.name)} --gen2 --project "$PROJECT" --limit 50`);
+      else if (s?.push) lines.push(`gcloud run services get-iam-policy ${shellQuote(s.push.target.name)} --project "$PROJECT" --region "$REGION"`);
+      return lines.join('\n');
+    }
+    case 'deadline-missed':
+      return [
+        `gcloud logging read ${shellQuote(alert.filter)} --project "$PROJECT" --limit 10 --format json`,
+        `baton status --barrier ${shellQuote(alert.subject)}`,
+      ].join('\n');
+  }
+}

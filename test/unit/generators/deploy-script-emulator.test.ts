@@ -1,0 +1,108 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileOf, fixturePath, generated } from './generate-fixture.ts';
+
+/**
+ * Runs the generated deploy.sh for real against the Pub/Sub emulator and reads topics and
+ * subscriptions back. Slow (every gcloud call costs ~1.5 s): runs only with BATON_EMULATOR_TESTS=1.
+ */
+const enabled = process.env.BATON_EMULATOR_TESTS === '1';
+const PROJECT = 'tiny-shop-prod';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+describe.skipIf(!enabled)('deploy.sh against the Pub/Sub emulator', () => {
+  let emulator: ChildProcess | undefined;
+  let base = '';
+  const dir = mkdtempSync(join(tmpdir(), 'baton-emulator-'));
+
+  beforeAll(async () => {
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    emulator = spawn('gcloud', ['beta', 'emulators', 'pubsub', 'start', `--host-port=127.0.0.1:${port}`, `--project=${PROJECT}`], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    for (let i = 0; i < 120; i++) {
+      if (
+        await fetch(`${base}/`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error('the Pub/Sub emulator did not start in 30 s');
+  }, 40_000);
+
+  afterAll(() => {
+    // The emulator runs java under gcloud's python: end the whole group this test started.
+    if (emulator?.pid !== undefined) process.kill(-emulator.pid, 'SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates exactly the graph topics and subscriptions, with their settings', async () => {
+    const { result, files } = await generated(fixturePath('small/pipeline.yaml'));
+    const script = join(dir, 'deploy.sh');
+    writeFileSync(script, fileOf(files, 'gcloud/deploy.sh'), { mode: 0o755 });
+    const run = spawnSync('bash', [script], {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB: `${base}/`,
+        CLOUDSDK_AUTH_DISABLE_CREDENTIALS: 'true',
+        CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+        CLOUDSDK_CONFIG: join(dir, 'gcloud-config'),
+        BATON_EMULATOR: '1',
+      },
+    });
+    expect(run.stderr.split('\n').filter((l) => /ERROR/.test(l))).toEqual([]);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('SKIP (emulator): IAM bindings');
+
+    const get = async <T>(path: string): Promise<T> => (await (await fetch(`${base}/v1/projects/${PROJECT}/${path}?pageSize=1000`)).json()) as T;
+    const topics = (await get<{ topics: { name: string }[] }>('topics')).topics.map((t) => t.name.split('/').pop()).sort();
+    const expectedTopics = (result.pipeline?.topics ?? []).flatMap((t) => (t.deadLetter.enabled ? [t.name, t.deadLetter.topic] : [t.name])).sort();
+    expect(topics).toEqual(expectedTopics);
+
+    interface Sub {
+      name: string;
+      topic: string;
+      filter?: string;
+      ackDeadlineSeconds: number;
+      deadLetterPolicy?: { deadLetterTopic: string; maxDeliveryAttempts: number };
+      retryPolicy?: { minimumBackoff: string; maximumBackoff: string };
+      pushConfig?: { pushEndpoint?: string; oidcToken?: { serviceAccountEmail: string } };
+    }
+    const subs = new Map((await get<{ subscriptions: Sub[] }>('subscriptions')).subscriptions.map((s) => [s.name.split('/').pop() ?? '', s]));
+    let count = 0;
+    result.graph?.graph.forEachNode((_k, a) => {
+      if (a.kind !== 'subscription') return;
+      count++;
+      const sub = subs.get(a.name);
+      expect(sub, a.name).toBeDefined();
+      expect(sub?.topic).toBe(`projects/${PROJECT}/topics/${a.topic ?? ''}`);
+      expect(sub?.filter ?? undefined).toBe(a.filter);
+      expect(sub?.ackDeadlineSeconds).toBe(600);
+      expect(sub?.deadLetterPolicy).toEqual({ deadLetterTopic: `projects/${PROJECT}/topics/${a.topic ?? ''}-dlq`, maxDeliveryAttempts: 5 });
+      expect(sub?.retryPolicy).toEqual({ minimumBackoff: '10s', maximumBackoff: '600s' });
+    });
+    const holds = [...subs.keys()].filter((name) => name.startsWith('baton-hold--'));
+    expect(subs.size).toBe(count + holds.length);
+    expect(subs.get('loaded--tables-loaded')?.pushConfig?.oidcToken?.serviceAccountEmail).toBe(`tiny-invoker@${PROJECT}.iam.gserviceaccount.com`);
+    expect(subs.get('load_stock--orders-landed')?.pushConfig?.pushEndpoint ?? '').toBe('');
+  }, 600_000);
+});

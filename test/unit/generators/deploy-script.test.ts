@@ -1,0 +1,129 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileOf, fixturePath, generated, NBA_PIPELINE } from './generate-fixture.ts';
+
+const hasShellcheck = spawnSync('shellcheck', ['--version']).status === 0;
+const dir = mkdtempSync(join(tmpdir(), 'baton-deploy-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Writes the generated deploy.sh of a pipeline to a temp file and returns its path. */
+async function scriptFor(file: string, name: string): Promise<string> {
+  const path = join(dir, `${name}.sh`);
+  writeFileSync(path, fileOf((await generated(file)).files, 'gcloud/deploy.sh'), { mode: 0o755 });
+  return path;
+}
+
+/** Runs a script with bash, no gcloud on PATH, and returns its output. */
+function runScript(path: string, args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync('bash', [path, ...args], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: dir, ...env } });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe.each([
+  ['the NBA pipeline', NBA_PIPELINE, 'nba'],
+  ['the small fixture', fixturePath('small/pipeline.yaml'), 'small'],
+  ['the hostile fixture', fixturePath('hostile/pipeline.yaml'), 'hostile'],
+])('deploy.sh for %s', (_title, file, name) => {
+  let script: string;
+  beforeAll(async () => {
+    script = await scriptFor(file, name);
+  });
+
+  it('is valid bash that stops on the first error', () => {
+    expect(() => execFileSync('bash', ['-n', script])).not.toThrow();
+    expect(readFileSync(script, 'utf8')).toContain('\nset -euo pipefail\n');
+  });
+
+  // CI installs shellcheck (.ci/run), so there a missing one fails rather than skips.
+  it.skipIf(!hasShellcheck && process.env.CI === undefined)('passes shellcheck', () => {
+    const result = spawnSync('shellcheck', ['--severity=info', script], { encoding: 'utf8' });
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('prints a create command for every topic and subscription in a dry run, without gcloud', async () => {
+    const { result } = await generated(file);
+    const run = runScript(script, ['--dry-run']);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    for (const topic of result.pipeline?.topics ?? []) expect(run.stdout).toContain(`+ gcloud pubsub topics create ${topic.name} `);
+    result.graph?.graph.forEachNode((_k, a) => {
+      if (a.kind === 'subscription') expect(run.stdout).toMatch(new RegExp(`\\+ gcloud pubsub subscriptions create ${a.name.replace(/[.]/g, '\\.')} `));
+    });
+  });
+
+  it('skips with a visible line, in emulator mode, every step the emulator cannot do', () => {
+    const run = runScript(script, ['--dry-run'], { BATON_EMULATOR: '1' });
+    expect(run.status).toBe(0);
+    for (const step of [
+      'service accounts',
+      'IAM bindings',
+      'Cloud Functions and Cloud Run deploys',
+      'Cloud Scheduler jobs',
+      'Firestore TTL policies',
+      'Cloud Monitoring alert policies',
+    ]) {
+      expect(run.stdout).toContain(`SKIP (emulator): ${step}`);
+    }
+    expect(run.stdout).not.toMatch(/add-iam-policy-binding|functions deploy|scheduler jobs/);
+  });
+});
+
+describe('deploy.sh with hostile descriptions', () => {
+  it('passes quotes, $(), backticks and ${} through as text and runs none of them', async () => {
+    const script = await scriptFor(fixturePath('hostile/pipeline.yaml'), 'hostile-run');
+    const marker = join(dir, 'pwned');
+    const run = runScript(script, ['--dry-run'], { HOME: dir });
+    expect(run.status).toBe(0);
+    for (const f of ['/tmp/baton-pwned-barrier', '/tmp/baton-pwned-barrier2', '/tmp/baton-pwned-processor', marker]) expect(existsSync(f)).toBe(false);
+    // printf %q output, read back by bash, is exactly the description as written.
+    const line = run.stdout.split('\n').find((l) => l.includes('service-accounts create all-work'));
+    expect(line).toBeDefined();
+    const words = execFileSync(
+      'bash',
+      ['-c', `set -- ${(line ?? '').slice(2)}; while [ $# -gt 0 ]; do if [ "$1" = --description ]; then printf '%s' "$2"; fi; shift; done`],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(words).toBe(
+      'barrier "all" $(touch /tmp/baton-pwned-barrier) `touch /tmp/baton-pwned-barrier2` ${google_project.x.id} %{ for x in y }\nline two | pipe',
+    );
+  });
+
+  it('rejects an unknown argument with exit code 2', async () => {
+    const script = await scriptFor(fixturePath('small/pipeline.yaml'), 'small-args');
+    expect(runScript(script, ['--bogus']).status).toBe(2);
+  });
+});
+
+describe('deploy.sh run twice', () => {
+  /** A fake gcloud that logs every call; `describe` succeeds, as it does once resources exist. */
+  function fakeGcloud(): { bin: string; log: string } {
+    const bin = join(dir, 'fake-bin');
+    const log = join(dir, 'gcloud.log');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(
+      join(bin, 'gcloud'),
+      `#!/bin/bash\nprintf '%s\\n' "$*" >> ${JSON.stringify(log)}\n[[ " $* " == *" describe "* ]] && echo https://svc.example.invalid\nexit 0\n`,
+      { mode: 0o755 },
+    );
+    writeFileSync(log, '');
+    return { bin, log };
+  }
+
+  it('updates what exists instead of creating it again', async () => {
+    const script = await scriptFor(fixturePath('small/pipeline.yaml'), 'small-rerun');
+    const { bin, log } = fakeGcloud();
+    const run = runScript(script, [], { PATH: `${bin}:/usr/bin:/bin`, BATON_EMULATOR: '1' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const calls = readFileSync(log, 'utf8');
+    expect(calls).not.toMatch(/^pubsub (topics|subscriptions) create/m);
+    expect(calls).toMatch(/^pubsub subscriptions update loaded--tables-loaded .*--dead-letter-topic tables-loaded-dlq/m);
+    expect(run.stdout).toContain('ok: topic orders-landed exists');
+  });
+});

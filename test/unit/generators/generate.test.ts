@@ -1,0 +1,86 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadPipeline } from '../../../engine/config/load-pipeline.ts';
+import { checkDrift, generateAll } from '../../../generators/generate.ts';
+import { fixturePath, generated } from './generate-fixture.ts';
+
+const GOLDEN = fixturePath('small/expected');
+const SMALL = fixturePath('small/pipeline.yaml');
+
+function writeTree(dir: string, files: ReadonlyMap<string, string>): void {
+  rmSync(dir, { recursive: true, force: true });
+  for (const [path, content] of files) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+}
+
+describe('generateAll', () => {
+  it('matches the golden output of the small fixture (BATON_UPDATE_GOLDEN=1 rewrites it)', async () => {
+    const { files } = await generated(SMALL);
+    if (process.env.BATON_UPDATE_GOLDEN === '1') writeTree(GOLDEN, files);
+    expect(await checkDrift(GOLDEN, files)).toEqual({ changed: [], missing: [], extra: [] });
+  });
+
+  it('produces every output, in sorted order', async () => {
+    const { files } = await generated(SMALL);
+    const paths = [...files.keys()];
+    expect(paths).toEqual([...paths].sort());
+    for (const path of [
+      'ARCHITECTURE.md',
+      'diagram.dot',
+      'diagram.mmd',
+      'diagram.svg',
+      'docs/barriers.md',
+      'docs/runbook.md',
+      'docs/topics.md',
+      'gcloud/deploy.sh',
+      'terraform/main.tf',
+      'terraform/iam.tf',
+      'terraform/pubsub.tf',
+      'terraform/monitoring.tf',
+    ]) {
+      expect(paths).toContain(path);
+    }
+  });
+
+  it('is deterministic: a second run is byte-identical and holds no timestamp', async () => {
+    const { files } = await generated(SMALL);
+    const again = await generateAll(loadPipeline(SMALL));
+    expect(again).toEqual(files);
+    const today = new Date().toISOString().slice(0, 10);
+    for (const [path, content] of files) expect(content.includes(today), path).toBe(false);
+  });
+
+  it('refuses a pipeline that did not load', async () => {
+    await expect(generateAll({ file: 'broken.yaml', diagnostics: [], graphChecksSkipped: true })).rejects.toThrow(/broken\.yaml did not load/);
+  });
+});
+
+describe('checkDrift', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-drift-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('lists changed, missing and extra files, each sorted', async () => {
+    const files = new Map([
+      ['a.txt', 'one'],
+      ['docs/b.md', 'two'],
+      ['docs/c.md', 'three'],
+    ]);
+    writeTree(
+      dir,
+      new Map([
+        ['a.txt', 'one'],
+        ['docs/b.md', 'edited by hand'],
+        ['terraform/orphan.tf', 'left behind'],
+      ]),
+    );
+    expect(await checkDrift(dir, files)).toEqual({ changed: ['docs/b.md'], missing: ['docs/c.md'], extra: ['terraform/orphan.tf'] });
+  });
+
+  it('counts every file as missing when the output folder does not exist', async () => {
+    expect(await checkDrift(join(dir, 'nope'), new Map([['x', 'y']]))).toEqual({ changed: [], missing: ['x'], extra: [] });
+  });
+});
