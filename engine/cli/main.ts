@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { generateCommand } from './generate-command.ts';
+import { runCommand } from './run-command.ts';
+import { statusCommand } from './status-command.ts';
+import { traceCommand } from './trace-command.ts';
 import { validateCommand } from './validate-command.ts';
 
 /** Builds the `baton` program. The CLI is the only place that wires adapters, prints, or exits. */
@@ -13,6 +16,9 @@ export function buildProgram(context: CommandContext): Command {
     .configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) });
   program.addCommand(validateCommand(context));
   program.addCommand(generateCommand(context));
+  program.addCommand(runCommand(context));
+  program.addCommand(statusCommand(context));
+  program.addCommand(traceCommand(context));
   for (const command of program.commands)
     command.exitOverride().configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) });
   return program;

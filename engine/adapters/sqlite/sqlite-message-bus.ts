@@ -10,6 +10,7 @@ import {
   type ReceivedMessage,
   type SubscriptionConfig,
 } from '../../ports/message-bus.ts';
+import type { MessageHistory, PublishedMessage } from '../../ports/message-history.ts';
 import type { SqliteDatabase, Statement } from './open-sqlite-database.ts';
 
 const SCHEMA = `
@@ -57,7 +58,7 @@ interface DeadRow {
  * at any point leaves each message either published or not, leased or not, acked or not — never half;
  * unacked leases simply expire and redeliver after a restart.
  */
-export class SqliteMessageBus implements MessageBus {
+export class SqliteMessageBus implements MessageBus, MessageHistory {
   private readonly statements = new Map<string, Statement>();
 
   /** A prepared statement, compiled once per connection: preparing per call dominated the cost. */
@@ -172,6 +173,23 @@ export class SqliteMessageBus implements MessageBus {
         reason: r.reason,
         deliveryAttempts: r.attempts,
         at: r.at,
+      })),
+    );
+  }
+
+  messagesOf(keyOrCorrelationId: string): Promise<PublishedMessage[]> {
+    const rows = this.sql(
+      `SELECT topic, id, attributes, data, published_at FROM bus_messages
+         WHERE json_extract(attributes, '$."ce-subject"') = @id OR json_extract(attributes, '$."ce-correlationid"') = @id
+         ORDER BY published_at, id`,
+    ).all({ id: keyOrCorrelationId }) as { topic: string; id: string; attributes: string; data: string; published_at: number }[];
+    return Promise.resolve(
+      rows.map((r) => ({
+        topic: r.topic,
+        id: r.id,
+        attributes: JSON.parse(r.attributes) as Record<string, string>,
+        data: r.data,
+        publishedAt: r.published_at,
       })),
     );
   }

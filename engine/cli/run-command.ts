@@ -1,0 +1,213 @@
+import { Command, Option } from 'commander';
+import { hasErrors } from '../config/diagnostic.ts';
+import { formatReport } from '../config/format-diagnostics.ts';
+import { loadPipeline } from '../config/load-pipeline.ts';
+import { planSubscriptions, toSubscriptionConfig } from '../graph/subscription-plan.ts';
+import { inspectKey } from '../runtime/inspect-key.ts';
+import { PipelineRuntime, type RuntimeSubscription } from '../runtime/pipeline-runtime.ts';
+import { ProcessorSimulator } from '../simulator/processor-simulator.ts';
+import { stableId } from '../simulator/seeded-random.ts';
+import { runSimulation } from '../simulator/simulated-run.ts';
+import { VirtualClock } from '../simulator/virtual-clock.ts';
+import { clearEmbeddedState, hasEmbeddedState, openEmbeddedBackend } from './embedded-backend.ts';
+import { EXIT, type CommandContext } from './exit-codes.ts';
+import { formatDuration } from './format-time.ts';
+import { parseKeys } from './parse-keys.ts';
+import { buildRunReport, formatRunReport } from './run-report.ts';
+import { RunProgress } from './run-progress.ts';
+import type { RunRecord } from './stored-run.ts';
+import { paletteFor } from './terminal.ts';
+
+interface RunOptions {
+  file: string;
+  key: string[];
+  keys?: string;
+  stateDir: string;
+  resume?: boolean;
+  fresh?: boolean;
+  full?: boolean;
+  seed?: number;
+  failureRate?: number;
+  noDataRate?: number;
+  duplicateRate?: number;
+  start?: string;
+  limit: string;
+  json?: boolean;
+}
+
+const fraction =
+  (name: string) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!(n >= 0 && n <= 1)) throw new Error(`${name} must be a number from 0 to 1, got "${value}"`);
+    return n;
+  };
+
+/** `baton run`: the whole pipeline in one process on the embedded backend, processors simulated. */
+export function runCommand(context: CommandContext): Command {
+  return new Command('run')
+    .description('run the pipeline end to end on the embedded backend (SQLite), with simulated processors and the real barriers and coordinator')
+    .option('-f, --file <file>', 'pipeline file', 'pipeline.yaml')
+    .option('--key <key>', 'a key to run (repeatable)', (value: string, previous: string[]) => [...previous, value], [])
+    .option('--keys <list>', 'keys: a date range 2025-11-01..2025-11-30 or a list a,b,c')
+    .option('--state-dir <dir>', 'where the embedded backend keeps its state', '.baton')
+    .option('--resume', 'continue the run in --state-dir after a crash or kill')
+    .option('--fresh', 'delete the state in --state-dir and start over')
+    .option('--full', 'processors report non-incremental work, so every downstream phase recomputes everything')
+    .addOption(new Option('--seed <n>', 'seed of the simulation (default: simulate.seed)').argParser((v) => Number.parseInt(v, 10)))
+    .addOption(new Option('--failure-rate <p>', 'chance each processor run fails').argParser(fraction('--failure-rate')))
+    .addOption(new Option('--no-data-rate <p>', 'chance each processor run reports no_data').argParser(fraction('--no-data-rate')))
+    .addOption(new Option('--duplicate-rate <p>', 'chance each completion is delivered twice').argParser(fraction('--duplicate-rate')))
+    .option('--start <time>', 'simulated start time, ISO 8601 (default: now); modes compare keys with this day')
+    .option('--limit <duration>', 'stop after this much simulated time and report what is stuck', '48h')
+    .option('--json', 'print the summary as JSON')
+    .addHelpText(
+      'after',
+      `
+Without --key or --keys a date-keyed pipeline runs yesterday (UTC). Time is simulated: the run jumps
+to the next event when idle, so hours of deadlines take seconds. State lives in --state-dir; after a
+kill, run again with --resume. Exit codes: 0 every key finished, 1 a key is stuck or the pipeline is
+invalid, 2 usage error (bad key, existing state without --resume/--fresh).`,
+    )
+    .action(async (options: RunOptions) => {
+      const exit = await run(options, context);
+      context.setExitCode(exit);
+    });
+}
+
+async function run(options: RunOptions, context: CommandContext): Promise<number> {
+  const { stdout, stderr } = context;
+  const palette = paletteFor(stdout);
+  const loaded = loadPipeline(options.file);
+  if (hasErrors(loaded.diagnostics) || !loaded.pipeline) {
+    stderr.write(`${formatReport(options.file, loaded, paletteFor(stderr))}\n`);
+    return EXIT.invalid;
+  }
+  const pipeline = loaded.pipeline;
+  const usage = (message: string): number => {
+    stderr.write(`baton run: ${message}\n`);
+    return EXIT.usage;
+  };
+  if (options.resume && options.fresh) return usage('--resume continues the stored run and --fresh deletes it; pass one of them');
+  const limitMatch = /^([1-9][0-9]*)(m|h|d)$/.exec(options.limit);
+  if (!limitMatch) return usage(`--limit ${options.limit}: write a duration like 90m, 48h or 3d`);
+  if (options.fresh) clearEmbeddedState(options.stateDir);
+  if (!options.resume && hasEmbeddedState(options.stateDir)) {
+    return usage(`${options.stateDir}/ holds state from an earlier run; pass --resume to continue it or --fresh to start over`);
+  }
+  if (options.resume && !hasEmbeddedState(options.stateDir)) return usage(`nothing to resume: ${options.stateDir}/ holds no run`);
+
+  const clock = new VirtualClock(0);
+  const backend = openEmbeddedBackend(options.stateDir, clock);
+  try {
+    let record = backend.journal.get<RunRecord>('run');
+    if (record === undefined) {
+      if (options.resume) return usage(`nothing to resume: ${options.stateDir}/ holds no run`);
+      const parsed = parseKeys(options.key, options.keys, pipeline.key.type);
+      if (!parsed.ok) return usage(parsed.error);
+      let keys = parsed.keys;
+      if (keys.length === 0) {
+        if (pipeline.key.type !== 'date') return usage("pass --key or --keys: this pipeline's key is not a date, so there is no default");
+        keys = [new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)];
+      }
+      const startedAt = options.start === undefined ? Date.now() : Date.parse(options.start);
+      if (Number.isNaN(startedAt)) return usage(`--start ${options.start ?? ''}: not an ISO 8601 time`);
+      const seed = options.seed ?? pipeline.simulation.seed;
+      const overrides = {
+        ...(options.failureRate === undefined ? {} : { failureRate: options.failureRate }),
+        ...(options.noDataRate === undefined ? {} : { noDataRate: options.noDataRate }),
+        ...(options.duplicateRate === undefined ? {} : { duplicateRate: options.duplicateRate }),
+      };
+      record = {
+        runId: `run-${stableId(seed, keys.join(','), options.full ? 'full' : 'incremental', startedAt)}`,
+        keys,
+        full: options.full === true,
+        seed,
+        overrides,
+        startedAt,
+        pipelineHash: loaded.hash ?? '',
+      };
+      backend.journal.set('run', record);
+      backend.journal.set('clock', startedAt);
+    } else if (!options.resume) {
+      return usage(`${options.stateDir}/ holds state from an earlier run; pass --resume to continue it or --fresh to start over`);
+    } else if (options.key.length > 0 || options.keys !== undefined) {
+      return usage('--resume continues the stored run with its own keys; drop --key/--keys');
+    }
+    clock.advanceTo(backend.journal.get<number>('clock') ?? record.startedAt);
+    if (record.pipelineHash !== loaded.hash) {
+      stderr.write(`note: ${options.file} changed since this run began; keys already open keep the expectations they started with\n`);
+    }
+
+    const plan = planSubscriptions(pipeline);
+    const subscriptions: RuntimeSubscription[] = plan.map((p) => ({ config: toSubscriptionConfig(p), role: p.role, consumer: p.consumer }));
+    const simulator = new ProcessorSimulator(pipeline, backend.bus, clock, subscriptions, {
+      runId: record.runId,
+      full: record.full,
+      overrides: record.overrides,
+    });
+    let duplicates = backend.journal.get<number>('duplicates') ?? 0;
+    const progress = new RunProgress(stdout, palette, pipeline, simulator, record.keys.length, record.startedAt, () => clock.now());
+    const runtime = new PipelineRuntime({
+      pipeline,
+      subscriptions,
+      store: backend.store,
+      bus: backend.bus,
+      clock,
+      fullList: (coordinator) => {
+        const type = pipeline.coordinators.find((c) => c.name === coordinator)?.entityType ?? '';
+        return () => Promise.resolve(simulator.fullList(type));
+      },
+      ...(loaded.hash === undefined ? {} : { pipelineHash: loaded.hash }),
+      onEvent: (event) => {
+        if (event.kind === 'duplicate') duplicates++;
+        if (event.kind === 'fired' && !options.json) progress.fired(event.trigger);
+      },
+    });
+    await runtime.start();
+    simulator.startKeys(record.keys);
+
+    const header = `${options.resume ? 'resuming' : 'running'} ${record.runId}: pipeline ${pipeline.name} (hash ${loaded.hash ?? '?'}), ${record.keys.length} key${record.keys.length === 1 ? '' : 's'}${record.full ? ', full recompute' : ''}, state in ${backend.file}`;
+    if (!options.json) stdout.write(`${header}\n`);
+    const wallStart = Date.now();
+    const limitMs = Number(limitMatch[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[limitMatch[2] as 'm' | 'h' | 'd'];
+    let savedDuplicates = duplicates;
+    const end = await runSimulation({
+      pipeline,
+      runtime,
+      simulator,
+      subscriptions,
+      bus: backend.bus,
+      store: backend.store,
+      clock,
+      limitAt: record.startedAt + limitMs,
+      onStep: () => {
+        backend.journal.set('clock', clock.now());
+        if (duplicates !== savedDuplicates) {
+          backend.journal.set('duplicates', duplicates);
+          savedDuplicates = duplicates;
+        }
+        if (!options.json) progress.draw();
+      },
+    });
+    if (!options.json) progress.draw(true);
+
+    const views = [];
+    for (const key of record.keys) views.push(await inspectKey(pipeline, runtime, key));
+    const report = buildRunReport(pipeline, views, record.startedAt, duplicates, (await backend.bus.deadLetters()).length);
+    const wall = Date.now() - wallStart;
+    if (options.json) {
+      stdout.write(
+        `${JSON.stringify({ runId: record.runId, end, wallMs: wall, simulatedMs: clock.now() - record.startedAt, ...report, phases: Object.fromEntries(report.phases) }, null, 2)}\n`,
+      );
+    } else {
+      stdout.write(`\n${formatRunReport(report, palette)}\n`);
+      const how = end === 'time-limit' ? palette.yellow(`stopped at the ${options.limit} limit`) : 'finished';
+      stdout.write(`${how} in ${formatDuration(wall)} wall time, ${formatDuration(clock.now() - record.startedAt)} simulated\n`);
+      if (report.finishedKeys < report.keys.length) stdout.write(`see what is stuck: npx baton status --state-dir ${options.stateDir}\n`);
+    }
+    return report.finishedKeys === report.keys.length ? EXIT.ok : EXIT.invalid;
+  } finally {
+    backend.close();
+  }
+}

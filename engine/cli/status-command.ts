@@ -1,0 +1,121 @@
+import { Command } from 'commander';
+import { hasErrors } from '../config/diagnostic.ts';
+import { formatReport, type Palette } from '../config/format-diagnostics.ts';
+import { loadPipeline } from '../config/load-pipeline.ts';
+import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
+import { describeThreshold } from '../graph/describe.ts';
+import type { TriggerData } from '../runtime/envelope.ts';
+import { inspectKey, type KeyView } from '../runtime/inspect-key.ts';
+import { EXIT, type CommandContext } from './exit-codes.ts';
+import { formatDuration } from './format-time.ts';
+import { knownKeys, openStoredRun } from './stored-run.ts';
+import { paletteFor } from './terminal.ts';
+
+/** `baton status [--key K] [--json]`: every barrier and batch of every key, across all phases. */
+export function statusCommand(context: CommandContext): Command {
+  return new Command('status')
+    .description("show each key's progress across every phase: barriers n of N, missing members, deadlines, coordinator batches")
+    .option('-f, --file <file>', 'pipeline file', 'pipeline.yaml')
+    .option('--key <key>', 'only this key')
+    .option('--state-dir <dir>', 'the embedded backend state to read', '.baton')
+    .option('--json', 'print as JSON')
+    .addHelpText(
+      'after',
+      '\nReads the embedded backend (.baton/ by default) without changing it. Exit codes: 0 shown, 1 no state or unknown key, 2 usage error.',
+    )
+    .action(async (options: { file: string; key?: string; stateDir: string; json?: boolean }) => {
+      const { stdout, stderr } = context;
+      const loaded = loadPipeline(options.file);
+      if (hasErrors(loaded.diagnostics) || !loaded.pipeline) {
+        stderr.write(`${formatReport(options.file, loaded, paletteFor(stderr))}\n`);
+        context.setExitCode(EXIT.invalid);
+        return;
+      }
+      const pipeline = loaded.pipeline;
+      const run = openStoredRun(pipeline, options.stateDir);
+      if (run === undefined) {
+        stderr.write(`baton status: ${options.stateDir}/ holds no state; start one with: npx baton run\n`);
+        context.setExitCode(EXIT.invalid);
+        return;
+      }
+      try {
+        const keys = options.key === undefined ? await knownKeys(pipeline, run) : [options.key];
+        const views: KeyView[] = [];
+        for (const key of keys) views.push(await inspectKey(pipeline, run.runtime, key));
+        if (options.key !== undefined && views.every((v) => v.correlationId === undefined)) {
+          stderr.write(`baton status: no state for key "${options.key}" in ${options.stateDir}/\n`);
+          context.setExitCode(EXIT.invalid);
+          return;
+        }
+        const now = run.clock.now();
+        if (options.json) {
+          stdout.write(`${JSON.stringify({ now, run: run.record ?? null, pipelineHash: loaded.hash, keys: views }, null, 2)}\n`);
+        } else {
+          const palette = paletteFor(stdout);
+          const stamp =
+            run.record && run.record.pipelineHash !== loaded.hash
+              ? palette.yellow(` (run began with hash ${run.record.pipelineHash}; ${options.file} is now ${loaded.hash ?? '?'})`)
+              : '';
+          stdout.write(
+            `${run.record ? `run ${run.record.runId}, ` : ''}pipeline hash ${loaded.hash ?? '?'}${stamp}, simulated now ${new Date(now).toISOString()}\n`,
+          );
+          for (const view of views) stdout.write(`\n${formatKey(pipeline, view, now, palette)}\n`);
+        }
+        context.setExitCode(EXIT.ok);
+      } finally {
+        run.backend.close();
+      }
+    });
+}
+
+/** One key's status, every barrier then every batch, in pipeline order. */
+export function formatKey(pipeline: ResolvedPipeline, view: KeyView, now: number, palette: Palette): string {
+  const lines = [`${palette.bold(`key ${view.key}`)}  correlation id ${view.correlationId ?? '-'}`];
+  const width = Math.max(...pipeline.barriers.map((b) => b.name.length), ...pipeline.coordinators.map((c) => c.name.length));
+  for (const { barrier, status } of view.barriers) {
+    const name = barrier.padEnd(width);
+    if (status === undefined) {
+      lines.push(`  ${name}  ${palette.dim('no completion yet')}`);
+      continue;
+    }
+    const { snapshot } = status;
+    const expected = snapshot.expected.length;
+    const mode = snapshot.mode ? ` [${snapshot.mode}]` : '';
+    const rule = describeThreshold({ ...snapshot.threshold, required: snapshot.threshold.required.map((name) => ({ name, path: [] })), path: [] }, expected);
+    const count = `${status.completed.length}/${expected}`;
+    if (status.trigger) {
+      const data = JSON.parse(status.trigger.message.data) as TriggerData;
+      const tier = data.deadline_tier ? ` tier ${data.deadline_tier.tier} (after ${data.deadline_tier.after})` : '';
+      const when = formatDuration(status.trigger.decidedAt - snapshot.firstCompletionAt);
+      const missing = data.members_missing.length > 0 ? `; missing ${data.members_missing.join(', ')}` : '';
+      const joined = `${data.members_completed.length}/${data.members_completed.length + data.members_missing.length}`;
+      lines.push(`  ${name}  ${palette.green('fired')} ${data.reason}${tier} ${joined}${mode}, ${when} after the first completion${missing}`);
+      continue;
+    }
+    lines.push(`  ${name}  ${palette.yellow('open')} ${count}${mode}, needs ${rule}`);
+    if (status.missing.length > 0) lines.push(`  ${''.padEnd(width)}  missing: ${status.missing.join(', ')}`);
+    if (status.failed.length > 0) lines.push(`  ${''.padEnd(width)}  ${palette.red('failed')}: ${status.failed.join(', ')}`);
+    if (status.nextDeadlineAt !== undefined) {
+      const tier = snapshot.deadlines.findIndex((t) => snapshot.firstCompletionAt + t.afterMs === status.nextDeadlineAt);
+      const t = snapshot.deadlines[tier];
+      lines.push(
+        `  ${''.padEnd(width)}  next deadline: tier ${tier + 1} (≥${t?.minMembers ?? '?'} after ${t?.after ?? '?'}) in ${formatDuration(status.nextDeadlineAt - now)}`,
+      );
+    } else if (snapshot.deadlines.length === 0) {
+      lines.push(`  ${''.padEnd(width)}  no deadline: waits until the threshold holds`);
+    }
+  }
+  for (const batch of view.batches) {
+    const name = batch.coordinator.padEnd(width);
+    if (batch.progress === undefined) {
+      lines.push(`  ${name}  ${palette.dim('no batch yet')}`);
+      continue;
+    }
+    const { state, done, total } = batch.progress;
+    const completion = state.completion ? `${palette.green('completed')} ${state.completion.reason}` : palette.yellow(state.batch.state);
+    lines.push(
+      `  ${name}  ${completion} ${done}/${total} ${state.batch.entityType}${state.batch.incremental ? ' (incremental)' : ' (full list)'}, last progress ${formatDuration(now - state.lastProgressAt)} ago`,
+    );
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,51 @@
+import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
+import type { BarrierKeyStatus } from './completion-barrier.ts';
+import type { BatchProgress } from './coordinator.ts';
+import type { PipelineRuntime } from './pipeline-runtime.ts';
+
+/** One barrier's view of a key. */
+export interface BarrierView {
+  readonly barrier: string;
+  readonly kind: 'phase' | 'dependency';
+  /** Undefined before the key's first completion reached this barrier. */
+  readonly status: BarrierKeyStatus | undefined;
+}
+
+/** One coordinator's batch for a key. */
+export interface BatchView {
+  readonly coordinator: string;
+  readonly batchId: string;
+  readonly progress: BatchProgress | undefined;
+}
+
+/** Everything the state says about one key, across every phase (what `baton status` and the run summary show). */
+export interface KeyView {
+  readonly key: string;
+  /** The key's correlation id, from the first barrier that saw it. */
+  readonly correlationId: string | undefined;
+  readonly barriers: readonly BarrierView[];
+  readonly batches: readonly BatchView[];
+}
+
+/**
+ * Reads a key's state across the whole pipeline, in pipeline order. A coordinator's batch id is derived
+ * from the trigger that starts it (deterministic ids), so no index of batches by key is needed.
+ */
+export async function inspectKey(pipeline: ResolvedPipeline, runtime: PipelineRuntime, key: string): Promise<KeyView> {
+  const barriers: BarrierView[] = [];
+  for (const barrier of pipeline.barriers) {
+    const instance = runtime.barriers.get(barrier.name);
+    barriers.push({ barrier: barrier.name, kind: barrier.kind, status: instance && (await instance.inspect(key)) });
+  }
+  const batches: BatchView[] = [];
+  for (const coordinator of pipeline.coordinators) {
+    const instance = runtime.coordinators.get(coordinator.name);
+    if (instance === undefined) continue;
+    for (const source of pipeline.barriers.filter((b) => b.publishes.name === coordinator.listens.name)) {
+      const batchId = instance.batchId(runtime.barriers.get(source.name)?.triggerId(key) ?? '');
+      batches.push({ coordinator: coordinator.name, batchId, progress: await instance.inspect(batchId) });
+    }
+  }
+  const correlationId = barriers.find((b) => b.status !== undefined)?.status?.snapshot.correlationId;
+  return { key, correlationId, barriers, batches };
+}
