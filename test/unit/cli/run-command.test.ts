@@ -1,0 +1,138 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../helpers/run-cli.ts';
+
+const START = '2026-11-28T12:00:00Z';
+const pipelineFile = new URL('../../../pipeline.yaml', import.meta.url).pathname;
+const stateDir = (): string => mkdtempSync(join(tmpdir(), 'baton-run-'));
+
+interface Summary {
+  end: string;
+  finishedKeys: number;
+  triggers: { key: string; emitter: string; reason: string; detail: string }[];
+  entities: { scope: string; processed: number; total: number }[];
+  duplicatesAbsorbed: number;
+  deadLetters: number;
+  keys: { key: string; correlationId: string }[];
+}
+
+async function runJson(...args: string[]): Promise<{ code: number; summary: Summary; stderr: string }> {
+  const { code, stdout, stderr } = await runCli('run', '--json', '--start', START, ...args);
+  return { code, summary: JSON.parse(stdout) as Summary, stderr };
+}
+
+describe('baton run on the embedded backend', () => {
+  it('runs an NBA day from phase 1 to phase 5 with exactly one trigger per barrier and key', async () => {
+    const { code, summary } = await runJson('--key', '2025-11-29', '--state-dir', stateDir());
+    expect(code).toBe(0);
+    expect(summary.end).toBe('finished');
+    expect(summary.finishedKeys).toBe(1);
+    const emitters = summary.triggers.map((t) => t.emitter).sort();
+    expect(emitters).toEqual([
+      'ml_feature_store-dependencies',
+      'phase2-to-phase3',
+      'phase3-to-phase4',
+      'phase4-complete',
+      'player_composite_factors-dependencies',
+      'prediction-coordinator',
+    ]);
+    expect(summary.triggers.find((t) => t.emitter === 'phase2-to-phase3')?.detail).toBe('21/21');
+    expect(summary.deadLetters).toBe(0);
+    expect(summary.keys[0]?.correlationId).toMatch(/^run-/);
+  });
+
+  it('skips at least 99% of downstream work when 1% of players changed, and does all of it with --full', async () => {
+    const incremental = await runJson('--key', '2025-11-29', '--state-dir', stateDir());
+    const predictions = incremental.summary.entities.find((e) => e.scope.startsWith('predictions'));
+    expect(predictions?.total).toBe(450);
+    expect(predictions?.processed).toBeGreaterThan(0);
+    expect(1 - (predictions?.processed ?? 0) / 450).toBeGreaterThanOrEqual(0.99);
+    const precompute = incremental.summary.entities.find((e) => e.scope.startsWith('precompute'));
+    expect(1 - (precompute?.processed ?? 0) / (precompute?.total ?? 1)).toBeGreaterThanOrEqual(0.99);
+
+    const full = await runJson('--key', '2025-11-29', '--full', '--state-dir', stateDir());
+    for (const scope of full.summary.entities) expect(scope.processed).toBe(scope.total);
+  });
+
+  it('absorbs duplicate deliveries: with every completion sent twice each barrier still fires once', async () => {
+    const { code, summary } = await runJson('--key', '2025-11-29', '--duplicate-rate', '1', '--state-dir', stateDir());
+    expect(code).toBe(0);
+    expect(summary.duplicatesAbsorbed).toBeGreaterThan(40);
+    const pairs = summary.triggers.map((t) => `${t.key}/${t.emitter}`);
+    expect(new Set(pairs).size).toBe(pairs.length);
+  });
+
+  it('fires the phase-4 deadline tier with the partial set, naming the missing members, when a processor always fails', async () => {
+    const dir = stateDir();
+    const file = join(dir, 'pipeline.yaml');
+    // player_daily_cache always fails, so the processors that depend on it never start.
+    writeFileSync(
+      file,
+      readFileSync(pipelineFile, 'utf8').replace('    prediction_worker:', '    player_daily_cache: { failure_rate: 1 }\n    prediction_worker:'),
+    );
+    const { code, summary } = await runJson('--file', file, '--key', '2025-11-29', '--state-dir', join(dir, 'state'));
+    expect(code).toBe(0);
+    const phase4 = summary.triggers.find((t) => t.emitter === 'phase4-complete');
+    expect(phase4?.reason).toBe('deadline');
+    expect(phase4?.detail).toBe('2/5 tier 3 (after 4h), missing player_daily_cache, player_composite_factors, ml_feature_store');
+  });
+
+  it('reports a key that can never finish as stuck, and status names what it waits for', async () => {
+    const dir = stateDir();
+    const { code, summary } = await runJson('--key', '2025-11-29', '--failure-rate', '1', '--state-dir', dir);
+    expect(code).toBe(1);
+    expect(summary.finishedKeys).toBe(0);
+    const status = await runCli('status', '--state-dir', dir);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/phase2-to-phase3\s+open 0\/21, needs all 21/);
+    expect(status.stdout).toMatch(/failed: .*bdl_player_boxscores/);
+    expect(status.stdout).toContain('no deadline: waits until the threshold holds');
+  });
+
+  it('refuses to overwrite an earlier run without --resume or --fresh, and rejects bad keys', async () => {
+    const dir = stateDir();
+    expect((await runJson('--key', '2025-11-29', '--state-dir', dir)).code).toBe(0);
+    const again = await runCli('run', '--key', '2025-11-29', '--state-dir', dir);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('holds state from an earlier run; pass --resume to continue it or --fresh to start over');
+    const bad = await runCli('run', '--key', '2025-02-30', '--state-dir', stateDir());
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('key "2025-02-30" is not a calendar date');
+    const backwards = await runCli('run', '--keys', '2025-11-30..2025-11-01', '--state-dir', stateDir());
+    expect(backwards.stderr).toContain('the range ends before it starts');
+  });
+});
+
+describe('baton trace and status after a run', () => {
+  it('trace shows the whole chain of a key, from the scrapers to the predictions, with fan-in lineage', async () => {
+    const dir = stateDir();
+    const { summary } = await runJson('--key', '2025-11-29', '--state-dir', dir);
+    const trace = await runCli('trace', summary.keys[0]?.correlationId ?? '', '--state-dir', dir);
+    expect(trace.code).toBe(0);
+    const out = trace.stdout;
+    const order = [
+      'done     nba_scrapers',
+      'trigger  phase2-to-phase3',
+      'trigger  phase3-to-phase4',
+      'trigger  phase4-complete',
+      'trigger  prediction-coordinator',
+    ].map((s) => out.indexOf(s));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(out).toMatch(/joined \d+ completions/);
+    expect(out).toContain('1 trace id');
+    const byKey = await runCli('trace', '2025-11-29', '--state-dir', dir);
+    expect(byKey.stdout).toBe(out);
+  });
+
+  it('status --json lists every barrier of the key as fired', async () => {
+    const dir = stateDir();
+    await runJson('--key', '2025-11-29', '--state-dir', dir);
+    const { code, stdout } = await runCli('status', '--key', '2025-11-29', '--json', '--state-dir', dir);
+    expect(code).toBe(0);
+    const status = JSON.parse(stdout) as { keys: { barriers: { barrier: string; status: { trigger?: unknown } }[] }[] };
+    expect(status.keys[0]?.barriers.every((b) => b.status.trigger !== undefined)).toBe(true);
+  });
+});
