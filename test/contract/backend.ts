@@ -18,8 +18,24 @@ export interface Backend {
   readonly durable: boolean;
   /** A process restart: fresh adapters over the same durable state; the old ones must not be used again. */
   restart(): Backend;
-  /** Releases everything (files included). */
-  dispose(): void;
+  /** Releases everything (files included); may be async for backends with remote state. */
+  dispose(): void | Promise<void>;
+  /**
+   * Real time to let pass after the test clock moved `ms`, for a broker that keeps its own timers
+   * (Pub/Sub's retry backoff). Absent for backends whose timers all follow the injected clock.
+   */
+  wait?(ms: number): Promise<void>;
+}
+
+/** What a backend can promise about delivery timing, known before any test runs. */
+export interface BackendTraits {
+  /**
+   * True when leases, redelivery backoff and delivery order are owned by a real broker in real time
+   * (Pub/Sub): tests that steer them with the fake clock, or rely on cross-pull order, cannot run.
+   */
+  readonly brokerTimers?: boolean;
+  /** Per-test timeout for a backend whose every call is a network round trip (default: vitest's). */
+  readonly testTimeoutMs?: number;
 }
 
 /** Creates a fresh, empty backend. */

@@ -7,7 +7,7 @@ import { TransientError } from '../../engine/runtime/errors.ts';
 import { FakeClock } from '../../engine/runtime/fake-clock.ts';
 import { Subscriber } from '../../engine/runtime/subscriber.ts';
 import type { TriggerData } from '../../engine/runtime/envelope.ts';
-import type { Backend, BackendFactory } from './backend.ts';
+import type { Backend, BackendFactory, BackendTraits } from './backend.ts';
 import {
   barrierOf,
   completion,
@@ -61,8 +61,8 @@ function crashBeforeMark(store: StateStore): StateStore {
 }
 
 /** The barrier contract: the exactly-once and nothing-lost guarantees, on every backend. */
-export function barrierContract(name: string, factory: BackendFactory): void {
-  describe(`CompletionBarrier contract: ${name}`, () => {
+export function barrierContract(name: string, factory: BackendFactory, traits: BackendTraits = {}): void {
+  describe(`CompletionBarrier contract: ${name}`, { timeout: traits.testTimeoutMs }, () => {
     let backend: Backend;
     let clock: FakeClock;
     const setup = async (): Promise<Backend> => {
@@ -121,6 +121,7 @@ export function barrierContract(name: string, factory: BackendFactory): void {
       for (let round = 0; round < 10 && (await bus.backlog(IN)) > 0; round++) {
         handled += (await subscriber.drain(13)).acked;
         clock.advance(10_000);
+        await backend.wait?.(10_000);
       }
       expect(handled).toBe(35);
       expect(new Set(attempts.values())).toEqual(new Set([1, 2, 3]));

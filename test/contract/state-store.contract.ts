@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BatchRecord, KeySnapshot, MemberRecord, TriggerDraft } from '../../engine/ports/state-store.ts';
 import { FakeClock } from '../../engine/runtime/fake-clock.ts';
-import type { Backend, BackendFactory } from './backend.ts';
+import type { Backend, BackendFactory, BackendTraits } from './backend.ts';
 
 const snapshot = (key: string, correlationId = 'first'): KeySnapshot => ({
   barrier: 'gate',
@@ -48,8 +48,8 @@ const batch = (id: string, key = '2025-11-29'): BatchRecord => ({
 });
 
 /** The StateStore contract: every adapter runs it. */
-export function stateStoreContract(name: string, factory: BackendFactory): void {
-  describe(`StateStore contract: ${name}`, () => {
+export function stateStoreContract(name: string, factory: BackendFactory, traits: BackendTraits = {}): void {
+  describe(`StateStore contract: ${name}`, { timeout: traits.testTimeoutMs }, () => {
     let backend: Backend;
     const setup = (): Backend => (backend = factory(new FakeClock()));
     afterEach(() => backend.dispose());

@@ -1,0 +1,260 @@
+// Data flow: completion → barrier → FirestoreStateStore: keys/ (create) · members/ (create per member) · triggers/ (create = fire-once).
+import type { DocumentSnapshot, Firestore, QueryDocumentSnapshot } from '@google-cloud/firestore';
+import type {
+  BatchItem,
+  BatchRecord,
+  BatchState,
+  KeySnapshot,
+  KeyState,
+  MemberRecord,
+  OpenBatchResult,
+  StateStore,
+  TriggerDecision,
+  TriggerDraft,
+  TriggerRecord,
+} from '../../ports/state-store.ts';
+import { DecisionRounds } from './decision-rounds.ts';
+import { collections, createOnce, docId, NOT_FOUND, recordOf, statusOf, type Collections } from './firestore-docs.ts';
+
+/** Options of the Firestore store. */
+export interface FirestoreStateStoreOptions {
+  /** Collection name prefix (default `baton_`). */
+  readonly prefix?: string;
+}
+
+/** What a trigger document holds besides its record: the slot may also be a supersede marker. */
+interface TriggerDoc {
+  readonly kind: 'trigger' | 'superseded';
+  readonly emitter: string;
+  readonly scope: string;
+  readonly published: boolean;
+  readonly publishedAt?: number;
+  readonly json: string;
+}
+
+/**
+ * StateStore on Firestore with **no hot document** (DESIGN.md): nothing shared by all completions of a
+ * key is ever read-modify-written. Layout, one document per fact:
+ *
+ * - `keys/{barrier~key}` — the snapshot, `create()`d: the first opener wins, later ones read it.
+ * - `keys/{barrier~key}/members/{member~execution}` — one per completion, `create()`d: an existing document
+ *   is a duplicate. 500 or 2,000 concurrent completions write 500 or 2,000 different documents.
+ * - `triggers/{emitter~scope}` — the fire-once decision, `create()`d with the server's must-not-exist
+ *   precondition: exactly one caller succeeds, whatever the concurrency, across processes.
+ * - `batches/{id}`, `batches/{id}/items/{entity}`, `active_batches/{coordinator~key}` for coordinators.
+ *
+ * How the port's invariants hold here:
+ * - `decideTrigger` reads the key (snapshot, members, trigger) and then creates the trigger document;
+ *   the read and the create are not one transaction. Exactly-once still holds because only the create
+ *   decides. No trigger is lost because every completion records its member *before* it decides and
+ *   Firestore queries are strongly consistent, so the last completion's decision sees every member.
+ *   The stored trigger is the one evaluated by the winner, on a state in which the threshold held.
+ * - `completeBatch` is the same create on the batch's slot in `triggers/`; superseding a batch fills
+ *   that slot with a marker in the same transaction that opens the new batch, so a superseded batch
+ *   can never complete. Only `openBatch` (once per coordinator trigger) uses a transaction.
+ */
+export class FirestoreStateStore implements StateStore {
+  private readonly c: Collections;
+  /** Snapshots never change once stored, so each process reads one at most once. */
+  private readonly snapshots = new Map<string, KeySnapshot>();
+  private readonly rounds: DecisionRounds<RoundState, TriggerDecision>;
+
+  constructor(
+    private readonly db: Firestore,
+    options: FirestoreStateStoreOptions = {},
+  ) {
+    this.c = collections(db, options.prefix ?? 'baton_');
+    this.rounds = new DecisionRounds<RoundState, TriggerDecision>(async (scope) => {
+      const [barrier = '', key = ''] = JSON.parse(scope) as string[];
+      return { key: await this.readKey(barrier, key), decided: undefined };
+    });
+  }
+
+  async openKey(snapshot: KeySnapshot): Promise<KeySnapshot> {
+    const id = docId(snapshot.barrier, snapshot.key);
+    const known = this.snapshots.get(id);
+    if (known !== undefined) return known;
+    const ref = this.c.keys.doc(id);
+    const stored = (await createOnce(ref, { barrier: snapshot.barrier, key: snapshot.key, json: JSON.stringify(snapshot) }))
+      ? snapshot
+      : recordOf<KeySnapshot>((await ref.get()).data());
+    this.snapshots.set(id, stored);
+    return stored;
+  }
+
+  recordMember(barrier: string, key: string, record: MemberRecord): Promise<boolean> {
+    const ref = this.membersOf(barrier, key).doc(docId(record.member, record.executionId));
+    return createOnce(ref, { barrier, key, recordedAt: record.recordedAt, json: JSON.stringify(record) });
+  }
+
+  async readKey(barrier: string, key: string): Promise<KeyState | undefined> {
+    const [snapshotDoc, members, trigger] = await Promise.all([
+      this.c.keys.doc(docId(barrier, key)).get(),
+      this.membersOf(barrier, key).get(),
+      this.c.triggers.doc(docId(barrier, key)).get(),
+    ]);
+    if (!snapshotDoc.exists) return undefined;
+    return {
+      snapshot: recordOf<KeySnapshot>(snapshotDoc.data()),
+      members: inCreationOrder(members.docs).map((d) => recordOf<MemberRecord>(d.data())),
+      trigger: triggerOf(trigger),
+    };
+  }
+
+  async listKeys(barrier: string, openOnly: boolean): Promise<string[]> {
+    const keys = (await this.c.keys.where('barrier', '==', barrier).select('key').get()).docs.map((d) => String(d.get('key')));
+    if (!openOnly) return keys.sort();
+    const fired = new Set((await this.c.triggers.where('emitter', '==', barrier).select('scope').get()).docs.map((d) => String(d.get('scope'))));
+    return keys.filter((key) => !fired.has(key)).sort();
+  }
+
+  decideTrigger(barrier: string, key: string, evaluate: (state: KeyState) => TriggerDraft | undefined): Promise<TriggerDecision> {
+    return this.rounds.run(JSON.stringify([barrier, key]), async (round) => {
+      const state = round.key;
+      if (state === undefined) return { trigger: undefined, created: false };
+      const existing = round.decided ?? state.trigger;
+      if (existing !== undefined) return { trigger: existing, created: false };
+      const draft = evaluate(state);
+      if (draft === undefined) return { trigger: undefined, created: false };
+      const decision = await this.createTrigger({ ...draft, emitter: barrier, scope: key, publishedAt: undefined });
+      round.decided = decision.trigger;
+      return decision;
+    });
+  }
+
+  async markPublished(emitter: string, scope: string, at: number): Promise<void> {
+    try {
+      // Only the one decided trigger's own document is touched, and only by whoever published it.
+      await this.c.triggers.doc(docId(emitter, scope)).update({ published: true, publishedAt: at });
+    } catch (error) {
+      if (statusOf(error) !== NOT_FOUND) throw error;
+    }
+  }
+
+  async listUnpublished(emitter?: string): Promise<TriggerRecord[]> {
+    let query = this.c.triggers.where('published', '==', false);
+    if (emitter !== undefined) query = query.where('emitter', '==', emitter);
+    const triggers = (await query.get()).docs.map((d) => triggerOf(d)).filter((t): t is TriggerRecord => t !== undefined);
+    return triggers.sort((a, b) => a.decidedAt - b.decidedAt || a.scope.localeCompare(b.scope));
+  }
+
+  async openBatch(batch: BatchRecord, onActive: 'refuse' | 'supersede'): Promise<OpenBatchResult> {
+    // Rare (once per coordinator trigger) and touching only this coordinator × key: a transaction is fine here.
+    return this.db.runTransaction(async (t) => {
+      const batchRef = this.c.batches.doc(docId(batch.id));
+      const lockRef = this.c.activeBatches.doc(docId(batch.coordinator, batch.key));
+      const [stored, lock] = await Promise.all([t.get(batchRef), t.get(lockRef)]);
+      if (stored.exists) {
+        const slot = await t.get(this.slotRef(batch.coordinator, batch.id));
+        return { outcome: 'existing', batch: withSlotState(recordOf<BatchRecord>(stored.data()), stored, slot), superseded: [] } satisfies OpenBatchResult;
+      }
+      const superseded: string[] = [];
+      const activeId = lock.exists ? String(lock.get('batchId')) : undefined;
+      if (activeId !== undefined && activeId !== batch.id) {
+        const activeRef = this.c.batches.doc(docId(activeId));
+        const [active, activeSlot] = await Promise.all([t.get(activeRef), t.get(this.slotRef(batch.coordinator, activeId))]);
+        if (active.exists && active.get('state') === 'active' && !activeSlot.exists) {
+          const activeRecord = recordOf<BatchRecord>(active.data());
+          if (onActive === 'refuse') return { outcome: 'refused', batch: activeRecord, superseded: [] } satisfies OpenBatchResult;
+          // The marker takes the batch's completion slot, so a late completeBatch for it can never create one.
+          const marker: TriggerDoc = { kind: 'superseded', emitter: batch.coordinator, scope: activeId, published: true, json: '{}' };
+          t.create(activeSlot.ref, { ...marker });
+          t.update(activeRef, { state: 'superseded' });
+          superseded.push(activeId);
+        }
+      }
+      t.set(lockRef, { batchId: batch.id });
+      t.create(batchRef, { coordinator: batch.coordinator, key: batch.key, state: 'active', json: JSON.stringify({ ...batch, state: 'active' }) });
+      return { outcome: 'opened', batch: { ...batch, state: 'active' }, superseded } satisfies OpenBatchResult;
+    });
+  }
+
+  recordBatchItem(batchId: string, item: BatchItem): Promise<boolean> {
+    const ref = this.itemsOf(batchId).doc(docId(String(item.entityId)));
+    return createOnce(ref, { batchId, recordedAt: item.recordedAt, json: JSON.stringify(item) });
+  }
+
+  async readBatch(batchId: string): Promise<BatchState | undefined> {
+    const batchDoc = await this.c.batches.doc(docId(batchId)).get();
+    if (!batchDoc.exists) return undefined;
+    const stored = recordOf<BatchRecord>(batchDoc.data());
+    const [items, slot] = await Promise.all([this.itemsOf(batchId).get(), this.slotRef(stored.coordinator, batchId).get()]);
+    const batch = withSlotState(stored, batchDoc, slot);
+    const records = inCreationOrder(items.docs).map((d) => recordOf<BatchItem>(d.data()));
+    const lastProgressAt = records.reduce((latest, item) => Math.max(latest, item.recordedAt), batch.createdAt);
+    return { batch, items: records, lastProgressAt, completion: triggerOf(slot) };
+  }
+
+  async listActiveBatches(coordinator: string): Promise<BatchRecord[]> {
+    const docs = (await this.c.batches.where('coordinator', '==', coordinator).where('state', '==', 'active').get()).docs;
+    if (docs.length === 0) return [];
+    // A completion whose winner died before updating the batch's state still counts: the slot decides.
+    const slots = await this.db.getAll(...docs.map((d) => this.slotRef(coordinator, recordOf<BatchRecord>(d.data()).id)));
+    return docs.filter((_, i) => !slots[i]?.exists).map((d) => recordOf<BatchRecord>(d.data()));
+  }
+
+  async completeBatch(batchId: string, evaluate: (state: BatchState) => TriggerDraft | undefined): Promise<TriggerDecision> {
+    const state = await this.readBatch(batchId);
+    if (state === undefined) return { trigger: undefined, created: false };
+    if (state.completion !== undefined) return { trigger: state.completion, created: false };
+    if (state.batch.state !== 'active') return { trigger: undefined, created: false };
+    const draft = evaluate(state);
+    if (draft === undefined) return { trigger: undefined, created: false };
+    const decision = await this.createTrigger({ ...draft, emitter: state.batch.coordinator, scope: batchId, publishedAt: undefined });
+    if (decision.created) {
+      // Cache the outcome on the batch (queries for active batches use it); the slot stays the truth.
+      await this.c.batches.doc(docId(batchId)).update({ state: 'completed' });
+      const lockRef = this.c.activeBatches.doc(docId(state.batch.coordinator, state.batch.key));
+      const lock = await lockRef.get();
+      if (lock.exists && lock.get('batchId') === batchId) await lockRef.delete({ lastUpdateTime: lock.updateTime ?? lock.createTime });
+    }
+    return decision;
+  }
+
+  /** The fire-once create; a loser reads the winner's record (a supersede marker reads as no trigger). */
+  private async createTrigger(record: TriggerRecord): Promise<TriggerDecision> {
+    const ref = this.slotRef(record.emitter, record.scope);
+    const doc: TriggerDoc = { kind: 'trigger', emitter: record.emitter, scope: record.scope, published: false, json: JSON.stringify(record) };
+    if (await createOnce(ref, { ...doc })) return { trigger: record, created: true };
+    return { trigger: triggerOf(await ref.get()), created: false };
+  }
+
+  /** A key's completions live under its snapshot, so reading them never scans other keys'. */
+  private membersOf(barrier: string, key: string) {
+    return this.c.keys.doc(docId(barrier, key)).collection('members');
+  }
+
+  private itemsOf(batchId: string) {
+    return this.c.batches.doc(docId(batchId)).collection('items');
+  }
+
+  private slotRef(emitter: string, scope: string) {
+    return this.c.triggers.doc(docId(emitter, scope));
+  }
+}
+
+/** What one decision round shares: the key as read, and a trigger decided earlier in the round. */
+interface RoundState {
+  readonly key: KeyState | undefined;
+  decided: TriggerRecord | undefined;
+}
+
+function triggerOf(doc: DocumentSnapshot): TriggerRecord | undefined {
+  const data = doc.data() as TriggerDoc | undefined;
+  if (data === undefined || data.kind !== 'trigger') return undefined;
+  const record = recordOf<TriggerRecord>(data);
+  return { ...record, publishedAt: data.published ? data.publishedAt : undefined };
+}
+
+function withSlotState(batch: BatchRecord, batchDoc: DocumentSnapshot, slot: DocumentSnapshot): BatchRecord {
+  const kind = slot.exists ? (slot.get('kind') as TriggerDoc['kind']) : undefined;
+  const state = kind === 'trigger' ? 'completed' : kind === 'superseded' ? 'superseded' : (batchDoc.get('state') as BatchRecord['state']);
+  return { ...batch, state };
+}
+
+/** Documents in the order they were created (server time), the order the other adapters return. */
+function inCreationOrder(docs: readonly QueryDocumentSnapshot[]): QueryDocumentSnapshot[] {
+  return [...docs].sort(
+    (a, b) => a.createTime.toMillis() - b.createTime.toMillis() || a.createTime.nanoseconds - b.createTime.nanoseconds || a.id.localeCompare(b.id),
+  );
+}

@@ -1,0 +1,66 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { openGcpBackend, type GcpBackend } from '../../engine/adapters/gcp/index.ts';
+import { CompletionBarrier, type BarrierOutcome } from '../../engine/runtime/completion-barrier.ts';
+import { FakeClock } from '../../engine/runtime/fake-clock.ts';
+import { barrierOf, completion, memberNames, pipelineOf, seeded, shuffle, subscriptionOf, TRIGGER_TOPIC, Watcher } from '../contract/fixtures.ts';
+import { clearProject, EMULATORS_AVAILABLE, freshProjectId, useEmulators } from './emulator-harness.ts';
+
+const emulators = useEmulators();
+/** Separate clients stand for separate barrier instances (processes): they share only Firestore. */
+const INSTANCES = 4;
+const opened: { backends: GcpBackend[]; projectId: string }[] = [];
+
+afterAll(async () => {
+  for (const { backends, projectId } of opened) {
+    await Promise.all(backends.map((b) => b.close()));
+    await clearProject(emulators(), projectId);
+  }
+});
+
+/** Fires `total` completions of one key at once (members × executions, each sent twice) across instances. */
+async function storm(members: number, executions: number): Promise<{ outcomes: BarrierOutcome[]; ms: number; triggers: number; recorded: number }> {
+  const projectId = freshProjectId('storm');
+  const { pubsubHost, firestoreHost } = emulators();
+  const clock = new FakeClock('2025-11-29T12:00:00Z');
+  const backends = Array.from({ length: INSTANCES }, () =>
+    openGcpBackend({ projectId, pubsubEmulatorHost: pubsubHost, firestoreEmulatorHost: firestoreHost, clock }),
+  );
+  opened.push({ backends, projectId });
+  const [first] = backends;
+  if (first === undefined) throw new Error('no backend');
+  await first.bus.subscribe(subscriptionOf('watch--storm', TRIGGER_TOPIC));
+  const names = memberNames(members);
+  const config = barrierOf(names);
+  const barriers = backends.map((b) => new CompletionBarrier({ barrier: config, pipeline: pipelineOf(names), store: b.store, bus: b.bus, clock }));
+  const messages = shuffle(
+    names.flatMap((member) => Array.from({ length: executions }, (_, n) => completion({ member, key: '2025-11-28', execution: `e${n}` }))),
+    seeded(members),
+  );
+  const started = performance.now();
+  const outcomes = await Promise.all(messages.map((message, i) => (barriers[i % INSTANCES] as CompletionBarrier).handle(message)));
+  const ms = Math.round(performance.now() - started);
+  const watcher = new Watcher(first.bus, 'watch--storm');
+  await watcher.drain();
+  const state = await first.store.readKey('gate', '2025-11-28');
+  return { outcomes, ms, triggers: watcher.deliveries.length, recorded: state?.members.length ?? 0 };
+}
+
+describe.skipIf(!EMULATORS_AVAILABLE)('Firestore state under one-key contention (no hot document)', () => {
+  it('gives exactly one trigger and zero errors for 500 concurrent completions of one key from four instances', async () => {
+    const result = await storm(250, 2);
+    console.log(`[baton] 500 concurrent completions of one key on the Firestore emulator: ${result.ms} ms`);
+    expect(result.outcomes).toHaveLength(500);
+    expect(result.outcomes.filter((o) => o.fired)).toHaveLength(1);
+    expect(result.recorded).toBe(500);
+    expect(result.triggers).toBe(1);
+  }, 90_000);
+
+  it('still gives exactly one trigger and zero errors for 2,000 concurrent completions of one key', async () => {
+    const result = await storm(1000, 2);
+    console.log(`[baton] 2,000 concurrent completions of one key on the Firestore emulator: ${result.ms} ms`);
+    expect(result.outcomes).toHaveLength(2000);
+    expect(result.outcomes.filter((o) => o.fired)).toHaveLength(1);
+    expect(result.recorded).toBe(2000);
+    expect(result.triggers).toBe(1);
+  }, 120_000);
+});
