@@ -41,6 +41,14 @@ if (!existsSync(bundle) || statSync(bundle).mtimeMs < Math.max(...sourceDirs().m
   renameSync(temporary, bundle);
 }
 
+// Client libraries can reject a promise nobody awaits after the command has already reported the
+// problem; say it in one line instead of Node's crash dump (BATON_DEBUG=1 shows the stack).
+process.on('unhandledRejection', (reason) => {
+  const text = reason instanceof Error ? (process.env.BATON_DEBUG ? (reason.stack ?? reason.message) : reason.message.split('\n')[0]) : String(reason);
+  process.stderr.write(`baton: ${text}\n`);
+  process.exitCode = process.exitCode || 1;
+});
+
 const { main } = await import(pathToFileURL(bundle).href);
 try {
   process.exitCode = await main(process.argv.slice(2));

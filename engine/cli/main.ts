@@ -1,8 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { generateCommand } from './generate-command.ts';
+import { provisionCommand } from './provision-command.ts';
 import { runCommand } from './run-command.ts';
 import { statusCommand } from './status-command.ts';
+import { tickCommand } from './tick-command.ts';
 import { traceCommand } from './trace-command.ts';
 import { validateCommand } from './validate-command.ts';
 
@@ -19,6 +21,8 @@ export function buildProgram(context: CommandContext): Command {
   program.addCommand(runCommand(context));
   program.addCommand(statusCommand(context));
   program.addCommand(traceCommand(context));
+  program.addCommand(provisionCommand(context));
+  program.addCommand(tickCommand(context));
   for (const command of program.commands)
     command.exitOverride().configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) });
   return program;

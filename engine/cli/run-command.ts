@@ -2,20 +2,21 @@ import { Command, Option } from 'commander';
 import { hasErrors } from '../config/diagnostic.ts';
 import { formatReport } from '../config/format-diagnostics.ts';
 import { loadPipeline } from '../config/load-pipeline.ts';
-import { planSubscriptions, toSubscriptionConfig } from '../graph/subscription-plan.ts';
 import { inspectKey } from '../runtime/inspect-key.ts';
-import { PipelineRuntime, type RuntimeSubscription } from '../runtime/pipeline-runtime.ts';
+import { PipelineRuntime } from '../runtime/pipeline-runtime.ts';
 import { ProcessorSimulator } from '../simulator/processor-simulator.ts';
 import { stableId } from '../simulator/seeded-random.ts';
 import { runSimulation } from '../simulator/simulated-run.ts';
 import { VirtualClock } from '../simulator/virtual-clock.ts';
-import { clearEmbeddedState, hasEmbeddedState, openEmbeddedBackend } from './embedded-backend.ts';
+import type { Palette } from '../config/format-diagnostics.ts';
+import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
+import { BackendError, openRunBackend, type RunBackend } from './run-backend.ts';
+import { runtimeSubscriptions, type RunRecord } from './stored-run.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { formatDuration } from './format-time.ts';
 import { parseKeys } from './parse-keys.ts';
 import { buildRunReport, formatRunReport } from './run-report.ts';
 import { RunProgress } from './run-progress.ts';
-import type { RunRecord } from './stored-run.ts';
 import { paletteFor } from './terminal.ts';
 
 interface RunOptions {
@@ -33,6 +34,9 @@ interface RunOptions {
   start?: string;
   limit: string;
   json?: boolean;
+  backend: 'embedded' | 'gcp';
+  project?: string;
+  emulators?: boolean;
 }
 
 const fraction =
@@ -61,6 +65,11 @@ export function runCommand(context: CommandContext): Command {
     .option('--start <time>', 'simulated start time, ISO 8601 (default: now); modes compare keys with this day')
     .option('--limit <duration>', 'stop after this much simulated time and report what is stuck', '48h')
     .option('--json', 'print the summary as JSON')
+    .addOption(
+      new Option('--backend <backend>', 'embedded (SQLite in --state-dir) or gcp (Pub/Sub + Firestore)').choices(['embedded', 'gcp']).default('embedded'),
+    )
+    .option('--project <id>', 'gcp: the project (default: pipeline.project on real Google Cloud, baton-local on emulators)')
+    .option('--emulators', 'gcp: start the Pub/Sub and Firestore emulators for this run and stop them after')
     .addHelpText(
       'after',
       `
@@ -89,125 +98,135 @@ async function run(options: RunOptions, context: CommandContext): Promise<number
     return EXIT.usage;
   };
   if (options.resume && options.fresh) return usage('--resume continues the stored run and --fresh deletes it; pass one of them');
+  if (options.resume && (options.key.length > 0 || options.keys !== undefined))
+    return usage('--resume continues the stored run with its own keys; drop --key/--keys');
   const limitMatch = /^([1-9][0-9]*)(m|h|d)$/.exec(options.limit);
   if (!limitMatch) return usage(`--limit ${options.limit}: write a duration like 90m, 48h or 3d`);
-  if (options.fresh) clearEmbeddedState(options.stateDir);
-  if (!options.resume && hasEmbeddedState(options.stateDir)) {
-    return usage(`${options.stateDir}/ holds state from an earlier run; pass --resume to continue it or --fresh to start over`);
-  }
-  if (options.resume && !hasEmbeddedState(options.stateDir)) return usage(`nothing to resume: ${options.stateDir}/ holds no run`);
+  if (options.backend === 'embedded' && (options.emulators || options.project !== undefined)) return usage('--emulators and --project go with --backend gcp');
+  const parsed = parseKeys(options.key, options.keys, pipeline.key.type);
+  if (!parsed.ok) return usage(parsed.error);
+  const startedAt = options.start === undefined ? Date.now() : Date.parse(options.start);
+  if (Number.isNaN(startedAt)) return usage(`--start ${options.start ?? ''}: not an ISO 8601 time`);
 
   const clock = new VirtualClock(0);
-  const backend = openEmbeddedBackend(options.stateDir, clock);
+  let backend;
   try {
-    let record = backend.journal.get<RunRecord>('run');
+    backend = await openRunBackend(options, pipeline, clock, { fresh: options.fresh === true });
+  } catch (error) {
+    if (error instanceof BackendError) return usage(error.message);
+    throw error;
+  }
+  if (backend === undefined) return usage('no backend');
+  try {
+    let record = await backend.journal.get<RunRecord>('run');
+    if (record !== undefined && !options.resume)
+      return usage(`${backend.where} holds state from an earlier run; pass --resume to continue it or --fresh to start over`);
     if (record === undefined) {
-      if (options.resume) return usage(`nothing to resume: ${options.stateDir}/ holds no run`);
-      const parsed = parseKeys(options.key, options.keys, pipeline.key.type);
-      if (!parsed.ok) return usage(parsed.error);
+      if (options.resume) return usage(`nothing to resume: ${backend.where} holds no run`);
       let keys = parsed.keys;
       if (keys.length === 0) {
         if (pipeline.key.type !== 'date') return usage("pass --key or --keys: this pipeline's key is not a date, so there is no default");
         keys = [new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)];
       }
-      const startedAt = options.start === undefined ? Date.now() : Date.parse(options.start);
-      if (Number.isNaN(startedAt)) return usage(`--start ${options.start ?? ''}: not an ISO 8601 time`);
       const seed = options.seed ?? pipeline.simulation.seed;
       const overrides = {
         ...(options.failureRate === undefined ? {} : { failureRate: options.failureRate }),
         ...(options.noDataRate === undefined ? {} : { noDataRate: options.noDataRate }),
         ...(options.duplicateRate === undefined ? {} : { duplicateRate: options.duplicateRate }),
       };
-      record = {
-        runId: `run-${stableId(seed, keys.join(','), options.full ? 'full' : 'incremental', startedAt)}`,
-        keys,
-        full: options.full === true,
-        seed,
-        overrides,
-        startedAt,
-        pipelineHash: loaded.hash ?? '',
-      };
-      backend.journal.set('run', record);
-      backend.journal.set('clock', startedAt);
-    } else if (!options.resume) {
-      return usage(`${options.stateDir}/ holds state from an earlier run; pass --resume to continue it or --fresh to start over`);
-    } else if (options.key.length > 0 || options.keys !== undefined) {
-      return usage('--resume continues the stored run with its own keys; drop --key/--keys');
+      const runId = `run-${stableId(seed, keys.join(','), options.full ? 'full' : 'incremental', startedAt)}`;
+      record = { runId, keys, full: options.full === true, seed, overrides, startedAt, pipelineHash: loaded.hash ?? '' };
+      await backend.journal.set('run', record);
+      await backend.journal.set('clock', startedAt);
     }
-    clock.advanceTo(backend.journal.get<number>('clock') ?? record.startedAt);
+    clock.advanceTo((await backend.journal.get<number>('clock')) ?? record.startedAt);
     if (record.pipelineHash !== loaded.hash) {
       stderr.write(`note: ${options.file} changed since this run began; keys already open keep the expectations they started with\n`);
     }
-
-    const plan = planSubscriptions(pipeline);
-    const subscriptions: RuntimeSubscription[] = plan.map((p) => ({ config: toSubscriptionConfig(p), role: p.role, consumer: p.consumer }));
-    const simulator = new ProcessorSimulator(pipeline, backend.bus, clock, subscriptions, {
-      runId: record.runId,
-      full: record.full,
-      overrides: record.overrides,
-    });
-    let duplicates = backend.journal.get<number>('duplicates') ?? 0;
-    const progress = new RunProgress(stdout, palette, pipeline, simulator, record.keys.length, record.startedAt, () => clock.now());
-    const runtime = new PipelineRuntime({
-      pipeline,
-      subscriptions,
-      store: backend.store,
-      bus: backend.bus,
-      clock,
-      fullList: (coordinator) => {
-        const type = pipeline.coordinators.find((c) => c.name === coordinator)?.entityType ?? '';
-        return () => Promise.resolve(simulator.fullList(type));
-      },
-      ...(loaded.hash === undefined ? {} : { pipelineHash: loaded.hash }),
-      onEvent: (event) => {
-        if (event.kind === 'duplicate') duplicates++;
-        if (event.kind === 'fired' && !options.json) progress.fired(event.trigger);
-      },
-    });
-    await runtime.start();
-    simulator.startKeys(record.keys);
-
-    const header = `${options.resume ? 'resuming' : 'running'} ${record.runId}: pipeline ${pipeline.name} (hash ${loaded.hash ?? '?'}), ${record.keys.length} key${record.keys.length === 1 ? '' : 's'}${record.full ? ', full recompute' : ''}, state in ${backend.file}`;
-    if (!options.json) stdout.write(`${header}\n`);
-    const wallStart = Date.now();
-    const limitMs = Number(limitMatch[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[limitMatch[2] as 'm' | 'h' | 'd'];
-    let savedDuplicates = duplicates;
-    const end = await runSimulation({
-      pipeline,
-      runtime,
-      simulator,
-      subscriptions,
-      bus: backend.bus,
-      store: backend.store,
-      clock,
-      limitAt: record.startedAt + limitMs,
-      onStep: () => {
-        backend.journal.set('clock', clock.now());
-        if (duplicates !== savedDuplicates) {
-          backend.journal.set('duplicates', duplicates);
-          savedDuplicates = duplicates;
-        }
-        if (!options.json) progress.draw();
-      },
-    });
-    if (!options.json) progress.draw(true);
-
-    const views = [];
-    for (const key of record.keys) views.push(await inspectKey(pipeline, runtime, key));
-    const report = buildRunReport(pipeline, views, record.startedAt, duplicates, (await backend.bus.deadLetters()).length);
-    const wall = Date.now() - wallStart;
-    if (options.json) {
-      stdout.write(
-        `${JSON.stringify({ runId: record.runId, end, wallMs: wall, simulatedMs: clock.now() - record.startedAt, ...report, phases: Object.fromEntries(report.phases) }, null, 2)}\n`,
-      );
-    } else {
-      stdout.write(`\n${formatRunReport(report, palette)}\n`);
-      const how = end === 'time-limit' ? palette.yellow(`stopped at the ${options.limit} limit`) : 'finished';
-      stdout.write(`${how} in ${formatDuration(wall)} wall time, ${formatDuration(clock.now() - record.startedAt)} simulated\n`);
-      if (report.finishedKeys < report.keys.length) stdout.write(`see what is stuck: npx baton status --state-dir ${options.stateDir}\n`);
-    }
-    return report.finishedKeys === report.keys.length ? EXIT.ok : EXIT.invalid;
+    return await execute(options, context, palette, pipeline, loaded.hash, backend, record, clock, limitMatch);
   } finally {
-    backend.close();
+    await backend.close();
   }
+}
+
+async function execute(
+  options: RunOptions,
+  context: CommandContext,
+  palette: Palette,
+  pipeline: ResolvedPipeline,
+  hash: string | undefined,
+  backend: RunBackend,
+  record: RunRecord,
+  clock: VirtualClock,
+  limitMatch: RegExpExecArray,
+): Promise<number> {
+  const { stdout } = context;
+  const subscriptions = runtimeSubscriptions(pipeline);
+  const simulator = new ProcessorSimulator(pipeline, backend.bus, clock, subscriptions, {
+    runId: record.runId,
+    full: record.full,
+    overrides: record.overrides,
+  });
+  const progress = new RunProgress(stdout, palette, pipeline, simulator, record.keys.length, record.startedAt, () => clock.now());
+  let duplicates = (await backend.journal.get<number>('duplicates')) ?? 0;
+  const runtime = new PipelineRuntime({
+    pipeline,
+    subscriptions,
+    store: backend.store,
+    bus: backend.bus,
+    clock,
+    fullList: (coordinator) => {
+      const type = pipeline.coordinators.find((c) => c.name === coordinator)?.entityType ?? '';
+      return () => Promise.resolve(simulator.fullList(type));
+    },
+    ...(hash === undefined ? {} : { pipelineHash: hash }),
+    onEvent: (event) => {
+      if (event.kind === 'duplicate') duplicates++;
+      if (event.kind === 'fired' && !options.json) progress.fired(event.trigger);
+    },
+  });
+  await runtime.start();
+  simulator.startKeys(record.keys);
+
+  const keys = `${record.keys.length} key${record.keys.length === 1 ? '' : 's'}`;
+  const header = `${options.resume ? 'resuming' : 'running'} ${record.runId}: pipeline ${pipeline.name} (hash ${hash ?? '?'}), ${keys}${record.full ? ', full recompute' : ''}, on ${backend.where}`;
+  if (!options.json) stdout.write(`${header}\n`);
+  const wallStart = Date.now();
+  const limitMs = Number(limitMatch[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[limitMatch[2] as 'm' | 'h' | 'd'];
+  let saved = { clock: clock.now(), duplicates };
+  const end = await runSimulation({
+    pipeline,
+    runtime,
+    simulator,
+    subscriptions,
+    bus: backend.bus,
+    store: backend.store,
+    clock,
+    limitAt: record.startedAt + limitMs,
+    onStep: async () => {
+      if (clock.now() !== saved.clock || duplicates !== saved.duplicates) {
+        saved = { clock: clock.now(), duplicates };
+        await backend.journal.set('clock', saved.clock);
+        await backend.journal.set('duplicates', saved.duplicates);
+      }
+      if (!options.json) progress.draw();
+    },
+  });
+  if (!options.json) progress.draw(true);
+
+  const views = [];
+  for (const key of record.keys) views.push(await inspectKey(pipeline, runtime, key));
+  const report = buildRunReport(pipeline, views, record.startedAt, duplicates, (await backend.bus.deadLetters()).length);
+  const wall = Date.now() - wallStart;
+  if (options.json) {
+    const json = { runId: record.runId, end, wallMs: wall, simulatedMs: clock.now() - record.startedAt, ...report, phases: Object.fromEntries(report.phases) };
+    stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  } else {
+    stdout.write(`\n${formatRunReport(report, palette)}\n`);
+    const how = end === 'time-limit' ? palette.yellow(`stopped at the ${options.limit} limit`) : 'finished';
+    stdout.write(`${how} in ${formatDuration(wall)} wall time, ${formatDuration(clock.now() - record.startedAt)} simulated\n`);
+    const where = options.backend === 'gcp' ? ' --backend gcp' : ` --state-dir ${options.stateDir}`;
+    if (report.finishedKeys < report.keys.length) stdout.write(`see what is stuck: npx baton status${where}\n`);
+  }
+  return report.finishedKeys === report.keys.length ? EXIT.ok : EXIT.invalid;
 }

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { hasErrors } from '../config/diagnostic.ts';
 import { formatReport, type Palette } from '../config/format-diagnostics.ts';
 import { loadPipeline } from '../config/load-pipeline.ts';
@@ -18,12 +18,18 @@ export function statusCommand(context: CommandContext): Command {
     .option('-f, --file <file>', 'pipeline file', 'pipeline.yaml')
     .option('--key <key>', 'only this key')
     .option('--state-dir <dir>', 'the embedded backend state to read', '.baton')
+    .addOption(
+      new Option('--backend <backend>', 'embedded (SQLite in --state-dir) or gcp (Firestore; emulators from FIRESTORE_EMULATOR_HOST)')
+        .choices(['embedded', 'gcp'])
+        .default('embedded'),
+    )
+    .option('--project <id>', 'gcp: the project')
     .option('--json', 'print as JSON')
     .addHelpText(
       'after',
       '\nReads the embedded backend (.baton/ by default) without changing it. Exit codes: 0 shown, 1 no state or unknown key, 2 usage error.',
     )
-    .action(async (options: { file: string; key?: string; stateDir: string; json?: boolean }) => {
+    .action(async (options: { file: string; key?: string; stateDir: string; json?: boolean; backend: 'embedded' | 'gcp'; project?: string }) => {
       const { stdout, stderr } = context;
       const loaded = loadPipeline(options.file);
       if (hasErrors(loaded.diagnostics) || !loaded.pipeline) {
@@ -32,9 +38,9 @@ export function statusCommand(context: CommandContext): Command {
         return;
       }
       const pipeline = loaded.pipeline;
-      const run = openStoredRun(pipeline, options.stateDir);
+      const run = await openStoredRun(pipeline, options);
       if (run === undefined) {
-        stderr.write(`baton status: ${options.stateDir}/ holds no state; start one with: npx baton run\n`);
+        stderr.write(`baton status: ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`} holds no state; start one with: npx baton run\n`);
         context.setExitCode(EXIT.invalid);
         return;
       }
@@ -43,7 +49,7 @@ export function statusCommand(context: CommandContext): Command {
         const views: KeyView[] = [];
         for (const key of keys) views.push(await inspectKey(pipeline, run.runtime, key));
         if (options.key !== undefined && views.every((v) => v.correlationId === undefined)) {
-          stderr.write(`baton status: no state for key "${options.key}" in ${options.stateDir}/\n`);
+          stderr.write(`baton status: no state for key "${options.key}" in ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`}\n`);
           context.setExitCode(EXIT.invalid);
           return;
         }
@@ -63,7 +69,7 @@ export function statusCommand(context: CommandContext): Command {
         }
         context.setExitCode(EXIT.ok);
       } finally {
-        run.backend.close();
+        await run.backend.close();
       }
     });
 }

@@ -1,10 +1,10 @@
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
 import { planSubscriptions, toSubscriptionConfig } from '../graph/subscription-plan.ts';
-import { PipelineRuntime } from '../runtime/pipeline-runtime.ts';
+import { PipelineRuntime, type RuntimeSubscription } from '../runtime/pipeline-runtime.ts';
 import { VirtualClock } from '../simulator/virtual-clock.ts';
-import { hasEmbeddedState, openEmbeddedBackend, type EmbeddedBackend } from './embedded-backend.ts';
+import { openRunBackend, type BackendChoice, type RunBackend } from './run-backend.ts';
 
-/** What `baton run` records in its journal. */
+/** What `baton run` records in its journal, so `--resume` continues the same run. */
 export interface RunRecord {
   readonly runId: string;
   readonly keys: string[];
@@ -15,26 +15,37 @@ export interface RunRecord {
   readonly pipelineHash: string;
 }
 
+/** Every subscription of the pipeline, in the form the runtime takes. */
+export function runtimeSubscriptions(pipeline: ResolvedPipeline): RuntimeSubscription[] {
+  return planSubscriptions(pipeline).map((p) => ({ config: toSubscriptionConfig(p), role: p.role, consumer: p.consumer }));
+}
+
 /** A stored run opened for reading (`baton status`, `baton trace`). */
 export interface StoredRun {
-  readonly backend: EmbeddedBackend;
+  readonly backend: RunBackend;
   readonly runtime: PipelineRuntime;
   readonly clock: VirtualClock;
   readonly record: RunRecord | undefined;
 }
 
 /**
- * Opens the embedded state in `stateDir` for reading, with the run's simulated clock (so "time left"
- * means what it meant to the run). Undefined when the folder holds no state.
+ * Opens a backend's stored state for reading, with the run's simulated clock (so "time left" means
+ * what it meant to the run). Undefined when it holds no state.
  */
-export function openStoredRun(pipeline: ResolvedPipeline, stateDir: string): StoredRun | undefined {
-  if (!hasEmbeddedState(stateDir)) return undefined;
+export async function openStoredRun(pipeline: ResolvedPipeline, choice: BackendChoice): Promise<StoredRun | undefined> {
   const clock = new VirtualClock(0);
-  const backend = openEmbeddedBackend(stateDir, clock);
-  const record = backend.journal.get<RunRecord>('run');
-  clock.advanceTo(backend.journal.get<number>('clock') ?? Date.now());
-  const subscriptions = planSubscriptions(pipeline).map((p) => ({ config: toSubscriptionConfig(p), role: p.role, consumer: p.consumer }));
-  const runtime = new PipelineRuntime({ pipeline, subscriptions, store: backend.store, bus: backend.bus, clock, fullList: () => () => Promise.resolve([]) });
+  const backend = await openRunBackend(choice, pipeline, clock, { mustExist: true });
+  if (backend === undefined) return undefined;
+  const record = await backend.journal.get<RunRecord>('run');
+  clock.advanceTo((await backend.journal.get<number>('clock')) ?? Date.now());
+  const runtime = new PipelineRuntime({
+    pipeline,
+    subscriptions: runtimeSubscriptions(pipeline),
+    store: backend.store,
+    bus: backend.bus,
+    clock,
+    fullList: () => () => Promise.resolve([]),
+  });
   return { backend, runtime, clock, record };
 }
 

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { hasErrors } from '../config/diagnostic.ts';
 import { formatReport } from '../config/format-diagnostics.ts';
 import { loadPipeline } from '../config/load-pipeline.ts';
@@ -16,9 +16,15 @@ export function traceCommand(context: CommandContext): Command {
     .argument('<id>', 'a key (e.g. 2025-11-29) or a correlation id')
     .option('-f, --file <file>', 'pipeline file', 'pipeline.yaml')
     .option('--state-dir <dir>', 'the embedded backend state to read', '.baton')
+    .addOption(
+      new Option('--backend <backend>', 'embedded (SQLite in --state-dir) or gcp (Firestore; emulators from FIRESTORE_EMULATOR_HOST)')
+        .choices(['embedded', 'gcp'])
+        .default('embedded'),
+    )
+    .option('--project <id>', 'gcp: the project')
     .option('--work', 'also list every per-entity work and ready message (hidden by default: there may be hundreds)')
     .option('--json', 'print the messages as JSON')
-    .action(async (id: string, options: { file: string; stateDir: string; work?: boolean; json?: boolean }) => {
+    .action(async (id: string, options: { file: string; stateDir: string; work?: boolean; json?: boolean; backend: 'embedded' | 'gcp'; project?: string }) => {
       const { stdout, stderr } = context;
       const loaded = loadPipeline(options.file);
       if (hasErrors(loaded.diagnostics) || !loaded.pipeline) {
@@ -26,16 +32,16 @@ export function traceCommand(context: CommandContext): Command {
         context.setExitCode(EXIT.invalid);
         return;
       }
-      const run = openStoredRun(loaded.pipeline, options.stateDir);
+      const run = await openStoredRun(loaded.pipeline, options);
       if (run === undefined) {
-        stderr.write(`baton trace: ${options.stateDir}/ holds no state; start one with: npx baton run\n`);
+        stderr.write(`baton trace: ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`} holds no state; start one with: npx baton run\n`);
         context.setExitCode(EXIT.invalid);
         return;
       }
       try {
         const messages = (await run.backend.bus.messagesOf(id)).filter((m) => !m.topic.endsWith('-dlq'));
         if (messages.length === 0) {
-          stderr.write(`baton trace: no message has key or correlation id "${id}" in ${options.stateDir}/\n`);
+          stderr.write(`baton trace: no message has key or correlation id "${id}" in ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`}\n`);
           context.setExitCode(EXIT.invalid);
           return;
         }
@@ -50,7 +56,7 @@ export function traceCommand(context: CommandContext): Command {
         else stdout.write(`${formatTrace(messages, options.work === true, paletteFor(stdout).bold)}\n`);
         context.setExitCode(EXIT.ok);
       } finally {
-        run.backend.close();
+        await run.backend.close();
       }
     });
 }

@@ -12,6 +12,7 @@ import {
   type ReceivedMessage,
   type SubscriptionConfig,
 } from '../../ports/message-bus.ts';
+import type { MessageHistory, PublishedMessage } from '../../ports/message-history.ts';
 import { collections, createOnce, docId, recordOf, type Collections } from './firestore-docs.ts';
 import { ensureSubscription, ensureTopic } from './pubsub-admin.ts';
 
@@ -67,7 +68,7 @@ interface AckToken {
  * - **Stale acks** are ignored when this process saw the newer delivery; across processes Pub/Sub's
  *   own rule applies. `backlog` counts published-after-subscribe, filter-matching ids not yet settled.
  */
-export class PubSubMessageBus implements MessageBus {
+export class PubSubMessageBus implements MessageBus, MessageHistory {
   private readonly c: Collections;
   private readonly topics = new Map<string, Topic>();
   private readonly ensuredTopics = new Map<string, Promise<unknown>>();
@@ -90,7 +91,18 @@ export class PubSubMessageBus implements MessageBus {
 
   async publish(topic: string, message: OutgoingMessage): Promise<PublishResult> {
     const ref = this.c.busPublished.doc(docId(topic, message.id));
-    const created = await createOnce(ref, { topic, id: message.id, sent: false, attributes: message.attributes, at: FieldValue.serverTimestamp() });
+    // The record doubles as the bus's history (MessageHistory): `baton trace` reads it back by key or correlation id.
+    const created = await createOnce(ref, {
+      topic,
+      id: message.id,
+      sent: false,
+      attributes: message.attributes,
+      data: message.data,
+      subject: message.attributes['ce-subject'] ?? null,
+      correlationId: message.attributes['ce-correlationid'] ?? null,
+      publishedAt: this.options.clock.now(),
+      at: FieldValue.serverTimestamp(),
+    });
     if (!created && (await this.sentByAnother(ref))) return { id: message.id, duplicate: true };
     try {
       await this.ensureTopic(topic);
@@ -118,6 +130,25 @@ export class PubSubMessageBus implements MessageBus {
       if (doc.readTime.toMillis() - claimedAt > CLAIM_STALE_MS) return false;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
+  }
+
+  async messagesOf(keyOrCorrelationId: string): Promise<PublishedMessage[]> {
+    const [bySubject, byCorrelation] = await Promise.all([
+      this.c.busPublished.where('subject', '==', keyOrCorrelationId).get(),
+      this.c.busPublished.where('correlationId', '==', keyOrCorrelationId).get(),
+    ]);
+    const seen = new Map<string, PublishedMessage>();
+    for (const doc of [...bySubject.docs, ...byCorrelation.docs]) {
+      if (doc.get('sent') !== true || seen.has(doc.id)) continue;
+      seen.set(doc.id, {
+        topic: String(doc.get('topic')),
+        id: String(doc.get('id')),
+        attributes: doc.get('attributes') as Record<string, string>,
+        data: String(doc.get('data') ?? '{}'),
+        publishedAt: Number(doc.get('publishedAt') ?? 0),
+      });
+    }
+    return [...seen.values()].sort((a, b) => a.publishedAt - b.publishedAt || a.id.localeCompare(b.id));
   }
 
   async pull(subscription: string, max: number): Promise<ReceivedMessage[]> {

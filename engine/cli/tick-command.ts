@@ -1,0 +1,66 @@
+import { Command, Option } from 'commander';
+import { hasErrors } from '../config/diagnostic.ts';
+import { formatReport } from '../config/format-diagnostics.ts';
+import { loadPipeline } from '../config/load-pipeline.ts';
+import { PipelineRuntime } from '../runtime/pipeline-runtime.ts';
+import { SystemClock } from '../runtime/system-clock.ts';
+import { EXIT, type CommandContext } from './exit-codes.ts';
+import { BackendError, openRunBackend } from './run-backend.ts';
+import { runtimeSubscriptions } from './stored-run.ts';
+import { paletteFor } from './terminal.ts';
+
+/**
+ * `baton tick`: what the generated Cloud Scheduler job does, from a shell — fire every open key past a
+ * deadline tier, complete stalled batches, re-publish triggers decided but not yet published.
+ * Idempotent, and safe while completions arrive (each decision is fire-once in the store).
+ */
+export function tickCommand(context: CommandContext): Command {
+  return new Command('tick')
+    .description('evaluate every deadline tier and stall policy now, on the real clock (what the scheduled tick does)')
+    .option('-f, --file <file>', 'pipeline file', 'pipeline.yaml')
+    .option('--state-dir <dir>', 'the embedded backend state', '.baton')
+    .addOption(new Option('--backend <backend>', 'embedded or gcp').choices(['embedded', 'gcp']).default('embedded'))
+    .option('--project <id>', 'gcp: the project')
+    .action(async (options: { file: string; stateDir: string; backend: 'embedded' | 'gcp'; project?: string }) => {
+      const { stdout, stderr } = context;
+      const loaded = loadPipeline(options.file);
+      if (hasErrors(loaded.diagnostics) || !loaded.pipeline) {
+        stderr.write(`${formatReport(options.file, loaded, paletteFor(stderr))}\n`);
+        context.setExitCode(EXIT.invalid);
+        return;
+      }
+      const pipeline = loaded.pipeline;
+      const clock = new SystemClock();
+      let backend;
+      try {
+        backend = await openRunBackend(options, pipeline, clock, { mustExist: true });
+      } catch (error) {
+        if (!(error instanceof BackendError)) throw error;
+        stderr.write(`baton tick: ${error.message}\n`);
+        context.setExitCode(EXIT.usage);
+        return;
+      }
+      if (backend === undefined) {
+        stderr.write('baton tick: no state to tick\n');
+        context.setExitCode(EXIT.invalid);
+        return;
+      }
+      try {
+        const runtime = new PipelineRuntime({
+          pipeline,
+          subscriptions: runtimeSubscriptions(pipeline),
+          store: backend.store,
+          bus: backend.bus,
+          clock,
+          fullList: () => () => Promise.reject(new Error('a tick never opens a batch')),
+          ...(loaded.hash === undefined ? {} : { pipelineHash: loaded.hash }),
+        });
+        const fired = await runtime.tick();
+        for (const t of fired) stdout.write(`fired ${t.emitter} for ${t.scope}: ${t.reason}\n`);
+        stdout.write(`tick at ${new Date(clock.now()).toISOString()}: ${fired.length} fired\n`);
+        context.setExitCode(EXIT.ok);
+      } finally {
+        await backend.close();
+      }
+    });
+}
