@@ -2,11 +2,8 @@ import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { checkDrift, generateAll } from '../../generators/generate.ts';
-import { hasErrors } from '../config/diagnostic.ts';
-import { formatReport } from '../config/format-diagnostics.ts';
-import { loadPipeline } from '../config/load-pipeline.ts';
+import { loadValidPipeline } from './load-valid-pipeline.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
-import { paletteFor } from './terminal.ts';
 
 /** `baton generate [file] [--out generated/] [--check]`: render manifests, diagram and docs from the graph. */
 export function generateCommand(context: CommandContext): Command {
@@ -23,12 +20,8 @@ so files that no longer belong are deleted (and reported by --check). Exit codes
 1 invalid pipeline or drift, 2 usage error.`,
     )
     .action(async (file: string, options: { out: string; check?: boolean }) => {
-      const result = loadPipeline(file);
-      if (hasErrors(result.diagnostics)) {
-        context.stderr.write(`${formatReport(file, result, paletteFor(context.stderr))}\nnothing generated: fix the pipeline first\n`);
-        context.setExitCode(EXIT.invalid);
-        return;
-      }
+      const result = loadValidPipeline(file, context, 'nothing generated: fix the pipeline first');
+      if (result === undefined) return;
       const files = await generateAll(result);
       const drift = await checkDrift(options.out, files);
       const differs = drift.changed.length + drift.missing.length + drift.extra.length > 0;

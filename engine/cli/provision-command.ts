@@ -1,11 +1,8 @@
 import { Command } from 'commander';
 import { provisionTopology } from '../adapters/gcp/index.ts';
-import { hasErrors } from '../config/diagnostic.ts';
-import { formatReport } from '../config/format-diagnostics.ts';
-import { loadPipeline } from '../config/load-pipeline.ts';
+import { loadValidPipeline } from './load-valid-pipeline.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { cloudProblem } from './run-backend.ts';
-import { paletteFor } from './terminal.ts';
 
 /** `baton provision`: create the pipeline's topics, dead-letter topics and subscriptions through the Pub/Sub admin API. */
 export function provisionCommand(context: CommandContext): Command {
@@ -22,12 +19,8 @@ deploy generated/terraform or run generated/gcloud/deploy.sh for those.`,
     )
     .action(async (file: string, options: { project?: string }) => {
       const { stdout, stderr } = context;
-      const loaded = loadPipeline(file);
-      if (hasErrors(loaded.diagnostics) || !loaded.pipeline) {
-        stderr.write(`${formatReport(file, loaded, paletteFor(stderr))}\n`);
-        context.setExitCode(EXIT.invalid);
-        return;
-      }
+      const loaded = loadValidPipeline(file, context);
+      if (loaded === undefined) return;
       const projectId = options.project ?? loaded.pipeline.project;
       if (projectId === undefined) {
         stderr.write('baton provision: pass --project (pipeline.project is not set)\n');

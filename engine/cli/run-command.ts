@@ -1,7 +1,5 @@
 import { Command, Option } from 'commander';
-import { hasErrors } from '../config/diagnostic.ts';
-import { formatReport } from '../config/format-diagnostics.ts';
-import { loadPipeline } from '../config/load-pipeline.ts';
+import { loadValidPipeline } from './load-valid-pipeline.ts';
 import { inspectKey } from '../runtime/inspect-key.ts';
 import { PipelineRuntime } from '../runtime/pipeline-runtime.ts';
 import { ProcessorSimulator } from '../simulator/processor-simulator.ts';
@@ -87,11 +85,8 @@ invalid, 2 usage error (bad key, existing state without --resume/--fresh).`,
 async function run(options: RunOptions, context: CommandContext): Promise<number> {
   const { stdout, stderr } = context;
   const palette = paletteFor(stdout);
-  const loaded = loadPipeline(options.file);
-  if (hasErrors(loaded.diagnostics) || !loaded.pipeline) {
-    stderr.write(`${formatReport(options.file, loaded, paletteFor(stderr))}\n`);
-    return EXIT.invalid;
-  }
+  const loaded = loadValidPipeline(options.file, context);
+  if (loaded === undefined) return EXIT.invalid;
   const pipeline = loaded.pipeline;
   const usage = (message: string): number => {
     stderr.write(`baton run: ${message}\n`);

@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
-import { hasErrors } from '../config/diagnostic.ts';
-import { formatReport, type Palette } from '../config/format-diagnostics.ts';
-import { loadPipeline } from '../config/load-pipeline.ts';
+import type { Palette } from '../config/format-diagnostics.ts';
+import { loadValidPipeline } from './load-valid-pipeline.ts';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
 import { describeThreshold } from '../graph/describe.ts';
 import type { TriggerData } from '../runtime/envelope.ts';
@@ -31,12 +30,8 @@ export function statusCommand(context: CommandContext): Command {
     )
     .action(async (options: { file: string; key?: string; stateDir: string; json?: boolean; backend: 'embedded' | 'gcp'; project?: string }) => {
       const { stdout, stderr } = context;
-      const loaded = loadPipeline(options.file);
-      if (hasErrors(loaded.diagnostics) || !loaded.pipeline) {
-        stderr.write(`${formatReport(options.file, loaded, paletteFor(stderr))}\n`);
-        context.setExitCode(EXIT.invalid);
-        return;
-      }
+      const loaded = loadValidPipeline(options.file, context);
+      if (loaded === undefined) return;
       const pipeline = loaded.pipeline;
       const run = await openStoredRun(pipeline, options);
       if (run === undefined) {

@@ -1,13 +1,10 @@
 import { Command, Option } from 'commander';
-import { hasErrors } from '../config/diagnostic.ts';
-import { formatReport } from '../config/format-diagnostics.ts';
-import { loadPipeline } from '../config/load-pipeline.ts';
+import { loadValidPipeline } from './load-valid-pipeline.ts';
 import { PipelineRuntime } from '../runtime/pipeline-runtime.ts';
 import { SystemClock } from '../runtime/system-clock.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { BackendError, openRunBackend } from './run-backend.ts';
 import { runtimeSubscriptions } from './stored-run.ts';
-import { paletteFor } from './terminal.ts';
 
 /**
  * `baton tick`: what the generated Cloud Scheduler job does, from a shell — fire every open key past a
@@ -23,12 +20,8 @@ export function tickCommand(context: CommandContext): Command {
     .option('--project <id>', 'gcp: the project')
     .action(async (options: { file: string; stateDir: string; backend: 'embedded' | 'gcp'; project?: string }) => {
       const { stdout, stderr } = context;
-      const loaded = loadPipeline(options.file);
-      if (hasErrors(loaded.diagnostics) || !loaded.pipeline) {
-        stderr.write(`${formatReport(options.file, loaded, paletteFor(stderr))}\n`);
-        context.setExitCode(EXIT.invalid);
-        return;
-      }
+      const loaded = loadValidPipeline(options.file, context);
+      if (loaded === undefined) return;
       const pipeline = loaded.pipeline;
       const clock = new SystemClock();
       let backend;

@@ -1,7 +1,5 @@
 import { Command, Option } from 'commander';
-import { hasErrors } from '../config/diagnostic.ts';
-import { formatReport } from '../config/format-diagnostics.ts';
-import { loadPipeline } from '../config/load-pipeline.ts';
+import { loadValidPipeline } from './load-valid-pipeline.ts';
 import type { PublishedMessage } from '../ports/message-history.ts';
 import type { CompletionData, TriggerData, WorkData } from '../runtime/envelope.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
@@ -26,12 +24,8 @@ export function traceCommand(context: CommandContext): Command {
     .option('--json', 'print the messages as JSON')
     .action(async (id: string, options: { file: string; stateDir: string; work?: boolean; json?: boolean; backend: 'embedded' | 'gcp'; project?: string }) => {
       const { stdout, stderr } = context;
-      const loaded = loadPipeline(options.file);
-      if (hasErrors(loaded.diagnostics) || !loaded.pipeline) {
-        stderr.write(`${formatReport(options.file, loaded, paletteFor(stderr))}\n`);
-        context.setExitCode(EXIT.invalid);
-        return;
-      }
+      const loaded = loadValidPipeline(options.file, context);
+      if (loaded === undefined) return;
       const run = await openStoredRun(loaded.pipeline, options);
       if (run === undefined) {
         stderr.write(`baton trace: ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`} holds no state; start one with: npx baton run\n`);
