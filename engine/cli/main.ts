@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { generateCommand } from './generate-command.ts';
+import { packageCommand } from './package-command.ts';
 import { provisionCommand } from './provision-command.ts';
 import { runCommand } from './run-command.ts';
 import { statusCommand } from './status-command.ts';
@@ -23,6 +24,7 @@ export function buildProgram(context: CommandContext): Command {
   program.addCommand(traceCommand(context));
   program.addCommand(provisionCommand(context));
   program.addCommand(tickCommand(context));
+  program.addCommand(packageCommand(context));
   for (const command of program.commands)
     command.exitOverride().configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) });
   return program;

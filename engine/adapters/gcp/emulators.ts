@@ -1,7 +1,8 @@
 // Data flow: gcloud SDK jars → java processes on free 127.0.0.1 ports → readiness probe → hosts for the clients → stop().
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Running emulators, as `openGcpBackend` and the tests need them. */
@@ -89,14 +90,19 @@ export async function clearFirestore(firestoreHost: string, projectId: string): 
 }
 
 function launch(name: string, args: string[]): ChildProcess {
+  // The emulator's log goes to a file, not a pipe: a pipe is drained only while this process's event
+  // loop runs, and a caller blocked in spawnSync (e.g. running gcloud) would let it fill and freeze Java.
+  const log = join(tmpdir(), `baton-${name}-emulator-${process.pid}-${Date.now()}.log`);
+  const fd = openSync(log, 'w');
   // Its own process group, so stop() can signal the java process and anything it forked, and nothing else.
-  const child = spawn('java', args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
-  let tail = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    tail = (tail + chunk.toString()).slice(-2_000);
-  });
+  const child = spawn('java', args, { detached: true, stdio: ['ignore', 'ignore', fd] });
+  closeSync(fd);
   child.once('exit', (code) => {
-    if (code !== null && code !== 0 && code !== 143) process.stderr.write(`[baton] ${name} emulator exited with ${code}: ${tail}\n`);
+    if (code !== null && code !== 0 && code !== 143) {
+      const tail = readFileSync(log, 'utf8').slice(-2_000);
+      process.stderr.write(`[baton] ${name} emulator exited with ${code}: ${tail}\n`);
+    }
+    rmSync(log, { force: true });
   });
   return child;
 }
