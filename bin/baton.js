@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-// Entry point of the `baton` command. The TypeScript CLI is bundled with esbuild into dist/baton.mjs
-// the first time it runs and again whenever a source file is newer than the bundle, so there is no
-// separate build step and start-up stays fast (no on-the-fly transpiler on every run).
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
+// Entry point of the `baton` command. The TypeScript CLI is bundled with esbuild into
+// dist/cli-<stamp>/ the first time it runs and again whenever a source file changes, so there is no
+// separate build step and start-up needs no transpiler. The bundle is split: the Google Cloud
+// clients and the generators load only for the commands that use them.
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bundle = join(root, 'dist', 'baton.mjs');
 
 function newestSource(dir) {
   let newest = 0;
@@ -19,26 +19,37 @@ function newestSource(dir) {
   return newest;
 }
 
-function sourceDirs() {
-  return ['engine', 'generators'].map((d) => join(root, d)).filter((d) => existsSync(d));
-}
+const sources = ['engine', 'generators'].map((d) => join(root, d)).filter((d) => existsSync(d));
+const stamp = Math.floor(Math.max(...sources.map(newestSource))).toString(36);
+const dist = join(root, 'dist');
+const bundle = join(dist, `cli-${stamp}`);
 
-if (!existsSync(bundle) || statSync(bundle).mtimeMs < Math.max(...sourceDirs().map(newestSource))) {
+if (!existsSync(join(bundle, 'main.js'))) {
   const { buildSync } = await import('esbuild');
-  mkdirSync(dirname(bundle), { recursive: true });
-  // Write beside and rename, so concurrent first runs never import a half-written bundle.
+  mkdirSync(dist, { recursive: true });
+  // Build beside and rename: concurrent first runs never import a half-written bundle.
   const temporary = `${bundle}.${process.pid}.tmp`;
   buildSync({
     entryPoints: [join(root, 'engine', 'cli', 'main.ts')],
-    outfile: temporary,
+    outdir: temporary,
     bundle: true,
+    splitting: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',
     packages: 'external',
     logLevel: 'error',
   });
-  renameSync(temporary, bundle);
+  try {
+    renameSync(temporary, bundle);
+  } catch {
+    rmSync(temporary, { recursive: true, force: true }); // another process built it first
+  }
+  // Drop bundles of older sources (left alone if another process still runs one).
+  for (const name of readdirSync(dist)) {
+    const path = join(dist, name);
+    if (name.startsWith('cli-') && path !== bundle && Date.now() - statSync(path).mtimeMs > 60_000) rmSync(path, { recursive: true, force: true });
+  }
 }
 
 // Client libraries can reject a promise nobody awaits after the command has already reported the
@@ -49,7 +60,7 @@ process.on('unhandledRejection', (reason) => {
   process.exitCode = process.exitCode || 1;
 });
 
-const { main } = await import(pathToFileURL(bundle).href);
+const { main } = await import(pathToFileURL(join(bundle, 'main.js')).href);
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {

@@ -1,7 +1,6 @@
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
-import { checkDrift, generateAll } from '../../generators/generate.ts';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 
@@ -22,6 +21,8 @@ so files that no longer belong are deleted (and reported by --check). Exit codes
     .action(async (file: string, options: { out: string; check?: boolean }) => {
       const result = loadValidPipeline(file, context, 'nothing generated: fix the pipeline first');
       if (result === undefined) return;
+      // Loaded on demand: the templates and the Graphviz WebAssembly are not needed by other commands.
+      const { checkDrift, generateAll } = await import('../../generators/generate.ts');
       const files = await generateAll(result);
       const drift = await checkDrift(options.out, files);
       const differs = drift.changed.length + drift.missing.length + drift.extra.length > 0;

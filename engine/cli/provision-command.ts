@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { provisionTopology } from '../adapters/gcp/index.ts';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { cloudProblem } from './run-backend.ts';
@@ -29,6 +28,7 @@ deploy generated/terraform or run generated/gcloud/deploy.sh for those.`,
       }
       const target = process.env.PUBSUB_EMULATOR_HOST ? `the Pub/Sub emulator at ${process.env.PUBSUB_EMULATOR_HOST}` : `project ${projectId}`;
       stdout.write(`provisioning ${loaded.pipeline.name} in ${target}\n`);
+      const { provisionTopology } = await import('../adapters/gcp/index.ts');
       let report;
       try {
         report = await provisionTopology(loaded.pipeline, { projectId });

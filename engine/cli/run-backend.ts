@@ -1,5 +1,4 @@
-import { clearFirestore, openGcpBackend, provisionTopology, startEmulators, type RunningEmulators } from '../adapters/gcp/index.ts';
-import { FirestoreRunJournal } from '../adapters/gcp/firestore-run-journal.ts';
+import type { RunningEmulators } from '../adapters/gcp/index.ts';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { MessageBus } from '../ports/message-bus.ts';
@@ -58,6 +57,9 @@ export async function openRunBackend(
     return { where: backend.file, bus: backend.bus, store: backend.store, journal: backend.journal, close: () => Promise.resolve(backend.close()) };
   }
 
+  // Loaded only for --backend gcp: the Google Cloud client libraries take most of a second to load.
+  const { clearFirestore, openGcpBackend, provisionTopology, startEmulators } = await import('../adapters/gcp/index.ts');
+  const { FirestoreRunJournal } = await import('../adapters/gcp/firestore-run-journal.ts');
   let emulators: RunningEmulators | undefined;
   if (choice.emulators) emulators = await startEmulators({ projectId: choice.project ?? pipeline.project ?? 'baton-local' });
   const pubsubHost = process.env.PUBSUB_EMULATOR_HOST;
