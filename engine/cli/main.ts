@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { generateCommand } from './generate-command.ts';
 import { packageCommand } from './package-command.ts';
+import { planCommand } from './plan-command.ts';
 import { provisionCommand } from './provision-command.ts';
 import { runCommand } from './run-command.ts';
 import { statusCommand } from './status-command.ts';
@@ -19,6 +20,7 @@ export function buildProgram(context: CommandContext): Command {
     .configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) });
   program.addCommand(validateCommand(context));
   program.addCommand(generateCommand(context));
+  program.addCommand(planCommand(context));
   program.addCommand(runCommand(context));
   program.addCommand(statusCommand(context));
   program.addCommand(traceCommand(context));
