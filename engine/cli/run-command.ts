@@ -1,7 +1,8 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
-import { inspectKey } from '../runtime/inspect-key.ts';
+import { inspectKey, isKeyFinished } from '../runtime/inspect-key.ts';
 import { PipelineRuntime } from '../runtime/pipeline-runtime.ts';
+import { KeyFeeder } from '../simulator/key-feeder.ts';
 import { ProcessorSimulator } from '../simulator/processor-simulator.ts';
 import { stableId } from '../simulator/seeded-random.ts';
 import { runSimulation } from '../simulator/simulated-run.ts';
@@ -31,17 +32,26 @@ interface RunOptions {
   duplicateRate?: number;
   start?: string;
   limit: string;
+  maxInFlight: number;
   json?: boolean;
   backend: 'embedded' | 'gcp';
   project?: string;
   emulators?: boolean;
 }
 
+const positiveInt =
+  (name: string) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number of at least 1, got "${value}"`);
+    return n;
+  };
+
 const fraction =
   (name: string) =>
   (value: string): number => {
     const n = Number(value);
-    if (!(n >= 0 && n <= 1)) throw new Error(`${name} must be a number from 0 to 1, got "${value}"`);
+    if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`${name} must be a number from 0 to 1, got "${value}"`);
     return n;
   };
 
@@ -60,6 +70,11 @@ export function runCommand(context: CommandContext): Command {
     .addOption(new Option('--failure-rate <p>', 'chance each processor run fails').argParser(fraction('--failure-rate')))
     .addOption(new Option('--no-data-rate <p>', 'chance each processor run reports no_data').argParser(fraction('--no-data-rate')))
     .addOption(new Option('--duplicate-rate <p>', 'chance each completion is delivered twice').argParser(fraction('--duplicate-rate')))
+    .addOption(
+      new Option('--max-in-flight <n>', 'start at most this many keys at a time (a backfill never floods the bus)')
+        .default(10)
+        .argParser(positiveInt('--max-in-flight')),
+    )
     .option('--start <time>', 'simulated start time, ISO 8601 (default: now); modes compare keys with this day')
     .option('--limit <duration>', 'stop after this much simulated time and report what is stuck', '48h')
     .option('--json', 'print the summary as JSON')
@@ -130,7 +145,7 @@ async function run(options: RunOptions, context: CommandContext): Promise<number
         ...(options.duplicateRate === undefined ? {} : { duplicateRate: options.duplicateRate }),
       };
       const runId = `run-${stableId(seed, keys.join(','), options.full ? 'full' : 'incremental', startedAt)}`;
-      record = { runId, keys, full: options.full === true, seed, overrides, startedAt, pipelineHash: loaded.hash ?? '' };
+      record = { runId, keys, full: options.full === true, seed, overrides, startedAt, pipelineHash: loaded.hash ?? '', maxInFlight: options.maxInFlight };
       await backend.journal.set('run', record);
       await backend.journal.set('clock', startedAt);
     }
@@ -181,7 +196,13 @@ async function execute(
     },
   });
   await runtime.start();
-  simulator.startKeys(record.keys);
+  const feeder = new KeyFeeder(
+    record.keys,
+    record.maxInFlight ?? record.keys.length,
+    async (key) => isKeyFinished(pipeline, await inspectKey(pipeline, runtime, key)),
+    (keys) => simulator.startKeys(keys),
+  );
+  if (options.resume) await feeder.resume(async (key) => (await inspectKey(pipeline, runtime, key)).correlationId !== undefined);
 
   const keys = `${record.keys.length} key${record.keys.length === 1 ? '' : 's'}`;
   const header = `${options.resume ? 'resuming' : 'running'} ${record.runId}: pipeline ${pipeline.name} (hash ${hash ?? '?'}), ${keys}${record.full ? ', full recompute' : ''}, on ${backend.where}`;
@@ -198,6 +219,7 @@ async function execute(
     store: backend.store,
     clock,
     limitAt: record.startedAt + limitMs,
+    feeder,
     onStep: async () => {
       if (clock.now() !== saved.clock || duplicates !== saved.duplicates) {
         saved = { clock: clock.now(), duplicates };

@@ -1,7 +1,7 @@
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
 import type { Palette } from '../config/format-diagnostics.ts';
 import type { TriggerData } from '../runtime/envelope.ts';
-import type { KeyView } from '../runtime/inspect-key.ts';
+import { isKeyFinished, type KeyView } from '../runtime/inspect-key.ts';
 import { formatDuration, percent } from './format-time.ts';
 
 /** One phase of one key: when it started and finished (simulated epoch ms), and what ended it. */
@@ -114,7 +114,7 @@ export function buildRunReport(
         );
     }
     phases.set(view.key, rows);
-    if (rows.every((r) => !r.gated || r.finishedAt !== undefined)) finishedKeys++;
+    if (isKeyFinished(pipeline, view)) finishedKeys++;
   }
   return {
     keys: views,

@@ -13,6 +13,8 @@ export interface RunRecord {
   readonly overrides: { failureRate?: number; noDataRate?: number; duplicateRate?: number };
   readonly startedAt: number;
   readonly pipelineHash: string;
+  /** Most keys between their first message and their last phase at once (absent in older journals: all). */
+  readonly maxInFlight?: number;
 }
 
 /** Every subscription of the pipeline, in the form the runtime takes. */

@@ -49,3 +49,15 @@ export async function inspectKey(pipeline: ResolvedPipeline, runtime: PipelineRu
   const correlationId = barriers.find((b) => b.status !== undefined)?.status?.snapshot.correlationId;
   return { key, correlationId, barriers, batches };
 }
+
+/**
+ * Whether a key got through every gated phase: each barrier that waits for a whole phase fired, and
+ * each coordinator's batch completed. (Dependency barriers may rightly never fire when a deadline tier
+ * ended their phase without them.)
+ */
+export function isKeyFinished(pipeline: ResolvedPipeline, view: KeyView): boolean {
+  const phaseGates = pipeline.barriers.filter((b) => b.kind === 'phase' && b.membersPhase !== undefined).map((b) => b.name);
+  const gatesFired = view.barriers.filter((b) => phaseGates.includes(b.barrier)).every((b) => b.status?.trigger !== undefined);
+  const batchesDone = pipeline.coordinators.every((c) => view.batches.some((b) => b.coordinator === c.name && b.progress?.state.completion !== undefined));
+  return gatesFired && batchesDone;
+}

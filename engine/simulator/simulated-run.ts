@@ -2,6 +2,7 @@ import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
 import type { MessageBus } from '../ports/message-bus.ts';
 import type { StateStore } from '../ports/state-store.ts';
 import type { PipelineRuntime, RuntimeSubscription } from '../runtime/pipeline-runtime.ts';
+import type { KeyFeeder } from './key-feeder.ts';
 import type { ProcessorSimulator } from './processor-simulator.ts';
 import type { VirtualClock } from './virtual-clock.ts';
 
@@ -19,6 +20,8 @@ export interface SimulatedRunOptions {
   readonly clock: VirtualClock;
   /** Give up (and report what is stuck) after this much simulated time since the run began. */
   readonly limitAt: number;
+  /** Starts keys as room frees up; without one, every key was started up front. */
+  readonly feeder?: KeyFeeder;
   /** Called after every step, e.g. to save the clock and draw progress. */
   readonly onStep?: () => void | Promise<void>;
 }
@@ -40,9 +43,18 @@ export async function runSimulation(options: SimulatedRunOptions): Promise<RunEn
       progressed = (await runtime.pump()) + (await simulator.pump()) + (await simulator.finishDue()) + (await runtime.tick()).length;
       await options.onStep?.();
     } while (progressed > 0);
+    // Keys start once per instant of simulated time, not per step: checking which finished reads state.
+    if (((await options.feeder?.feed()) ?? 0) > 0) continue;
 
     const wake = await nextWake(options);
-    if (wake === undefined) return 'finished';
+    if (wake === undefined) {
+      // Quiet, yet keys wait to start: the keys in flight can never finish; let the rest go.
+      if (options.feeder !== undefined && options.feeder.waiting > 0) {
+        options.feeder.releaseStuck();
+        continue;
+      }
+      return 'finished';
+    }
     if (wake > options.limitAt) return 'time-limit';
     clock.advanceTo(wake);
   }

@@ -136,3 +136,39 @@ describe('baton trace and status after a run', () => {
     expect(status.keys[0]?.barriers.every((b) => b.status.trigger !== undefined)).toBe(true);
   });
 });
+
+describe('baton run backfills', () => {
+  it('keeps at most --max-in-flight keys between their first completion and their last phase', async () => {
+    const { code, stdout } = await runCli(
+      'run',
+      '--json',
+      '--start',
+      START,
+      '--keys',
+      '2025-11-01..2025-11-06',
+      '--max-in-flight',
+      '2',
+      '--state-dir',
+      stateDir(),
+    );
+    expect(code).toBe(0);
+    interface View {
+      barriers: { barrier: string; status?: { snapshot: { firstCompletionAt: number } } }[];
+      batches: { progress?: { state: { completion?: { decidedAt: number } } } }[];
+    }
+    const views = (JSON.parse(stdout) as { keys: View[] }).keys;
+    const spans = views.map((v) => ({
+      from: v.barriers.find((b) => b.barrier === 'phase2-to-phase3')?.status?.snapshot.firstCompletionAt ?? NaN,
+      to: v.batches[0]?.progress?.state.completion?.decidedAt ?? NaN,
+    }));
+    expect(spans.every((s) => s.from < s.to)).toBe(true);
+    const overlap = Math.max(...spans.map((s) => spans.filter((o) => o.from <= s.from && s.from < o.to).length));
+    expect(overlap).toBe(2);
+  });
+
+  it('rejects a --max-in-flight below 1 as a usage error', async () => {
+    const { code, stderr } = await runCli('run', '--max-in-flight', '0', '--state-dir', stateDir());
+    expect(code).toBe(2);
+    expect(stderr).toContain('--max-in-flight must be a whole number of at least 1');
+  });
+});
