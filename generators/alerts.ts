@@ -5,11 +5,17 @@ import { tfId } from './escape.ts';
 export interface AlertModel {
   readonly id: string;
   readonly tfId: string;
-  readonly kind: 'dlq-holding' | 'oldest-unacked' | 'deadline-missed';
+  readonly kind: 'dlq-holding' | 'oldest-unacked' | 'deadline-missed' | 'no-final-output';
   readonly displayName: string;
   readonly subject: string;
   /** Metric filter (metric alerts) or log filter (log-match alerts). */
   readonly filter: string;
+  /**
+   * PromQL query of a metric-absence alert (`no-final-output`), with {@link ABSENCE_WINDOW_PLACEHOLDER}
+   * where the window goes (Terraform substitutes `var.completion_absence_window`, deploy.sh its
+   * environment variable); empty for the other kinds.
+   */
+  readonly query: string;
   readonly thresholdValue: number;
   readonly duration: string;
   readonly meaning: string;
@@ -19,18 +25,31 @@ export interface AlertModel {
   readonly documentation: string;
 }
 
+/** Where the completion-absence window goes in an absence alert's query (replaced at deploy time, never user text). */
+export const ABSENCE_WINDOW_PLACEHOLDER = '__BATON_COMPLETION_ABSENCE_WINDOW__';
+
+/** Default of the Terraform variable `completion_absence_window` (and deploy.sh's override): 26 h, as keys are daily. */
+export const DEFAULT_COMPLETION_ABSENCE_WINDOW = '93600s';
+
+/** A PromQL string literal (topic names hold no quote or backslash, but escape anyway). */
+const promString = (value: string): string => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
 /**
  * The alerts a pipeline gets: one per dead-letter topic (it holds messages), one per subscription
- * (oldest unacked message older than every retry allows) and one per barrier with deadlines (a
- * deadline passed without all members). Each says what it means and what to do.
+ * (oldest unacked message older than every retry allows), one per barrier with deadlines (a
+ * deadline passed without all members) and one per terminal topic (nothing published the
+ * pipeline's final output for a whole window: some key never completed). Each says what it means
+ * and what to do.
  */
 export function buildAlerts(
   pipelineName: string,
   topics: readonly TopicModel[],
   subscriptions: readonly SubscriptionModel[],
   barriers: readonly BarrierModel[],
+  terminalTopics: readonly string[] = [],
 ): AlertModel[] {
-  const alerts: Omit<AlertModel, 'conditionName' | 'documentation'>[] = [];
+  const alerts: Omit<AlertModel, 'conditionName' | 'documentation' | 'query'>[] = [];
+  const absences: Omit<AlertModel, 'conditionName' | 'documentation'>[] = [];
   for (const topic of topics) {
     if (!topic.deadLetter) continue;
     alerts.push({
@@ -75,7 +94,23 @@ export function buildAlerts(
       action: `Run \`baton status\` for the key in the log entry; the entry names the missing members. Re-run those members, or accept the partial run.`,
     });
   }
-  return alerts.map((a) => ({
+  for (const topic of terminalTopics) {
+    const publishers = topics.find((t) => t.name === topic)?.publishers.join(', ') ?? '';
+    absences.push({
+      id: `no-output-${topic}`,
+      tfId: tfId(`no-output-${topic}`),
+      kind: 'no-final-output',
+      displayName: `[baton ${pipelineName}] pipeline produced no final output on ${topic}`,
+      subject: topic,
+      filter: `resource.type = "pubsub_topic" AND resource.labels.topic_id = "${topic}" AND metric.type = "pubsub.googleapis.com/topic/send_message_operation_count"`,
+      query: `absent_over_time(pubsub_googleapis_com:topic_send_message_operation_count{monitored_resource="pubsub_topic",topic_id=${promString(topic)}}[${ABSENCE_WINDOW_PLACEHOLDER}])`,
+      thresholdValue: 0,
+      duration: '0s',
+      meaning: `Nothing was published to ${topic}, the pipeline's final output (published by ${publishers}; nothing in the pipeline consumes it), for the whole completion window (Terraform variable completion_absence_window, or BATON_COMPLETION_ABSENCE_WINDOW for deploy.sh; default ${DEFAULT_COMPLETION_ABSENCE_WINDOW} = 26 h): no key ran to the end. Every phase can look healthy while one barrier waits forever; this is the one check that spans all of them.`,
+      action: `Run \`npx baton status --backend gcp\` and find the earliest key that is not complete; its earliest open barrier names the members it still waits for. Re-run those members (or their phase's trigger), or accept the partial run; then confirm a message reaches ${topic}.`,
+    });
+  }
+  return [...alerts.map((a) => ({ ...a, query: '' })), ...absences].map((a) => ({
     ...a,
     conditionName: CONDITION_NAMES[a.kind],
     documentation: `${a.meaning}\n\n**What to do:** ${a.action}\n\nRunbook: docs/runbook.md#${a.id}`,
@@ -86,4 +121,5 @@ const CONDITION_NAMES: Record<AlertModel['kind'], string> = {
   'dlq-holding': 'undelivered dead letters > 0',
   'oldest-unacked': 'oldest unacked message age',
   'deadline-missed': 'deadline missed log entry',
+  'no-final-output': 'no message published to the terminal topic',
 };

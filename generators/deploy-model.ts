@@ -35,6 +35,8 @@ export interface TopicModel {
   /** The dead-letter topic and the pull subscription that holds its messages (a topic alone keeps nothing). */
   readonly deadLetter: { readonly name: string; readonly tfId: string; readonly holdSubscription: string; readonly holdTfId: string } | undefined;
   readonly deadLetterDisabledReason: string | undefined;
+  /** A barrier or coordinator publishes it and nothing in the pipeline subscribes: the pipeline's final output. */
+  readonly terminal: boolean;
 }
 
 export interface SubscriptionModel {
@@ -149,24 +151,30 @@ export function buildDeployModel(result: LoadResult): DeployModel {
     return { kind: 'coordinator', name: service, tfId: tfId(service) };
   };
 
-  const topics: TopicModel[] = pipeline.topics.map((topic) => ({
-    name: topic.name,
-    tfId: tfId(topic.name),
-    description: topic.description,
-    publishers: unique(publishersOf(graph, topic.name)),
-    subscribers: unique(subscriptionNodes(graph, topic.name).map((s) => s.consumer)),
-    externalPublishers: topic.externalPublishers,
-    externalConsumers: topic.externalConsumers,
-    deadLetter: topic.deadLetter.enabled
-      ? {
-          name: topic.deadLetter.topic,
-          tfId: tfId(topic.deadLetter.topic),
-          holdSubscription: `baton-hold--${topic.deadLetter.topic}`,
-          holdTfId: tfId(`baton-hold--${topic.deadLetter.topic}`),
-        }
-      : undefined,
-    deadLetterDisabledReason: topic.deadLetter.enabled ? undefined : (topic.deadLetter.reason ?? ''),
-  }));
+  const topics: TopicModel[] = pipeline.topics.map((topic) => {
+    const publishers = unique(publishersOf(graph, topic.name));
+    const subscribers = unique(subscriptionNodes(graph, topic.name).map((s) => s.consumer));
+    return {
+      name: topic.name,
+      tfId: tfId(topic.name),
+      description: topic.description,
+      publishers,
+      subscribers,
+      externalPublishers: topic.externalPublishers,
+      externalConsumers: topic.externalConsumers,
+      deadLetter: topic.deadLetter.enabled
+        ? {
+            name: topic.deadLetter.topic,
+            tfId: tfId(topic.deadLetter.topic),
+            holdSubscription: `baton-hold--${topic.deadLetter.topic}`,
+            holdTfId: tfId(`baton-hold--${topic.deadLetter.topic}`),
+          }
+        : undefined,
+      deadLetterDisabledReason: topic.deadLetter.enabled ? undefined : (topic.deadLetter.reason ?? ''),
+      // The final output (#25): a barrier or coordinator publishes it and no subscription reads it.
+      terminal: subscribers.length === 0 && publishers.some((p) => barriers.has(p) || coordinators.has(p)),
+    };
+  });
   topics.sort(byName);
   const topicByName = new Map(topics.map((t) => [t.name, t]));
 
@@ -292,7 +300,13 @@ export function buildDeployModel(result: LoadResult): DeployModel {
     services,
     barriers: barrierModels,
     coordinators: coordinatorModels,
-    alerts: buildAlerts(pipeline.name, topics, subscriptions, barrierModels),
+    alerts: buildAlerts(
+      pipeline.name,
+      topics,
+      subscriptions,
+      barrierModels,
+      topics.filter((t) => t.terminal).map((t) => t.name),
+    ),
     state: STATE_LAYOUT,
   };
 }

@@ -1,4 +1,4 @@
-import type { AlertModel } from './alerts.ts';
+import { ABSENCE_WINDOW_PLACEHOLDER, DEFAULT_COMPLETION_ABSENCE_WINDOW, type AlertModel } from './alerts.ts';
 import type { DeployModel, SubscriptionModel } from './deploy-model.ts';
 import { labelValue } from './escape.ts';
 import { renderTemplate } from './render-template.ts';
@@ -20,6 +20,8 @@ export function generateDeployScript(model: DeployModel): string {
     project: model.project ?? '',
     region: model.region ?? '',
     labels,
+    absenceWindowPlaceholder: ABSENCE_WINDOW_PLACEHOLDER,
+    completionAbsenceWindow: DEFAULT_COMPLETION_ABSENCE_WINDOW,
     serviceAccounts: model.serviceAccounts.map((a) => ({
       ...a,
       displayName: `Baton ${a.kind} ${a.component}`.slice(0, 100),
@@ -62,20 +64,25 @@ function settingsArgs(s: SubscriptionModel): string {
   return args.join(' ');
 }
 
-/** The alert policy in the Monitoring API's JSON form (what `--policy` takes). */
+/**
+ * The alert policy in the Monitoring API's JSON form (what `--policy` takes). An absence alert's
+ * query keeps the window placeholder; `ensure_alert` puts BATON_COMPLETION_ABSENCE_WINDOW there.
+ */
 function alertPolicy(alert: AlertModel, model: DeployModel): object {
   const condition =
     alert.kind === 'deadline-missed'
       ? { conditionMatchedLog: { filter: alert.filter } }
-      : {
-          conditionThreshold: {
-            filter: alert.filter,
-            comparison: 'COMPARISON_GT',
-            thresholdValue: alert.thresholdValue,
-            duration: alert.duration,
-            aggregations: [{ alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MAX' }],
-          },
-        };
+      : alert.kind === 'no-final-output'
+        ? { conditionPrometheusQueryLanguage: { query: alert.query, duration: alert.duration, evaluationInterval: '60s' } }
+        : {
+            conditionThreshold: {
+              filter: alert.filter,
+              comparison: 'COMPARISON_GT',
+              thresholdValue: alert.thresholdValue,
+              duration: alert.duration,
+              aggregations: [{ alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MAX' }],
+            },
+          };
   return {
     displayName: alert.displayName,
     combiner: 'OR',

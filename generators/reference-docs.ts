@@ -68,5 +68,14 @@ function commandsFor(alert: AlertModel, model: DeployModel): string {
         `gcloud logging read ${shellQuote(alert.filter)} --project "$PROJECT" --limit 10 --format json`,
         `baton status --barrier ${shellQuote(alert.subject)}`,
       ].join('\n');
+    case 'no-final-output':
+      return [
+        `# every key across every phase: the earliest key that is not complete, and its earliest open barrier`,
+        `npx baton status --backend gcp --project "$PROJECT"`,
+        `# then, with KEY set to that key: the members it still waits for, and its deadlines`,
+        `npx baton status --backend gcp --project "$PROJECT" --key "$KEY"`,
+        `# what Baton refused, retried or dead-lettered meanwhile`,
+        `gcloud logging read 'jsonPayload.baton_event:* AND severity>=WARNING' --project "$PROJECT" --freshness 2d --limit 50`,
+      ].join('\n');
   }
 }

@@ -1,3 +1,4 @@
+import { ABSENCE_WINDOW_PLACEHOLDER, DEFAULT_COMPLETION_ABSENCE_WINDOW } from './alerts.ts';
 import type { DeployModel, PushTarget } from './deploy-model.ts';
 import { labelValue, tfId } from './escape.ts';
 import { renderTemplate } from './render-template.ts';
@@ -76,9 +77,11 @@ function terraformView(model: DeployModel): object {
     })),
     coordinators: model.coordinators.map((c) => ({ ...c, componentLabel: labelValue(c.name), serviceAccountTfId: accountTf(c.serviceAccount) })),
     state: { ...model.state, collections: model.state.collections.map((c) => ({ ...c, tfId: tfId(`ttl-${c.group}`) })) },
-    alerts: model.alerts.map((a) => ({
-      ...a,
-      logMatch: a.kind === 'deadline-missed',
-    })),
+    completionAbsenceWindow: DEFAULT_COMPLETION_ABSENCE_WINDOW,
+    alerts: model.alerts.map((a) => {
+      // The window is spliced in as `var.completion_absence_window`; the rest stays an escaped literal.
+      const [queryBefore = '', queryAfter = ''] = a.query.split(ABSENCE_WINDOW_PLACEHOLDER);
+      return { ...a, logMatch: a.kind === 'deadline-missed', absence: a.kind === 'no-final-output', queryBefore, queryAfter };
+    }),
   };
 }

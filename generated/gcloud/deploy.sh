@@ -12,6 +12,8 @@
 #   BATON_SOURCE                 directory of the generic Baton function source (barrier functions)
 #   BATON_COORDINATOR_IMAGE      container image of the generic Baton coordinator
 #   BATON_NOTIFICATION_CHANNELS  comma-separated monitoring channel ids for the alerts
+#   BATON_COMPLETION_ABSENCE_WINDOW  how long the terminal topic may receive nothing before
+#                                "pipeline produced no final output" fires (default 93600s)
 #   BATON_FIRESTORE_DATABASE     Firestore database for barrier state (default "(default)")
 #   BATON_EMULATOR=1             only topics and subscriptions (for the Pub/Sub emulator, with
 #                                CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB); other steps print SKIP
@@ -26,6 +28,8 @@ DATABASE=${BATON_FIRESTORE_DATABASE:-'(default)'}
 LABELS='baton-pipeline=nba-props,baton-hash=0d50b0ad91c6'
 DRY_RUN=0
 EMULATOR=${BATON_EMULATOR:-0}
+DEFAULT_COMPLETION_ABSENCE_WINDOW='93600s'
+COMPLETION_ABSENCE_WINDOW=${BATON_COMPLETION_ABSENCE_WINDOW:-$DEFAULT_COMPLETION_ABSENCE_WINDOW}
 
 usage() {
   sed -n '3,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
@@ -42,6 +46,10 @@ while [[ $# -gt 0 ]]; do
 done
 if [[ -z $PROJECT || -z $REGION ]]; then
   echo 'deploy.sh: set --project and --region (or BATON_PROJECT / BATON_REGION)' >&2
+  exit 2
+fi
+if [[ ! $COMPLETION_ABSENCE_WINDOW =~ ^[1-9][0-9]*[smhd]$ ]]; then
+  echo 'deploy.sh: BATON_COMPLETION_ABSENCE_WINDOW is a PromQL duration such as 93600s or 26h' >&2
   exit 2
 fi
 
@@ -141,8 +149,9 @@ ensure_tick() {
   fi
 }
 
+# ensure_alert DISPLAY_NAME POLICY_JSON: an absence alert's window placeholder becomes COMPLETION_ABSENCE_WINDOW.
 ensure_alert() {
-  local display=$1 policy=$2 existing=''
+  local display=$1 policy=${2//__BATON_COMPLETION_ABSENCE_WINDOW__/$COMPLETION_ABSENCE_WINDOW} existing=''
   local -a channels=()
   if [[ -n ${BATON_NOTIFICATION_CHANNELS:-} ]]; then channels=(--notification-channels "$BATON_NOTIFICATION_CHANNELS"); fi
   if [[ $DRY_RUN == 0 ]]; then
@@ -592,6 +601,7 @@ if ! emulator_skips 'Cloud Monitoring alert policies'; then
   ensure_alert '[baton nba-props] upcoming_player_game_context--nba-phase3-trigger: oldest unacked message older than 6000s' '{"displayName":"[baton nba-props] upcoming_player_game_context--nba-phase3-trigger: oldest unacked message older than 6000s","combiner":"OR","userLabels":{"baton-pipeline":"nba-props","baton-hash":"0d50b0ad91c6"},"documentation":{"mimeType":"text/markdown","content":"A message on nba-phase3-trigger for upcoming_player_game_context is older than every retry allows (5 attempts × (600s ack + 600s backoff)): delivery is stuck, or dead-lettering is failing.\n\n**What to do:** Check that upcoming_player_game_context is up and answering 2xx, that the push identity still holds roles/run.invoker on it, and that the Pub/Sub service agent can publish to the dead-letter topic.\n\nRunbook: docs/runbook.md#unacked-upcoming_player_game_context--nba-phase3-trigger"},"conditions":[{"displayName":"oldest unacked message age","conditionThreshold":{"filter":"resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = \"upcoming_player_game_context--nba-phase3-trigger\" AND metric.type = \"pubsub.googleapis.com/subscription/oldest_unacked_message_age\"","comparison":"COMPARISON_GT","thresholdValue":6000,"duration":"300s","aggregations":[{"alignmentPeriod":"60s","perSeriesAligner":"ALIGN_MAX"}]}}],"alertStrategy":{"autoClose":"1800s"}}'
   ensure_alert '[baton nba-props] upcoming_team_game_context--nba-phase3-trigger: oldest unacked message older than 6000s' '{"displayName":"[baton nba-props] upcoming_team_game_context--nba-phase3-trigger: oldest unacked message older than 6000s","combiner":"OR","userLabels":{"baton-pipeline":"nba-props","baton-hash":"0d50b0ad91c6"},"documentation":{"mimeType":"text/markdown","content":"A message on nba-phase3-trigger for upcoming_team_game_context is older than every retry allows (5 attempts × (600s ack + 600s backoff)): delivery is stuck, or dead-lettering is failing.\n\n**What to do:** Check that upcoming_team_game_context is up and answering 2xx, that the push identity still holds roles/run.invoker on it, and that the Pub/Sub service agent can publish to the dead-letter topic.\n\nRunbook: docs/runbook.md#unacked-upcoming_team_game_context--nba-phase3-trigger"},"conditions":[{"displayName":"oldest unacked message age","conditionThreshold":{"filter":"resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = \"upcoming_team_game_context--nba-phase3-trigger\" AND metric.type = \"pubsub.googleapis.com/subscription/oldest_unacked_message_age\"","comparison":"COMPARISON_GT","thresholdValue":6000,"duration":"300s","aggregations":[{"alignmentPeriod":"60s","perSeriesAligner":"ALIGN_MAX"}]}}],"alertStrategy":{"autoClose":"1800s"}}'
   ensure_alert '[baton nba-props] barrier phase4-complete missed a deadline' '{"displayName":"[baton nba-props] barrier phase4-complete missed a deadline","combiner":"OR","userLabels":{"baton-pipeline":"nba-props","baton-hash":"0d50b0ad91c6"},"documentation":{"mimeType":"text/markdown","content":"Barrier phase4-complete reached a deadline tier without all members (all 5; tiers 5→4@1h→3@2h→any@4h; aggregates entities_changed); it fired with a partial set or is still waiting.\n\n**What to do:** Run `baton status` for the key in the log entry; the entry names the missing members. Re-run those members, or accept the partial run.\n\nRunbook: docs/runbook.md#deadline-phase4-complete"},"conditions":[{"displayName":"deadline missed log entry","conditionMatchedLog":{"filter":"jsonPayload.baton_event = \"barrier.deadline_missed\" AND jsonPayload.barrier = \"phase4-complete\""}}],"alertStrategy":{"autoClose":"1800s","notificationRateLimit":{"period":"3600s"}}}'
+  ensure_alert '[baton nba-props] pipeline produced no final output on nba-phase5-predictions-complete' '{"displayName":"[baton nba-props] pipeline produced no final output on nba-phase5-predictions-complete","combiner":"OR","userLabels":{"baton-pipeline":"nba-props","baton-hash":"0d50b0ad91c6"},"documentation":{"mimeType":"text/markdown","content":"Nothing was published to nba-phase5-predictions-complete, the pipeline'\''s final output (published by prediction-coordinator; nothing in the pipeline consumes it), for the whole completion window (Terraform variable completion_absence_window, or BATON_COMPLETION_ABSENCE_WINDOW for deploy.sh; default 93600s = 26 h): no key ran to the end. Every phase can look healthy while one barrier waits forever; this is the one check that spans all of them.\n\n**What to do:** Run `npx baton status --backend gcp` and find the earliest key that is not complete; its earliest open barrier names the members it still waits for. Re-run those members (or their phase'\''s trigger), or accept the partial run; then confirm a message reaches nba-phase5-predictions-complete.\n\nRunbook: docs/runbook.md#no-output-nba-phase5-predictions-complete"},"conditions":[{"displayName":"no message published to the terminal topic","conditionPrometheusQueryLanguage":{"query":"absent_over_time(pubsub_googleapis_com:topic_send_message_operation_count{monitored_resource=\"pubsub_topic\",topic_id=\"nba-phase5-predictions-complete\"}[__BATON_COMPLETION_ABSENCE_WINDOW__])","duration":"0s","evaluationInterval":"60s"}}],"alertStrategy":{"autoClose":"1800s"}}'
   :
 fi
 

@@ -39,3 +39,13 @@ variable "notification_channels" {
   type        = list(string)
   default     = []
 }
+
+variable "completion_absence_window" {
+  description = "How long the terminal topic may receive nothing before \"pipeline produced no final output\" fires (a PromQL duration; keys are daily, so a little over a day)."
+  type        = string
+  default     = "93600s"
+  validation {
+    condition     = can(regex("^[1-9][0-9]*[smhd]$", var.completion_absence_window))
+    error_message = "completion_absence_window is a PromQL duration such as \"93600s\" or \"26h\"."
+  }
+}

@@ -1,7 +1,7 @@
 import { parse } from '@cdktf/hcl2json';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LoadResult } from '../../../engine/config/load-pipeline.ts';
-import { publishersOf } from '../../../engine/graph/queries.ts';
+import { publishersOf, subscribersOf } from '../../../engine/graph/queries.ts';
 import { serviceAccountId } from '../../../generators/service-account-id.ts';
 import { fixturePath, generated, NBA_PIPELINE } from './generate-fixture.ts';
 
@@ -193,6 +193,40 @@ describe.each([
     expect(alerts.filter((a) => first(a.conditions).condition_matched_log)).toHaveLength(
       (tf.result.pipeline?.barriers ?? []).filter((b) => b.deadlines.length > 0).length,
     );
+  });
+
+  it('alerts when no final output arrives, on exactly the terminal topics, over var.completion_absence_window (#25)', () => {
+    const { graph, pipeline } = tf.result;
+    if (!graph || !pipeline) throw new Error('not loaded');
+    // Terminal: a barrier or coordinator publishes it and nothing in the pipeline subscribes to it.
+    const gates = new Set([...pipeline.barriers, ...pipeline.coordinators].map((c) => c.name));
+    const terminal = pipeline.topics
+      .map((t) => t.name)
+      .filter((t) => subscribersOf(graph, t).length === 0 && publishersOf(graph, t).some((p) => gates.has(p)))
+      .sort();
+    expect(terminal.length).toBeGreaterThan(0);
+    if (file === NBA_PIPELINE) expect(terminal).toEqual(['nba-phase5-predictions-complete']);
+
+    const policies = of(tf.resources, 'google_monitoring_alert_policy').map(([, b]) => b);
+    const absences = policies.filter((b) => first(b.conditions).condition_prometheus_query_language);
+    const metric = 'pubsub_googleapis_com:topic_send_message_operation_count';
+    const watched = absences.map((b) => {
+      const query = String(first(first(b.conditions).condition_prometheus_query_language).query);
+      // The window is the variable, never a literal: join("", ["absent_over_time(…[", var.completion_absence_window, "])"]).
+      expect(query).toContain(`absent_over_time(${metric}{`);
+      expect(query).toMatch(/\[", var\.completion_absence_window, "\]\)"\]\)\}$/);
+      return /topic_id=\\"([^"\\]+)\\"/.exec(query)?.[1];
+    });
+    expect(watched.sort()).toEqual(terminal);
+    // Same channels, labels and auto-close as the other metric alerts; no rate limit (that is for log-match alerts).
+    const threshold = policies.find((b) => first(b.conditions).condition_threshold);
+    for (const b of absences) {
+      expect(b.notification_channels).toBe(threshold?.notification_channels);
+      expect(b.user_labels).toBe(threshold?.user_labels);
+      expect(first(b.alert_strategy)).toEqual(first(threshold?.alert_strategy));
+      expect(String(b.display_name)).toContain('pipeline produced no final output');
+    }
+    expect(tf.variables.completion_absence_window?.default).toBe('93600s');
   });
 
   it('defaults the project and region variables from the pipeline', () => {
