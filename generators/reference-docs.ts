@@ -66,7 +66,7 @@ function commandsFor(alert: AlertModel, model: DeployModel): string {
     case 'deadline-missed':
       return [
         `gcloud logging read ${shellQuote(alert.filter)} --project "$PROJECT" --limit 10 --format json`,
-        `baton status --barrier ${shellQuote(alert.subject)}`,
+        `npx baton status --backend gcp --project "$PROJECT" --barrier ${shellQuote(alert.subject)}`,
       ].join('\n');
     case 'no-final-output':
       return [

@@ -5,6 +5,7 @@ import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
 import { describeThreshold } from '../graph/describe.ts';
 import type { TriggerData } from '../runtime/envelope.ts';
 import { inspectKey, type KeyView } from '../runtime/inspect-key.ts';
+import { suggestHint } from '../config/suggest.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { formatDuration } from './format-time.ts';
 import { knownKeys, openStoredRun } from './stored-run.ts';
@@ -16,6 +17,7 @@ export function statusCommand(context: CommandContext): Command {
     .description("show each key's progress across every phase: barriers n of N, missing members, deadlines, coordinator batches")
     .option('-f, --file <file>', 'pipeline file', 'pipeline.yaml')
     .option('--key <key>', 'only this key')
+    .option('--barrier <name>', 'only this barrier, for the keys it has seen (what a deadline-missed alert asks for)')
     .option('--state-dir <dir>', 'the embedded backend state to read', '.baton')
     .addOption(
       new Option('--backend <backend>', 'embedded (SQLite in --state-dir) or gcp (Firestore; emulators from FIRESTORE_EMULATOR_HOST)')
@@ -28,45 +30,60 @@ export function statusCommand(context: CommandContext): Command {
       'after',
       '\nReads the embedded backend (.baton/ by default) without changing it. Exit codes: 0 shown, 1 no state or unknown key, 2 usage error.',
     )
-    .action(async (options: { file: string; key?: string; stateDir: string; json?: boolean; backend: 'embedded' | 'gcp'; project?: string }) => {
-      const { stdout, stderr } = context;
-      const loaded = loadValidPipeline(options.file, context);
-      if (loaded === undefined) return;
-      const pipeline = loaded.pipeline;
-      const run = await openStoredRun(pipeline, options);
-      if (run === undefined) {
-        stderr.write(`baton status: ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`} holds no state; start one with: npx baton run\n`);
-        context.setExitCode(EXIT.invalid);
-        return;
-      }
-      try {
-        const keys = options.key === undefined ? await knownKeys(pipeline, run) : [options.key];
-        const views: KeyView[] = [];
-        for (const key of keys) views.push(await inspectKey(pipeline, run.runtime, key));
-        if (options.key !== undefined && views.every((v) => v.correlationId === undefined)) {
-          stderr.write(`baton status: no state for key "${options.key}" in ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`}\n`);
+    .action(
+      async (options: { file: string; key?: string; barrier?: string; stateDir: string; json?: boolean; backend: 'embedded' | 'gcp'; project?: string }) => {
+        const { stdout, stderr } = context;
+        const loaded = loadValidPipeline(options.file, context);
+        if (loaded === undefined) return;
+        const pipeline = loaded.pipeline;
+        const run = await openStoredRun(pipeline, options);
+        if (run === undefined) {
+          stderr.write(`baton status: ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`} holds no state; start one with: npx baton run\n`);
           context.setExitCode(EXIT.invalid);
           return;
         }
-        const now = run.clock.now();
-        if (options.json) {
-          stdout.write(`${JSON.stringify({ now, run: run.record ?? null, pipelineHash: loaded.hash, keys: views }, null, 2)}\n`);
-        } else {
-          const palette = paletteFor(stdout);
-          const stamp =
-            run.record && run.record.pipelineHash !== loaded.hash
-              ? palette.yellow(` (run began with hash ${run.record.pipelineHash}; ${options.file} is now ${loaded.hash ?? '?'})`)
-              : '';
-          stdout.write(
-            `${run.record ? `run ${run.record.runId}, ` : ''}pipeline hash ${loaded.hash ?? '?'}${stamp}, simulated now ${new Date(now).toISOString()}\n`,
-          );
-          for (const view of views) stdout.write(`\n${formatKey(pipeline, view, now, palette)}\n`);
+        try {
+          if (options.barrier !== undefined && !pipeline.barriers.some((b) => b.name === options.barrier)) {
+            const names = pipeline.barriers.map((b) => b.name);
+            stderr.write(`baton status: no barrier "${options.barrier}" in ${options.file}; ${suggestHint(options.barrier, names, 'barriers') ?? ''}\n`);
+            context.setExitCode(EXIT.usage);
+            return;
+          }
+          const keys = options.key === undefined ? await knownKeys(pipeline, run) : [options.key];
+          const views: KeyView[] = [];
+          for (const key of keys) {
+            const view = await inspectKey(pipeline, run.runtime, key);
+            if (options.barrier === undefined) views.push(view);
+            else {
+              const barriers = view.barriers.filter((b) => b.barrier === options.barrier);
+              if (barriers.some((b) => b.status !== undefined)) views.push({ ...view, barriers, batches: [] });
+            }
+          }
+          if (options.key !== undefined && views.every((v) => v.correlationId === undefined)) {
+            stderr.write(`baton status: no state for key "${options.key}" in ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`}\n`);
+            context.setExitCode(EXIT.invalid);
+            return;
+          }
+          const now = run.clock.now();
+          if (options.json) {
+            stdout.write(`${JSON.stringify({ now, run: run.record ?? null, pipelineHash: loaded.hash, keys: views }, null, 2)}\n`);
+          } else {
+            const palette = paletteFor(stdout);
+            const stamp =
+              run.record && run.record.pipelineHash !== loaded.hash
+                ? palette.yellow(` (run began with hash ${run.record.pipelineHash}; ${options.file} is now ${loaded.hash ?? '?'})`)
+                : '';
+            stdout.write(
+              `${run.record ? `run ${run.record.runId}, ` : ''}pipeline hash ${loaded.hash ?? '?'}${stamp}, simulated now ${new Date(now).toISOString()}\n`,
+            );
+            for (const view of views) stdout.write(`\n${formatKey(pipeline, view, now, palette)}\n`);
+          }
+          context.setExitCode(EXIT.ok);
+        } finally {
+          await run.backend.close();
         }
-        context.setExitCode(EXIT.ok);
-      } finally {
-        await run.backend.close();
-      }
-    });
+      },
+    );
 }
 
 /** One key's status, every barrier then every batch, in pipeline order. */

@@ -127,6 +127,18 @@ describe('baton trace and status after a run', () => {
     expect(byKey.stdout).toBe(out);
   });
 
+  it('status --barrier shows one barrier for the keys it has seen, and suggests a name for a typo', async () => {
+    const dir = stateDir();
+    await runJson('--key', '2025-11-29', '--state-dir', dir);
+    const one = await runCli('status', '--barrier', 'phase4-complete', '--state-dir', dir);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toMatch(/phase4-complete\s+fired all_complete 5\/5/);
+    expect(one.stdout).not.toContain('phase2-to-phase3');
+    const typo = await runCli('status', '--barrier', 'phase4-complet', '--state-dir', dir);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('did you mean "phase4-complete"?');
+  });
+
   it('status --json lists every barrier of the key as fired', async () => {
     const dir = stateDir();
     await runJson('--key', '2025-11-29', '--state-dir', dir);
