@@ -62,5 +62,5 @@ describe.skipIf(!EMULATORS_AVAILABLE)('Firestore state under one-key contention 
     expect(result.outcomes.filter((o) => o.fired)).toHaveLength(1);
     expect(result.recorded).toBe(2000);
     expect(result.triggers).toBe(1);
-  }, 120_000);
+  }, 300_000);
 });
