@@ -19,3 +19,23 @@ export function openSqliteDatabase(file: string): SqliteDatabase {
   db.pragma('busy_timeout = 5000');
   return db;
 }
+
+const caches = new WeakMap<SqliteDatabase, Map<string, Statement>>();
+
+/**
+ * Prepared statements of a connection, each compiled once and shared by every adapter on it:
+ * preparing per call dominated the cost of the embedded backend.
+ */
+export function prepared(db: SqliteDatabase, text: string): Statement {
+  let cache = caches.get(db);
+  if (cache === undefined) {
+    cache = new Map();
+    caches.set(db, cache);
+  }
+  let statement = cache.get(text);
+  if (statement === undefined) {
+    statement = db.prepare(text);
+    cache.set(text, statement);
+  }
+  return statement;
+}

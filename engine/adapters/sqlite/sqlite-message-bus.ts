@@ -11,7 +11,7 @@ import {
   type SubscriptionConfig,
 } from '../../ports/message-bus.ts';
 import type { MessageHistory, PublishedMessage } from '../../ports/message-history.ts';
-import type { SqliteDatabase, Statement } from './open-sqlite-database.ts';
+import { prepared, type SqliteDatabase, type Statement } from './open-sqlite-database.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS bus_messages (
@@ -59,16 +59,8 @@ interface DeadRow {
  * unacked leases simply expire and redeliver after a restart.
  */
 export class SqliteMessageBus implements MessageBus, MessageHistory {
-  private readonly statements = new Map<string, Statement>();
-
-  /** A prepared statement, compiled once per connection: preparing per call dominated the cost. */
   private sql(text: string): Statement {
-    let statement = this.statements.get(text);
-    if (statement === undefined) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
+    return prepared(this.db, text);
   }
 
   private readonly configs = new Map<string, SubscriptionConfig>();

@@ -1,5 +1,5 @@
 import type { RunJournal } from '../../ports/run-journal.ts';
-import type { SqliteDatabase } from './open-sqlite-database.ts';
+import { prepared, type SqliteDatabase } from './open-sqlite-database.ts';
 
 /** The run journal of the embedded backend: a table beside the state, in the same database file. */
 export class SqliteRunJournal implements RunJournal {
@@ -8,7 +8,7 @@ export class SqliteRunJournal implements RunJournal {
   }
 
   get<T>(name: string): Promise<T | undefined> {
-    const row = this.db.prepare('SELECT value FROM run_journal WHERE name = ?').get(name) as { value: string } | undefined;
+    const row = prepared(this.db, 'SELECT value FROM run_journal WHERE name = ?').get(name) as { value: string } | undefined;
     return Promise.resolve(row === undefined ? undefined : (JSON.parse(row.value) as T));
   }
 

@@ -11,7 +11,7 @@ import type {
   TriggerDraft,
   TriggerRecord,
 } from '../../ports/state-store.ts';
-import type { SqliteDatabase, Statement } from './open-sqlite-database.ts';
+import { prepared, type SqliteDatabase, type Statement } from './open-sqlite-database.ts';
 
 // One row per fact, never a shared document rewritten per completion (#11, #12).
 const SCHEMA = `
@@ -55,16 +55,8 @@ interface BatchRow {
  * two processes) can never both fire, and a kill at any point leaves a decision either made or not.
  */
 export class SqliteStateStore implements StateStore {
-  private readonly statements = new Map<string, Statement>();
-
-  /** A prepared statement, compiled once per connection: preparing per call dominated the cost. */
   private sql(text: string): Statement {
-    let statement = this.statements.get(text);
-    if (statement === undefined) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
+    return prepared(this.db, text);
   }
 
   constructor(private readonly db: SqliteDatabase) {
