@@ -1,13 +1,23 @@
 #!/usr/bin/env node
-// Entry point of the `baton` command. The TypeScript CLI is bundled with esbuild into
-// dist/cli-<stamp>/ the first time it runs and again whenever a source file changes, so there is no
-// separate build step and start-up needs no transpiler. The bundle is split: the Google Cloud
-// clients and the generators load only for the commands that use them.
+// Entry point of the `baton` command. The TypeScript CLI is bundled with esbuild the first time it runs
+// and again whenever a source file changes, so there is no separate build step and start-up needs no
+// transpiler. The bundle is split: the Google Cloud clients and the generators load only for the
+// commands that use them. It is written under node_modules/.cache/baton/, out of the source tree, so
+// no source tool (ESLint, Prettier, TypeScript, Vitest, git) ever sees it.
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// A closed stdout or stderr (`baton status --help | head -2`) ends the command quietly, as
+// `git log | head` does, instead of an unhandled EPIPE stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
 
 function newestSource(dir) {
   let newest = 0;
@@ -21,12 +31,12 @@ function newestSource(dir) {
 
 const sources = ['engine', 'generators'].map((d) => join(root, d)).filter((d) => existsSync(d));
 const stamp = Math.floor(Math.max(...sources.map(newestSource))).toString(36);
-const dist = join(root, 'dist');
-const bundle = join(dist, `cli-${stamp}`);
+const cache = join(root, 'node_modules', '.cache', 'baton');
+const bundle = join(cache, `cli-${stamp}`);
 
 if (!existsSync(join(bundle, 'main.js'))) {
   const { buildSync } = await import('esbuild');
-  mkdirSync(dist, { recursive: true });
+  mkdirSync(cache, { recursive: true });
   // Build beside and rename: concurrent first runs never import a half-written bundle.
   const temporary = `${bundle}.${process.pid}.tmp`;
   buildSync({
@@ -46,8 +56,8 @@ if (!existsSync(join(bundle, 'main.js'))) {
     rmSync(temporary, { recursive: true, force: true }); // another process built it first
   }
   // Drop bundles of older sources (left alone if another process still runs one).
-  for (const name of readdirSync(dist)) {
-    const path = join(dist, name);
+  for (const name of readdirSync(cache)) {
+    const path = join(cache, name);
     if (name.startsWith('cli-') && path !== bundle && Date.now() - statSync(path).mtimeMs > 60_000) rmSync(path, { recursive: true, force: true });
   }
 }
