@@ -5,3 +5,9 @@
 
 /** Message attribute that addresses a dependency trigger to one processor (Pub/Sub filters on it). */
 export const TARGET_ATTRIBUTE = 'baton_target';
+
+/**
+ * Message attribute carrying Baton's deterministic message id on Pub/Sub, which assigns its own
+ * `messageId`: the bus adapter and every publisher set it, push handlers read it back.
+ */
+export const BATON_ID_ATTRIBUTE = 'baton_id';

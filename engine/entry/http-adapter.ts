@@ -9,6 +9,9 @@ export type HttpRequestLike = IncomingMessage & { rawBody?: Buffer; body?: unkno
 /** A Node `(req, res)` listener. */
 export type HttpListener = (req: HttpRequestLike, res: ServerResponse) => Promise<void>;
 
+/** What the adapter serves: the barrier / coordinator `BatonHandler`, or a processor written with the SDK. */
+export type HttpHandler = Pick<BatonHandler, 'handle' | 'respond'>;
+
 /** Pub/Sub push bodies are at most ~10 MB of base64; anything far larger is not a push. */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
@@ -17,7 +20,7 @@ const MAX_BODY_BYTES = 16 * 1024 * 1024;
  * the handler cannot be built (a deployment mistake), every request gets a 500 so Pub/Sub keeps the
  * messages until the deployment is fixed, and the cause is logged.
  */
-export function createHttpListener(getHandler: () => Promise<BatonHandler>, logger: Logger = new CloudLogger()): HttpListener {
+export function createHttpListener(getHandler: () => Promise<HttpHandler>, logger: Logger = new CloudLogger()): HttpListener {
   return async (req, res) => {
     let response: EntryResponse;
     try {

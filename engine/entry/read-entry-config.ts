@@ -56,17 +56,30 @@ export function readEntryConfig(env: Readonly<Record<string, string | undefined>
   const isPath = pipeline !== undefined && (/[\\/]/.test(pipeline) || /\.ya?ml$/i.test(pipeline));
   const pipelineFile = isPath ? (isAbsolute(pipeline) ? pipeline : resolve(root, pipeline)) : join(root, 'pipeline.yaml');
 
-  const audience = value(ENTRY_ENV.oidcAudience);
-  const email = value(ENTRY_ENV.oidcEmail);
-  if (email !== undefined && audience === undefined) {
-    throw new EntryConfigError(`${ENTRY_ENV.oidcEmail} is set but ${ENTRY_ENV.oidcAudience} is not: a token is only checked against an audience`);
-  }
   return {
     target,
     pipelineFile,
     pipelineName: isPath ? undefined : pipeline,
     deployedPipelineHash: value(ENTRY_ENV.pipelineHash),
-    oidc: audience === undefined ? undefined : { audience, email },
+    oidc: readOidcConfig(env),
     projectId: value(ENTRY_ENV.project) ?? value('GCLOUD_PROJECT'),
   };
+}
+
+/**
+ * The OIDC rule of every Baton HTTP entry point (barriers, coordinator, processors written with the
+ * SDK): `BATON_OIDC_AUDIENCE` turns token checks on, `BATON_OIDC_EMAIL` also pins the signer. Unset
+ * audience = no checks; an email without an audience is a configuration error.
+ */
+export function readOidcConfig(env: Readonly<Record<string, string | undefined>>): EntryConfig['oidc'] {
+  const value = (name: string): string | undefined => {
+    const raw = env[name]?.trim();
+    return raw === '' ? undefined : raw;
+  };
+  const audience = value(ENTRY_ENV.oidcAudience);
+  const email = value(ENTRY_ENV.oidcEmail);
+  if (email !== undefined && audience === undefined) {
+    throw new EntryConfigError(`${ENTRY_ENV.oidcEmail} is set but ${ENTRY_ENV.oidcAudience} is not: a token is only checked against an audience`);
+  }
+  return audience === undefined ? undefined : { audience, email };
 }

@@ -30,6 +30,7 @@ export interface CompletionData {
   batch_id?: string;
   error_message?: string;
   error_type?: string;
+  pipeline_hash?: string;
   metadata?: { entities_changed?: Record<string, EntityId[]>; is_incremental?: boolean; [extra: string]: unknown };
 }
 
