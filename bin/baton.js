@@ -4,11 +4,9 @@
 // transpiler. The bundle is split: the Google Cloud clients and the generators load only for the
 // commands that use them. It is written under node_modules/.cache/baton/, out of the source tree, so
 // no source tool (ESLint, Prettier, TypeScript, Vitest, git) ever sees it.
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { bundle as bundled } from './bundle.js';
 
 // A closed stdout or stderr (`baton status --help | head -2`) ends the command quietly, as
 // `git log | head` does, instead of an unhandled EPIPE stack trace.
@@ -19,48 +17,7 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-function newestSource(dir) {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-const sources = ['engine', 'generators'].map((d) => join(root, d)).filter((d) => existsSync(d));
-const stamp = Math.floor(Math.max(...sources.map(newestSource))).toString(36);
-const cache = join(root, 'node_modules', '.cache', 'baton');
-const bundle = join(cache, `cli-${stamp}`);
-
-if (!existsSync(join(bundle, 'main.js'))) {
-  const { buildSync } = await import('esbuild');
-  mkdirSync(cache, { recursive: true });
-  // Build beside and rename: concurrent first runs never import a half-written bundle.
-  const temporary = `${bundle}.${process.pid}.tmp`;
-  buildSync({
-    entryPoints: [join(root, 'engine', 'cli', 'main.ts')],
-    outdir: temporary,
-    bundle: true,
-    splitting: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'error',
-  });
-  try {
-    renameSync(temporary, bundle);
-  } catch {
-    rmSync(temporary, { recursive: true, force: true }); // another process built it first
-  }
-  // Drop bundles of older sources (left alone if another process still runs one).
-  for (const name of readdirSync(cache)) {
-    const path = join(cache, name);
-    if (name.startsWith('cli-') && path !== bundle && Date.now() - statSync(path).mtimeMs > 60_000) rmSync(path, { recursive: true, force: true });
-  }
-}
+const bundle = await bundled('cli', join('engine', 'cli', 'main.ts'), { split: true });
 
 // Client libraries can reject a promise nobody awaits after the command has already reported the
 // problem; say it in one line instead of Node's crash dump (BATON_DEBUG=1 shows the stack).

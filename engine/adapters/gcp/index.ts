@@ -9,10 +9,12 @@ import type { StateStore } from '../../ports/state-store.ts';
 import { SystemClock } from '../../runtime/system-clock.ts';
 import { FirestoreStateStore } from './firestore-state-store.ts';
 import { ensureSubscription, ensureTopic } from './pubsub-admin.ts';
+import { pubsubClientOptions } from './pubsub-client-options.ts';
 import { PubSubMessageBus } from './pubsub-message-bus.ts';
 
 export { FirestoreStateStore } from './firestore-state-store.ts';
 export { PubSubMessageBus, BATON_ID_ATTRIBUTE } from './pubsub-message-bus.ts';
+export { PubSubPublisher, type PubSubPublisherOptions } from './pubsub-publisher.ts';
 export { startEmulators, findEmulatorJars, clearFirestore, type RunningEmulators } from './emulators.ts';
 export { filterExpression, subscriptionOptions } from './pubsub-admin.ts';
 
@@ -95,11 +97,7 @@ export async function provisionTopology(
 function openClients(options: GcpBackendOptions & { skipFirestore?: boolean }): { pubsub: PubSub; firestore: Firestore } {
   const pubsubHost = options.pubsubEmulatorHost ?? process.env.PUBSUB_EMULATOR_HOST;
   const firestoreHost = options.firestoreEmulatorHost ?? process.env.FIRESTORE_EMULATOR_HOST;
-  const [pubsubName, pubsubPort] = splitHost(pubsubHost);
-  const pubsub = new PubSub({
-    projectId: options.projectId,
-    ...(pubsubName === undefined ? {} : { servicePath: pubsubName, port: pubsubPort, emulatorMode: true }),
-  });
+  const pubsub = new PubSub(pubsubClientOptions(options.projectId, pubsubHost));
   const firestore = options.skipFirestore
     ? (undefined as unknown as Firestore)
     : new Firestore({
@@ -108,10 +106,4 @@ function openClients(options: GcpBackendOptions & { skipFirestore?: boolean }): 
         ...(firestoreHost === undefined ? {} : { host: firestoreHost, ssl: false }),
       });
   return { pubsub, firestore };
-}
-
-function splitHost(host: string | undefined): [string | undefined, number | undefined] {
-  if (host === undefined || host === '') return [undefined, undefined];
-  const index = host.lastIndexOf(':');
-  return index < 0 ? [host, 8085] : [host.slice(0, index), Number(host.slice(index + 1))];
 }

@@ -1,0 +1,57 @@
+// Bundles a TypeScript entry point of Baton with esbuild the first time it is needed and again whenever
+// a source file changes, under node_modules/.cache/baton/, out of every source tool's view. Used by
+// bin/baton.js (the CLI) and bin/processor.js (the `baton/processor` SDK export).
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The Baton package folder. */
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * The folder of an up-to-date bundle of `entry` (a path below the package root), named `<name>-<stamp>`;
+ * `split` loads rarely used modules (the Google Cloud clients, the generators) only when imported.
+ */
+export async function bundle(name, entry, { split = false } = {}) {
+  const sources = ['engine', 'generators'].map((d) => join(root, d)).filter((d) => existsSync(d));
+  const stamp = Math.floor(Math.max(...sources.map(newestSource))).toString(36);
+  const cache = join(root, 'node_modules', '.cache', 'baton');
+  const folder = join(cache, `${name}-${stamp}`);
+  if (existsSync(join(folder, basename(entry).replace(/\.ts$/, '.js')))) return folder;
+  const { buildSync } = await import('esbuild');
+  mkdirSync(cache, { recursive: true });
+  // Build beside and rename: concurrent first runs never import a half-written bundle.
+  const temporary = `${folder}.${process.pid}.tmp`;
+  buildSync({
+    entryPoints: [join(root, entry)],
+    outdir: temporary,
+    bundle: true,
+    splitting: split,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'error',
+  });
+  try {
+    renameSync(temporary, folder);
+  } catch {
+    rmSync(temporary, { recursive: true, force: true }); // another process built it first
+  }
+  // Drop bundles of older sources (left alone if another process still runs one).
+  for (const old of readdirSync(cache)) {
+    const path = join(cache, old);
+    if (old.startsWith(`${name}-`) && path !== folder && Date.now() - statSync(path).mtimeMs > 60_000) rmSync(path, { recursive: true, force: true });
+  }
+  return folder;
+}
