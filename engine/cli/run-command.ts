@@ -176,6 +176,7 @@ async function execute(
     runId: record.runId,
     full: record.full,
     overrides: record.overrides,
+    pipelineHash: hash,
   });
   const progress = new RunProgress(stdout, palette, pipeline, simulator, record.keys.length, record.startedAt, () => clock.now());
   let duplicates = (await backend.journal.get<number>('duplicates')) ?? 0;

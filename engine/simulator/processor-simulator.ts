@@ -1,10 +1,14 @@
 import type { ResolvedPipeline, ResolvedProcessor, SimulatedBehaviour } from '../config/resolved-pipeline.ts';
 import type { CompletionStatus } from '../config/pipeline-spec.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { MessageBus, ReceivedMessage } from '../ports/message-bus.ts';
+import type { MessageBus, OutgoingMessage, ReceivedMessage } from '../ports/message-bus.ts';
 import type { EntityId } from '../ports/state-store.ts';
-import { buildEnvelope, ENVELOPE_TYPES, parseMessage, toMessage, type CompletionData, type Envelope } from '../runtime/envelope.ts';
+import { ENVELOPE_TYPES, parseMessage } from '../runtime/envelope.ts';
 import type { RuntimeSubscription } from '../runtime/pipeline-runtime.ts';
+import { createProcessor } from '../sdk/create-processor.ts';
+import type { Processor } from '../sdk/processor.ts';
+import type { ProcessorContext } from '../sdk/processor-context.ts';
+import type { ProcessorResult } from '../sdk/processor-result.ts';
 import { sample, seededRandom, stableId } from './seeded-random.ts';
 
 /** What one simulated processor did in this session. */
@@ -27,27 +31,32 @@ export interface SimulatorSettings {
   readonly full: boolean;
   /** Overrides for every processor (from CLI flags). */
   readonly overrides: Partial<Pick<SimulatedBehaviour, 'failureRate' | 'noDataRate' | 'duplicateRate'>>;
+  /** Hash of the pipeline file, stamped on completions as a deployed processor would. */
+  readonly pipelineHash?: string | undefined;
 }
 
 interface Job {
   readonly processor: ResolvedProcessor;
+  readonly startedAt: number;
   readonly finishAt: number;
   /** The delivery that started it; undefined for entry processors started by the run. */
   readonly message: ReceivedMessage | undefined;
   readonly key: string;
-  readonly trigger: Envelope | undefined;
 }
 
 /**
  * Plays the user's processors for `baton run`: each pulls its trigger subscription, "works" for a
- * seeded latency of simulated time, publishes a completion envelope, and only then acks — so a kill
- * mid-work redelivers the trigger and the redone work publishes the same message id (absorbed).
- * Barriers and coordinators are the real ones; this class stands in for user code only.
+ * seeded latency of simulated time, then hands the delivery to the processor SDK (`createProcessor`,
+ * the same code a deployed processor runs), whose `handle` is the seeded simulated work: the SDK
+ * validates the trigger, publishes the one completion envelope, and only then is the delivery acked —
+ * so a kill mid-work redelivers the trigger and the redone work publishes the same message id
+ * (absorbed). Barriers and coordinators are the real ones; only the work inside `handle` is simulated.
  */
 export class ProcessorSimulator {
   readonly stats = new Map<string, ProcessorStats>();
   private jobs: Job[] = [];
   private readonly universe: Readonly<Record<string, number>>;
+  private readonly processors: ReadonlyMap<string, Processor>;
 
   constructor(
     private readonly pipeline: ResolvedPipeline,
@@ -58,6 +67,22 @@ export class ProcessorSimulator {
   ) {
     this.universe = pipeline.simulation.entities;
     for (const p of pipeline.processors) this.stats.set(p.name, { runs: 0, failed: 0, noData: 0, duplicatesSent: 0, processed: 0, skipped: 0 });
+    this.processors = new Map(
+      pipeline.processors.map((p) => [
+        p.name,
+        createProcessor({
+          pipeline,
+          ...(settings.pipelineHash === undefined ? {} : { pipelineHash: settings.pipelineHash }),
+          name: p.name,
+          handle: (ctx) => this.work(ctx),
+          publisher: bus,
+          clock,
+          oidc: false,
+          logger: { log: () => undefined },
+          env: {},
+        }),
+      ]),
+    );
   }
 
   /** Starts every entry processor for each key (the scrapers, for the NBA pipeline). */
@@ -65,7 +90,7 @@ export class ProcessorSimulator {
     const entryPhases = new Set(this.pipeline.phases.filter((p) => p.entry !== undefined).map((p) => p.name));
     for (const key of keys) {
       for (const processor of this.pipeline.processors.filter((p) => entryPhases.has(p.phase))) {
-        this.schedule({ processor, message: undefined, key, trigger: undefined });
+        this.schedule({ processor, message: undefined, key });
       }
     }
   }
@@ -77,15 +102,16 @@ export class ProcessorSimulator {
       const processor = this.pipeline.processors.find((p) => p.name === subscription.consumer);
       if (processor === undefined) continue;
       for (const message of await this.bus.pull(subscription.config.name, 500)) {
-        let trigger: Envelope;
+        let key: string;
         try {
-          trigger = parseMessage(message);
+          // Only to seed the latency by key; the SDK validates the trigger fully when the work finishes.
+          key = parseMessage(message).subject;
         } catch (error) {
-          // A user processor would reject it the same way: straight to the dead-letter path.
+          // The SDK would reject it the same way: straight to the dead-letter path.
           await this.bus.deadLetter(message.ackId, error instanceof Error ? error.message : String(error));
           continue;
         }
-        this.schedule({ processor, message, key: trigger.subject, trigger });
+        this.schedule({ processor, message, key });
         started++;
       }
     }
@@ -121,77 +147,79 @@ export class ProcessorSimulator {
     return { ...base, ...this.settings.overrides };
   }
 
-  private schedule(job: Omit<Job, 'finishAt'>): void {
+  private schedule(job: Omit<Job, 'startedAt' | 'finishAt'>): void {
     const [min, max] = this.behaviour(job.processor.name).latencyMs;
     const next = seededRandom(this.settings.runId, 'latency', job.processor.name, job.key, job.message?.id ?? 'entry');
-    this.jobs.push({ ...job, finishAt: this.clock.now() + min + Math.floor(next() * (max - min + 1)) });
+    const now = this.clock.now();
+    this.jobs.push({ ...job, startedAt: now, finishAt: now + min + Math.floor(next() * (max - min + 1)) });
   }
 
   private async finish(job: Job): Promise<void> {
-    const { processor, key, trigger, message } = job;
-    const behaviour = this.behaviour(processor.name);
-    const seed = [this.settings.runId, processor.name, key, message?.id ?? 'entry'] as const;
-    const roll = seededRandom(...seed, 'status')();
-    const status: CompletionStatus = roll < behaviour.failureRate ? 'failed' : roll < behaviour.failureRate + behaviour.noDataRate ? 'no_data' : 'success';
+    const { processor, key, message } = job;
+    const sdk = this.processors.get(processor.name);
+    if (sdk === undefined) return;
+    const outcome = await sdk.deliver(message ?? this.entryMessage(key), { receivedAt: job.startedAt, deliveryAttempt: message?.deliveryAttempt });
     const stats = this.stats.get(processor.name);
-    const data = this.completionData(job, status, stats);
-    const id = `completion:${processor.name}:${key}:${stableId(...seed)}`;
-    const envelope = buildEnvelope({
-      id,
-      source: `//baton/${this.pipeline.name}/processors/${processor.name}`,
-      type: ENVELOPE_TYPES.completion,
-      time: this.clock.now(),
-      subject: key,
-      correlationId: trigger?.correlationid ?? `${this.settings.runId}-${stableId(this.settings.runId, 'correlation', key)}`,
-      parentTraceparent: trigger?.traceparent,
-      data,
-    });
-    await this.bus.publish(processor.publishes.name, toMessage(envelope));
-    if (seededRandom(...seed, 'duplicate')() < behaviour.duplicateRate) {
-      // The same completion (same execution id) arriving again, as Pub/Sub may deliver it.
-      await this.bus.publish(processor.publishes.name, toMessage({ ...envelope, id: `${id}:again` }));
-      if (stats) stats.duplicatesSent++;
-    }
-    if (message) await this.bus.ack(message.ackId);
-    if (stats) {
-      stats.runs++;
-      if (status === 'failed') stats.failed++;
-      if (status === 'no_data') stats.noData++;
+    switch (outcome.status) {
+      case 'completed': {
+        const seed = [this.settings.runId, processor.name, key, message?.id ?? 'entry'] as const;
+        if (seededRandom(...seed, 'duplicate')() < this.behaviour(processor.name).duplicateRate) {
+          // The same completion (same execution id) arriving again, as Pub/Sub may deliver it.
+          const again = `${outcome.completion.id}:again`;
+          await this.bus.publish(processor.publishes.name, {
+            ...outcome.completion,
+            id: again,
+            attributes: { ...outcome.completion.attributes, 'ce-id': again },
+          });
+          if (stats) stats.duplicatesSent++;
+        }
+        if (message) await this.bus.ack(message.ackId);
+        if (stats) {
+          stats.runs++;
+          if (outcome.result.status === 'failed') stats.failed++;
+          if (outcome.result.status === 'no_data') stats.noData++;
+        }
+        return;
+      }
+      case 'duplicate':
+        if (message) await this.bus.ack(message.ackId);
+        return;
+      case 'rejected':
+        if (message) await this.bus.deadLetter(message.ackId, outcome.reason);
+        return;
+      case 'retry':
+        if (message) await this.bus.nack(message.ackId, outcome.reason);
+        return;
     }
   }
 
-  private completionData(job: Job, status: CompletionStatus, stats: ProcessorStats | undefined): CompletionData {
-    const { processor, key, trigger, message } = job;
-    const behaviour = this.behaviour(processor.name);
-    const [min, max] = behaviour.latencyMs;
-    const base: CompletionData = {
-      processor_name: processor.name,
-      phase: processor.phase,
-      execution_id: `exec-${stableId(this.settings.runId, processor.name, key, message?.id ?? 'entry')}`,
-      correlation_id: trigger?.correlationid ?? `${this.settings.runId}-${stableId(this.settings.runId, 'correlation', key)}`,
-      key,
-      status,
-      timestamp: new Date(this.clock.now()).toISOString(),
-      duration_seconds: Math.round((min + max) / 2000),
-      trigger_source: message ? 'pubsub' : 'scheduler',
-      ...(message ? { trigger_message_id: message.id } : {}),
-      ...(status === 'failed' ? { error_message: 'simulated failure', error_type: 'SimulatedFailure' } : {}),
-    };
-    if (trigger?.type === ENVELOPE_TYPES.work) {
-      const work = trigger.data as { batch_id: string; entity_id: EntityId; coordinator: string };
+  /** What a scheduler sends an entry processor: the key and the run's correlation id. */
+  private entryMessage(key: string): OutgoingMessage {
+    const { runId } = this.settings;
+    const correlationId = `${runId}-${stableId(runId, 'correlation', key)}`;
+    return { id: `entry:${runId}:${key}`, attributes: {}, data: JSON.stringify({ key, correlation_id: correlationId }) };
+  }
+
+  /** The simulated work: `handle` of every simulated processor, seeded by what it is about. */
+  private work(ctx: ProcessorContext): ProcessorResult {
+    const { processor: name, key, trigger } = ctx;
+    const behaviour = this.behaviour(name);
+    const seed = [this.settings.runId, name, key, trigger.type === 'entry' ? 'entry' : trigger.id] as const;
+    const roll = seededRandom(...seed, 'status')();
+    const status: CompletionStatus = roll < behaviour.failureRate ? 'failed' : roll < behaviour.failureRate + behaviour.noDataRate ? 'no_data' : 'success';
+    const failure = status === 'failed' ? { errorMessage: 'simulated failure', errorType: 'SimulatedFailure' } : {};
+    const stats = this.stats.get(name);
+    if (trigger.type === ENVELOPE_TYPES.work) {
       if (stats) stats.processed++;
-      return { ...base, parent_processor: work.coordinator, batch_id: work.batch_id, entity_id: work.entity_id, record_count: status === 'success' ? 1 : 0 };
+      return { status, recordCount: status === 'success' ? 1 : 0, ...failure };
     }
-    const incoming =
-      trigger?.type === ENVELOPE_TYPES.trigger
-        ? (trigger.data as { emitter: string; entities_changed?: Record<string, { ids: EntityId[] }>; is_incremental?: boolean })
-        : undefined;
+    const incoming = trigger.type === ENVELOPE_TYPES.trigger ? trigger.data : undefined;
     const changed: Record<string, EntityId[]> = {};
     const total = Object.values(this.universe).reduce((a, b) => a + b, 0);
-    if (incoming?.is_incremental === true && incoming.entities_changed) {
+    if (ctx.entities.incremental) {
       // Incremental: recompute exactly what upstream changed, and pass it on.
       let processed = 0;
-      for (const [type, { ids }] of Object.entries(incoming.entities_changed)) {
+      for (const [type, ids] of Object.entries(ctx.entities.changed)) {
         changed[type] = [...ids];
         processed += ids.length;
       }
@@ -210,10 +238,10 @@ export class ProcessorSimulator {
     }
     const reportsEntities = Object.keys(changed).length > 0 || incoming?.is_incremental !== undefined;
     return {
-      ...base,
-      ...(incoming ? { parent_processor: incoming.emitter } : {}),
-      record_count: status === 'success' ? 1 + Object.values(changed).reduce((a, ids) => a + ids.length, 0) : 0,
-      ...(reportsEntities && status !== 'failed' ? { metadata: { entities_changed: changed, is_incremental: !this.settings.full } } : {}),
+      status,
+      recordCount: status === 'success' ? 1 + Object.values(changed).reduce((a, ids) => a + ids.length, 0) : 0,
+      ...failure,
+      ...(reportsEntities && status !== 'failed' ? { entitiesChanged: changed, isIncremental: !this.settings.full } : {}),
     };
   }
 }
