@@ -4,6 +4,7 @@ import { generateCommand } from './generate-command.ts';
 import { packageCommand } from './package-command.ts';
 import { planCommand } from './plan-command.ts';
 import { provisionCommand } from './provision-command.ts';
+import { rehearseCommand } from './rehearse-command.ts';
 import { runCommand } from './run-command.ts';
 import { statusCommand } from './status-command.ts';
 import { tickCommand } from './tick-command.ts';
@@ -27,6 +28,7 @@ export function buildProgram(context: CommandContext): Command {
   program.addCommand(provisionCommand(context));
   program.addCommand(tickCommand(context));
   program.addCommand(packageCommand(context));
+  program.addCommand(rehearseCommand(context));
   for (const command of program.commands)
     command.exitOverride().configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) });
   return program;

@@ -1,21 +1,7 @@
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command } from 'commander';
-import { packageRoot } from '../config/package-root.ts';
+import { buildPackage } from './build-package.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
-
-/** Runtime dependencies of the deployed entry points (the rest of Baton's are for the CLI and tests). */
-const ENTRY_DEPENDENCIES = [
-  '@google-cloud/firestore',
-  '@google-cloud/pubsub',
-  'google-auth-library',
-  'ajv',
-  'ajv-formats',
-  'yaml',
-  'graphology',
-  'fastest-levenshtein',
-];
 
 /**
  * `baton package`: the one generic package every barrier function and the coordinator service run
@@ -38,36 +24,7 @@ it as var.baton_source_object, e.g.:
     .action(async (file: string, options: { out: string }) => {
       const loaded = loadValidPipeline(file, context, 'nothing packaged: fix the pipeline first');
       if (loaded === undefined) return;
-      const root = packageRoot();
-      const { buildSync } = await import('esbuild');
-      rmSync(options.out, { recursive: true, force: true });
-      mkdirSync(options.out, { recursive: true });
-      buildSync({
-        entryPoints: [join(root, 'engine', 'entry', 'index.ts')],
-        outfile: join(options.out, 'index.js'),
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: 'node20',
-        packages: 'external',
-        logLevel: 'error',
-      });
-      const rootPackage = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
-      const dependencies = Object.fromEntries(ENTRY_DEPENDENCIES.map((name) => [name, rootPackage.dependencies[name] ?? '*']));
-      const manifest = {
-        name: `baton-${loaded.pipeline.name}-functions`,
-        version: rootPackage.version,
-        private: true,
-        type: 'module',
-        main: 'index.js',
-        description: `Baton entry points for pipeline ${loaded.pipeline.name} (hash ${loaded.hash ?? '?'})`,
-        scripts: { start: 'node -e "import(\'./index.js\').then((m) => m.serve(process.env))"' },
-        engines: { node: '>=20' },
-        dependencies,
-      };
-      writeFileSync(join(options.out, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-      cpSync(file, join(options.out, 'pipeline.yaml'));
-      cpSync(join(root, 'schemas'), join(options.out, 'schemas'), { recursive: true });
+      await buildPackage(loaded, options.out);
       context.stdout.write(
         `packaged pipeline ${loaded.pipeline.name} (hash ${loaded.hash ?? '?'}) into ${options.out}/: index.js, package.json, pipeline.yaml, schemas/\n`,
       );

@@ -8,6 +8,7 @@ import type { Clock } from '../ports/clock.ts';
 import type { MessageBus } from '../ports/message-bus.ts';
 import type { StateStore } from '../ports/state-store.ts';
 import type { EntityListProvider } from '../runtime/coordinator.ts';
+import { ScaledClock } from '../runtime/scaled-clock.ts';
 import { SystemClock } from '../runtime/system-clock.ts';
 import { BatonHandler } from './baton-handler.ts';
 import { CloudLogger } from './cloud-logger.ts';
@@ -46,7 +47,8 @@ export interface OpenedEntry {
  * `EntryConfigError` when the deployment cannot serve (bad pipeline, unknown component).
  */
 export async function openEntry(options: OpenEntryOptions = {}): Promise<OpenedEntry> {
-  const config = readEntryConfig(options.env ?? process.env, packageRoot());
+  const env = options.env ?? process.env;
+  const config = readEntryConfig(env, packageRoot());
   const loaded = loadPipeline(config.pipelineFile);
   if (loaded.pipeline === undefined || loaded.hash === undefined || hasErrors(loaded.diagnostics)) {
     const first = loaded.diagnostics.find((d) => d.severity === 'error');
@@ -61,9 +63,9 @@ export async function openEntry(options: OpenEntryOptions = {}): Promise<OpenedE
   const mismatch = config.deployedPipelineHash !== undefined && config.deployedPipelineHash !== pipelineHash;
   const logger = new CloudLogger({ projectId, pipelineHash, ...(options.writeLog ? { write: options.writeLog } : {}) });
 
-  const clock = options.clock ?? new SystemClock();
+  const clock = options.clock ?? entryClock(env.BATON_CLOCK);
   let opened: GcpBackend | undefined;
-  const backend = options.backend ?? (opened = openGcpBackend({ projectId, clock }));
+  const backend = options.backend ?? (opened = openGcpBackend({ projectId, clock, provisioned: true }));
   try {
     const coordinator = pipeline.coordinators.find((c) => c.name === config.target.name);
     const fullList = options.fullList ?? (coordinator ? fetchEntityList(coordinator) : () => Promise.resolve([]));
@@ -93,6 +95,7 @@ export async function openEntry(options: OpenEntryOptions = {}): Promise<OpenedE
       message: `serving ${config.target.kind} ${config.target.name} of ${pipeline.name}`,
       baton_event: 'entry.started',
       oidc: config.oidc !== undefined,
+      ...(clock instanceof ScaledClock ? { clock: `scaled x${clock.speed} (rehearsal)` } : {}),
       ...labels,
     });
     return { handler, config, pipelineHash, close: async () => opened?.close() };
@@ -102,4 +105,15 @@ export async function openEntry(options: OpenEntryOptions = {}): Promise<OpenedE
     if (error instanceof Error && 'code' in error && error.code === 'entry/unknown-component') throw new EntryConfigError(error.message);
     throw error;
   }
+}
+
+/**
+ * The wall clock, unless `BATON_CLOCK` asks for the compressed clock of a rehearsal
+ * (`scaled:<speed>:<simulated origin>:<real origin>`, set only by `baton rehearse`).
+ */
+function entryClock(setting: string | undefined): Clock {
+  if (setting === undefined || setting.trim() === '') return new SystemClock();
+  const scaled = ScaledClock.fromEnv(setting);
+  if (scaled === undefined) throw new EntryConfigError(`BATON_CLOCK="${setting}" is not scaled:<speed>:<simulated origin ms>:<real origin ms>; unset it to use the wall clock`);
+  return scaled;
 }

@@ -30,6 +30,8 @@ export interface GcpBackendOptions {
   /** Collection name prefix (default `baton_`). */
   readonly prefix?: string;
   readonly clock?: Clock;
+  /** Topics exist already (a deployment): publishing never creates one (see `PubSubMessageBusOptions.provisioned`). */
+  readonly provisioned?: boolean;
 }
 
 /** A connected gcp backend. */
@@ -47,7 +49,7 @@ export function openGcpBackend(options: GcpBackendOptions): GcpBackend {
   const { pubsub, firestore } = openClients(options);
   const clock = options.clock ?? new SystemClock();
   const prefix = options.prefix ?? 'baton_';
-  const bus = new PubSubMessageBus({ pubsub, firestore, projectId: options.projectId, clock, prefix });
+  const bus = new PubSubMessageBus({ pubsub, firestore, projectId: options.projectId, clock, prefix, provisioned: options.provisioned === true });
   const store = new FirestoreStateStore(firestore, { prefix });
   return {
     bus,

@@ -31,6 +31,12 @@ export interface PubSubMessageBusOptions {
   readonly clock: Clock;
   /** Collection name prefix (default `baton_`). */
   readonly prefix?: string;
+  /**
+   * The topics were created by the deployment (Terraform, deploy.sh, `baton provision`): publish
+   * never tries to create one. A deployed component holds only `roles/pubsub.publisher` on its
+   * topics, which does not include `pubsub.topics.create`, so creating first would be denied.
+   */
+  readonly provisioned?: boolean;
 }
 
 /** What an opaque ack id stands for: enough to settle a delivery from any process. */
@@ -105,7 +111,7 @@ export class PubSubMessageBus implements MessageBus, MessageHistory {
     });
     if (!created && (await this.sentByAnother(ref))) return { id: message.id, duplicate: true };
     try {
-      await this.ensureTopic(topic);
+      if (this.options.provisioned !== true) await this.ensureTopic(topic);
       await this.topic(topic).publishMessage({ data: Buffer.from(message.data), attributes: { ...message.attributes, [BATON_ID_ATTRIBUTE]: message.id } });
     } catch (error) {
       // Release the claim so a retry publishes at once instead of waiting for it to go stale.
