@@ -11,22 +11,27 @@ export class ContextLogger implements Logger {
     private readonly fields: LogFields,
   ) {}
 
+  /** Writes one entry with the execution's fields (the entry's own fields win). */
   log(entry: LogEntry): void {
     this.sink.log({ ...this.fields, ...entry });
   }
 
+  /** One DEBUG line. */
   debug(message: string, fields: LogFields = {}): void {
     this.write('DEBUG', message, fields);
   }
 
+  /** One INFO line. */
   info(message: string, fields: LogFields = {}): void {
     this.write('INFO', message, fields);
   }
 
+  /** One WARNING line. */
   warning(message: string, fields: LogFields = {}): void {
     this.write('WARNING', message, fields);
   }
 
+  /** One ERROR line. */
   error(message: string, fields: LogFields = {}): void {
     this.write('ERROR', message, fields);
   }

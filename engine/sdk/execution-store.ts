@@ -25,6 +25,8 @@ export interface ExecutionRecord {
  * across restarts and instances, never correctness.
  */
 export interface ExecutionStore {
+  /** The record of an execution whose completion was published, if this store remembers one. A throw answers 500 (redelivered). */
   get(executionId: string): Promise<ExecutionRecord | undefined>;
+  /** Remembers a published completion. A throw is logged and the delivery still acked: the completion is out. */
   set(executionId: string, record: ExecutionRecord): Promise<void>;
 }

@@ -93,7 +93,7 @@ describe('the one completion', () => {
     expect(await published()).toHaveLength(1);
   });
 
-  it('refuses an envelope sent to an entry processor: it expects an entry message', async () => {
+  it('refuses an entry message without a key, naming the field it needs', async () => {
     const { processor, calls } = await setup('nba_scrapers');
     const reply = await processor.handle(post(pushBody({ id: 'x', attributes: {}, data: '{"game_date":"2025-11-28"}' })));
     expect(reply.body).toMatchObject({ status: 'rejected' });

@@ -1,15 +1,18 @@
-import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { playerGameSummary } from '../../../examples/sdk-processor/player-game-summary.ts';
 import { MemoryMessageBus } from '../../../engine/adapters/memory/memory-message-bus.ts';
 import { packageRoot } from '../../../engine/config/package-root.ts';
+import type { HttpRequestLike } from '../../../engine/entry/http-adapter.ts';
 import { parseMessage, validateEnvelope } from '../../../engine/runtime/envelope.ts';
 import { FakeClock } from '../../../engine/runtime/fake-clock.ts';
 import * as sdk from '../../../engine/sdk/index.ts';
-import { KEY, pushBody, triggerMessage } from './sdk-fixtures.ts';
+import { KEY, pushBody, setup, triggerMessage } from './sdk-fixtures.ts';
 
 let server: Server | undefined;
 afterEach(async () => {
@@ -64,5 +67,53 @@ describe('the baton/processor export', () => {
         .map((name) => name.trim())
         .filter(Boolean) ?? [];
     expect(listed.sort()).toEqual(Object.keys(sdk).sort());
+  });
+});
+
+describe('other transports and loading', () => {
+  it('serves functions-framework requests, whose body functions.http has already read into rawBody', async () => {
+    const { processor, published } = await setup('player_game_summary');
+    const req = Object.assign(Readable.from([]), {
+      method: 'POST',
+      url: '/',
+      headers: { 'content-type': 'application/json' },
+      rawBody: Buffer.from(pushBody(triggerMessage('phase2-to-phase3'))),
+    }) as unknown as HttpRequestLike;
+    let status = 0;
+    let payload = '';
+    const res = {
+      writeHead: (code: number) => {
+        status = code;
+      },
+      end: (chunk: string) => {
+        payload = chunk;
+      },
+    } as unknown as ServerResponse;
+    await processor.listener(req, res);
+    expect(status).toBe(200);
+    expect(JSON.parse(payload)).toMatchObject({ status: 'completed' });
+    expect(await published()).toHaveLength(1);
+  });
+
+  it('loads without the Pub/Sub and auth clients: the bundle imports them only when a publish or a token check needs them', async () => {
+    // As `import 'baton/processor'` does from plain Node: bundles the SDK on first import.
+    await import(pathToFileURL(join(packageRoot(), 'bin', 'processor.js')).href);
+    const cache = join(packageRoot(), 'node_modules', '.cache', 'baton');
+    const folder = readdirSync(cache)
+      .filter((name) => name.startsWith('processor-') && !name.endsWith('.tmp'))
+      .map((name) => join(cache, name))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+    expect(folder).toBeDefined();
+    const eager = new Set<string>();
+    const visit = (file: string): void => {
+      if (eager.has(file)) return;
+      eager.add(file);
+      for (const [, chunk] of readFileSync(join(folder ?? '', file), 'utf8').matchAll(/^import [^;]*?from "\.\/([^"]+)";/gms)) visit(chunk ?? '');
+    };
+    visit('index.js');
+    const statics = [...eager].flatMap((file) =>
+      [...readFileSync(join(folder ?? '', file), 'utf8').matchAll(/^import [^;]*?from "([^".][^"]*)";/gms)].map((m) => m[1]),
+    );
+    expect(statics.filter((name) => /google/.test(name ?? ''))).toEqual([]);
   });
 });

@@ -58,4 +58,20 @@ describe('redelivery is absorbed', () => {
     expect(calls).toHaveLength(3);
     expect(again.status === 'completed' && first.status === 'completed' && again.completion.id === first.completion.id).toBe(true);
   });
+
+  it('answers 500 without running the work when the execution store cannot be read', async () => {
+    const executions = { get: () => Promise.reject(new Error('redis: connection refused')), set: () => Promise.resolve() };
+    const { processor, calls, published } = await setup('bdl_injuries', undefined, { executions });
+    expect((await processor.deliver(completionMessage('nba_scrapers'))).status).toBe('retry');
+    expect(calls).toHaveLength(0);
+    expect(await published()).toHaveLength(0);
+  });
+
+  it('still acks when the completion is out but the execution store cannot remember it, with a WARNING', async () => {
+    const executions = { get: () => Promise.resolve(undefined), set: () => Promise.reject(new Error('redis: timeout')) };
+    const { processor, published, lines } = await setup('bdl_injuries', undefined, { executions });
+    expect((await processor.deliver(completionMessage('nba_scrapers'))).status).toBe('completed');
+    expect(await published()).toHaveLength(1);
+    expect(lines.find((l) => l.baton_event === 'processor.execution_store_failed')?.severity).toBe('WARNING');
+  });
 });
