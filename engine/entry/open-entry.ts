@@ -11,6 +11,7 @@ import type { EntityListProvider } from '../runtime/coordinator.ts';
 import { SystemClock } from '../runtime/system-clock.ts';
 import { BatonHandler } from './baton-handler.ts';
 import { CloudLogger } from './cloud-logger.ts';
+import { credentialsCheck } from './credentials-check.ts';
 import { createEntryComponent } from './entry-component.ts';
 import { fetchEntityList } from './fetch-entity-list.ts';
 import { OidcVerifier } from './oidc-verifier.ts';
@@ -46,7 +47,8 @@ export interface OpenedEntry {
  * `EntryConfigError` when the deployment cannot serve (bad pipeline, unknown component).
  */
 export async function openEntry(options: OpenEntryOptions = {}): Promise<OpenedEntry> {
-  const config = readEntryConfig(options.env ?? process.env, packageRoot());
+  const env = options.env ?? process.env;
+  const config = readEntryConfig(env, packageRoot());
   const loaded = loadPipeline(config.pipelineFile);
   if (loaded.pipeline === undefined || loaded.hash === undefined || hasErrors(loaded.diagnostics)) {
     const first = loaded.diagnostics.find((d) => d.severity === 'error');
@@ -77,6 +79,8 @@ export async function openEntry(options: OpenEntryOptions = {}): Promise<OpenedE
       deployedPipelineHash: mismatch ? config.deployedPipelineHash : undefined,
       logger,
       verifier,
+      // Only the clients this call opens need credentials; an injected backend is the caller's.
+      ready: opened ? credentialsCheck(env) : undefined,
     });
     const labels = { [config.target.kind]: config.target.name };
     if (mismatch) {
