@@ -28,6 +28,8 @@ export interface TopicModel {
   readonly name: string;
   readonly tfId: string;
   readonly description: string;
+  /** Customer-managed key (`projects/…/cryptoKeys/…`) for the topic and its dead-letter topic; undefined = Google-managed. */
+  readonly kmsKey: string | undefined;
   readonly publishers: readonly string[];
   readonly subscribers: readonly string[];
   readonly externalPublishers: string | undefined;
@@ -63,6 +65,11 @@ export interface ServiceAccountModel {
   readonly description: string;
   /** Topics it holds roles/pubsub.publisher on, exactly. */
   readonly publishes: readonly string[];
+  /**
+   * Dead-letter topics it also holds roles/pubsub.publisher on: those of the topics it consumes, because
+   * Baton's handler republishes a poison message there itself, with its reason (barriers and coordinators only).
+   */
+  readonly deadLetterPublishes: readonly string[];
   /** Holds roles/datastore.user (barriers and coordinators keep state). */
   readonly stateful: boolean;
   /** Pull subscriptions it holds roles/pubsub.subscriber on. */
@@ -74,6 +81,43 @@ export interface InvokerModel {
   readonly tfId: string;
   /** Push targets it holds roles/run.invoker on, exactly. */
   readonly targets: readonly PushTarget[];
+}
+
+/**
+ * A Cloud Scheduler job that POSTs to a component's `/tick` (OIDC-signed, JSON body naming the
+ * component as `parseTickBody` reads it). Every barrier and coordinator has one: deadlines and stall
+ * policies fire without traffic (#15, #16), and a trigger decided while Pub/Sub was down is only
+ * re-published by a tick (issue 16 item 2).
+ */
+export interface TickModel {
+  /** Scheduler job name. */
+  readonly job: string;
+  readonly tfId: string;
+  /** Cron schedule, evaluated in `timeZone`. */
+  readonly schedule: string;
+  readonly timeZone: 'Etc/UTC';
+  /** Path appended to the target's URL. */
+  readonly path: '/tick';
+  /** Request body (JSON text), sent with `Content-Type: application/json`. */
+  readonly body: string;
+  /** Account id of the invoker that signs the OIDC token; it holds roles/run.invoker on `target`. */
+  readonly invoker: string;
+  readonly target: PushTarget;
+  /** What the tick does for this component, in words. */
+  readonly purpose: string;
+}
+
+/**
+ * How a deployed component checks callers (in-app, beside Cloud Run's IAM check): the env
+ * `BATON_OIDC_AUDIENCE` = `https://<service>-<project number>.<region>.run.app` (the deterministic
+ * run.app URL, which the push subscriptions and scheduler jobs also use as their token audience),
+ * `BATON_OIDC_EMAIL` = the invokers' emails, comma-separated.
+ */
+export interface OidcModel {
+  /** Cloud Run service whose deterministic URL is the audience (a gen2 function's service shares its name). */
+  readonly service: string;
+  /** Account ids of every invoker that calls it (push subscriptions and its tick), sorted. */
+  readonly invokers: readonly string[];
 }
 
 export interface BarrierModel {
@@ -89,8 +133,9 @@ export interface BarrierModel {
   readonly rule: string;
   readonly deadlines: readonly { readonly after: string; readonly minMembers: number }[];
   readonly serviceAccount: string;
-  /** Set when deadlines need a scheduled tick: cron schedule and the invoker that signs it. */
-  readonly tick: { readonly job: string; readonly tfId: string; readonly schedule: string; readonly invoker: string } | undefined;
+  /** Its scheduled tick: deadlines, and re-publishing a decided-but-unpublished trigger. */
+  readonly tick: TickModel;
+  readonly oidc: OidcModel;
 }
 
 export interface CoordinatorModel {
@@ -104,6 +149,29 @@ export interface CoordinatorModel {
   readonly readyTopic: string;
   readonly publishes: string | undefined;
   readonly serviceAccount: string;
+  /** Its scheduled tick: the stall policy, and re-publishing decided-but-unpublished messages. */
+  readonly tick: TickModel;
+  readonly oidc: OidcModel;
+}
+
+/**
+ * The one function package every barrier and the coordinator run (`baton package`). Its object name
+ * in the source bucket carries the zip's content hash, so a new package is a new object and
+ * Terraform rolls every function (and the coordinator's revision) out again.
+ */
+export interface PackageModel {
+  /** Terraform variable: local path of the zip `baton package` builds. */
+  readonly zipVariable: 'baton_package_zip';
+  /** Default of that variable, relative to generated/terraform. */
+  readonly defaultZip: string;
+  /** Object name prefix; the full name is `<prefix><md5 of the zip>.zip`. */
+  readonly objectPrefix: string;
+}
+
+/** What a fresh project needs before the pipeline runs, rendered (APIs, bucket, database) or provided by the operator. */
+export interface PrerequisitesModel {
+  /** APIs the manifests use, each rendered as `google_project_service`. */
+  readonly apis: readonly string[];
 }
 
 export interface DeployModel {
@@ -125,7 +193,31 @@ export interface DeployModel {
   readonly coordinators: readonly CoordinatorModel[];
   readonly alerts: readonly AlertModel[];
   readonly state: StateLayout;
+  readonly package: PackageModel;
+  readonly prerequisites: PrerequisitesModel;
+  /**
+   * Ingress of every barrier function and coordinator: internal only. Cloud Run's "Internal" setting
+   * admits Pub/Sub and Cloud Scheduler from the same project (or VPC-SC perimeter) calling the
+   * run.app URL (https://cloud.google.com/run/docs/securing/ingress); a gen2 function is a Cloud Run
+   * service, and ALLOW_INTERNAL_ONLY is that setting.
+   */
+  readonly ingress: { readonly function: 'ALLOW_INTERNAL_ONLY'; readonly service: 'INGRESS_TRAFFIC_INTERNAL_ONLY' };
 }
+
+/** APIs the rendered resources use (sorted). */
+export const REQUIRED_APIS = [
+  'artifactregistry.googleapis.com',
+  'cloudbuild.googleapis.com',
+  'cloudfunctions.googleapis.com',
+  'cloudscheduler.googleapis.com',
+  'firestore.googleapis.com',
+  'iam.googleapis.com',
+  'logging.googleapis.com',
+  'monitoring.googleapis.com',
+  'pubsub.googleapis.com',
+  'run.googleapis.com',
+  'storage.googleapis.com',
+] as const;
 
 const byName = <T extends { readonly name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 const unique = (values: Iterable<string>): string[] => [...new Set(values)].sort();
@@ -158,6 +250,7 @@ export function buildDeployModel(result: LoadResult): DeployModel {
       name: topic.name,
       tfId: tfId(topic.name),
       description: topic.description,
+      kmsKey: topic.kmsKey,
       publishers,
       subscribers,
       externalPublishers: topic.externalPublishers,
@@ -203,6 +296,9 @@ export function buildDeployModel(result: LoadResult): DeployModel {
   const publishes = new Map<string, Set<string>>();
   for (const topic of topics) for (const p of topic.publishers) publishes.set(p, (publishes.get(p) ?? new Set()).add(topic.name));
   const pulls = (component: string): string[] => subscriptions.filter((s) => s.consumer === component && !s.push).map((s) => s.name);
+  // Baton's own handler (barriers, coordinators) republishes poison messages to the consumed topic's DLQ itself.
+  const deadLetterPublishes = (component: string, kind: ComponentKind): string[] =>
+    kind === 'processor' ? [] : unique(subscriptions.flatMap((s) => (s.consumer === component && s.deadLetter ? [s.deadLetter.name] : [])));
   const account = (component: string, kind: ComponentKind, description: string): ServiceAccountModel => {
     const accountId = serviceAccountId(component);
     return {
@@ -212,6 +308,7 @@ export function buildDeployModel(result: LoadResult): DeployModel {
       tfId: tfId(accountId),
       description,
       publishes: unique(publishes.get(component) ?? []),
+      deadLetterPublishes: deadLetterPublishes(component, kind),
       stateful: kind !== 'processor',
       pulls: pulls(component),
     };
@@ -222,51 +319,80 @@ export function buildDeployModel(result: LoadResult): DeployModel {
     ...pipeline.coordinators.map((c) => account(c.name, 'coordinator', c.description)),
   ].sort((a, b) => (a.accountId < b.accountId ? -1 : 1));
 
+  const invokerOf = (component: string): string => subscriptions.find((s) => s.consumer === component && s.push)?.push?.invoker ?? fallbackInvoker;
+  // Every 5 minutes, or every minute when a deadline or stall window is 20 minutes or less (#15).
+  const scheduleFor = (shortestMs: number): string => (shortestMs <= 20 * 60_000 ? '* * * * *' : '*/5 * * * *');
+  const tickOf = (kind: 'barrier' | 'coordinator', name: string, shortestMs: number, purpose: string): TickModel => {
+    const target = targetOf(name);
+    return {
+      job: `baton-tick-${target.name}`,
+      tfId: tfId(`tick-${target.name}`),
+      schedule: scheduleFor(shortestMs),
+      timeZone: 'Etc/UTC',
+      path: '/tick',
+      body: JSON.stringify({ [kind]: name }),
+      invoker: invokerOf(name),
+      target,
+      purpose,
+    };
+  };
+  const barrierTicks = new Map(
+    pipeline.barriers.map((b) => {
+      const shortest = Math.min(...b.deadlines.map((d) => d.afterMs));
+      const purpose =
+        b.deadlines.length > 0 ? 'fires deadline tiers and re-publishes decided-but-unpublished triggers' : 're-publishes decided-but-unpublished triggers';
+      return [b.name, tickOf('barrier', b.name, shortest, purpose)] as const;
+    }),
+  );
+  const coordinatorTicks = new Map(
+    pipeline.coordinators.map((c) => {
+      const purpose = c.stall
+        ? 'completes stalled batches (stall policy) and re-publishes decided-but-unpublished messages'
+        : 're-publishes decided-but-unpublished messages';
+      return [c.name, tickOf('coordinator', c.name, c.stall?.noProgressForMs ?? Infinity, purpose)] as const;
+    }),
+  );
+  const ticks = [...barrierTicks.values(), ...coordinatorTicks.values()];
+
   const invokerTargets = new Map<string, Map<string, PushTarget>>();
-  for (const s of subscriptions) {
-    if (!s.push) continue;
-    const targets = invokerTargets.get(s.push.invoker) ?? new Map<string, PushTarget>();
-    targets.set(`${s.push.target.kind}:${s.push.target.name}`, s.push.target);
-    invokerTargets.set(s.push.invoker, targets);
-  }
+  const addInvoker = (invoker: string, target: PushTarget): void => {
+    const targets = invokerTargets.get(invoker) ?? new Map<string, PushTarget>();
+    targets.set(`${target.kind}:${target.name}`, target);
+    invokerTargets.set(invoker, targets);
+  };
+  for (const s of subscriptions) if (s.push) addInvoker(s.push.invoker, s.push.target);
+  for (const tick of ticks) addInvoker(tick.invoker, tick.target);
   const invokers: InvokerModel[] = [...invokerTargets]
     .map(([accountId, targets]) => ({ accountId, tfId: tfId(accountId), targets: [...targets.values()].sort(byName) }))
     .sort((a, b) => (a.accountId < b.accountId ? -1 : 1));
   assertDistinctAccounts(serviceAccounts, invokers);
+  const oidcOf = (name: string): OidcModel => {
+    const target = targetOf(name);
+    const callers = invokers.filter((i) => i.targets.some((t) => t.kind === target.kind && t.name === target.name)).map((i) => i.accountId);
+    return { service: target.name, invokers: unique(callers) };
+  };
 
   const services = [
     ...new Map(subscriptions.flatMap((s) => (s.push?.target.kind === 'service' ? [[s.push.target.name, s.push.target] as const] : []))).values(),
   ].sort(byName);
 
   const barrierModels: BarrierModel[] = pipeline.barriers
-    .map((barrier) => {
-      const sub = subscriptions.find((s) => s.consumer === barrier.name);
-      const shortest = Math.min(...barrier.deadlines.map((d) => d.afterMs));
-      return {
-        name: barrier.name,
-        kind: barrier.kind,
-        function: barrier.function,
-        tfId: tfId(barrier.function),
-        description: barrier.description,
-        listens: barrier.listens.name,
-        publishes: barrier.publishes.name,
-        target: barrier.target,
-        members: barrier.members.map((m) => m.name),
-        rule: describeBarrier(barrier),
-        deadlines: barrier.deadlines.map((d) => ({ after: d.after, minMembers: d.minMembers })),
-        serviceAccount: serviceAccountId(barrier.name),
-        tick:
-          barrier.deadlines.length === 0
-            ? undefined
-            : {
-                job: `baton-tick-${barrier.function}`,
-                tfId: tfId(`tick-${barrier.function}`),
-                // Deadlines are checked by a tick, never only on message arrival (#15).
-                schedule: shortest <= 20 * 60_000 ? '* * * * *' : '*/5 * * * *',
-                invoker: sub?.push?.invoker ?? fallbackInvoker,
-              },
-      };
-    })
+    .map((barrier) => ({
+      name: barrier.name,
+      kind: barrier.kind,
+      function: barrier.function,
+      tfId: tfId(barrier.function),
+      description: barrier.description,
+      listens: barrier.listens.name,
+      publishes: barrier.publishes.name,
+      target: barrier.target,
+      members: barrier.members.map((m) => m.name),
+      rule: describeBarrier(barrier),
+      deadlines: barrier.deadlines.map((d) => ({ after: d.after, minMembers: d.minMembers })),
+      serviceAccount: serviceAccountId(barrier.name),
+      tick: barrierTicks.get(barrier.name) ?? tickOf('barrier', barrier.name, Infinity, ''),
+      oidc: oidcOf(barrier.name),
+    }))
     .sort(byName);
 
   const coordinatorModels: CoordinatorModel[] = pipeline.coordinators
@@ -281,6 +407,8 @@ export function buildDeployModel(result: LoadResult): DeployModel {
       readyTopic: c.readyTopic.name,
       publishes: c.publishes?.name,
       serviceAccount: serviceAccountId(c.name),
+      tick: coordinatorTicks.get(c.name) ?? tickOf('coordinator', c.name, Infinity, ''),
+      oidc: oidcOf(c.name),
     }))
     .sort(byName);
 
@@ -308,6 +436,9 @@ export function buildDeployModel(result: LoadResult): DeployModel {
       topics.filter((t) => t.terminal).map((t) => t.name),
     ),
     state: STATE_LAYOUT,
+    package: { zipVariable: 'baton_package_zip', defaultZip: '../../dist/baton-functions.zip', objectPrefix: 'baton-functions-' },
+    prerequisites: { apis: [...REQUIRED_APIS, ...(topics.some((t) => t.kmsKey !== undefined) ? ['cloudkms.googleapis.com'] : [])].sort() },
+    ingress: { function: 'ALLOW_INTERNAL_ONLY', service: 'INGRESS_TRAFFIC_INTERNAL_ONLY' },
   };
 }
 

@@ -124,6 +124,36 @@ describe('deploy.sh run twice', () => {
     const calls = readFileSync(log, 'utf8');
     expect(calls).not.toMatch(/^pubsub (topics|subscriptions) create/m);
     expect(calls).toMatch(/^pubsub subscriptions update loaded--tables-loaded .*--dead-letter-topic tables-loaded-dlq/m);
-    expect(run.stdout).toContain('ok: topic orders-landed exists');
+    expect(run.stdout).toContain('ok: topic rollup-trigger exists');
+    // A topic with a customer-managed key gets the key set again, not created.
+    expect(calls).toMatch(
+      /^pubsub topics update orders-landed .*--topic-encryption-key projects\/tiny-shop-prod\/locations\/europe-west1\/keyRings\/shop\/cryptoKeys\/orders/m,
+    );
+  });
+
+  it('never updates expiration_policy on the emulator, which refuses it (bug: the second run failed on `subscriptions update`)', async () => {
+    const script = await scriptFor(fixturePath('small/pipeline.yaml'), 'small-rerun-emulator');
+    const { bin, log } = fakeGcloud();
+    expect(runScript(script, [], { PATH: `${bin}:/usr/bin:/bin`, BATON_EMULATOR: '1' }).status).toBe(0);
+    const updates = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('pubsub subscriptions update'));
+    expect(updates.length).toBeGreaterThan(0);
+    for (const update of updates) expect(update).not.toContain('--expiration-period');
+    // Against a real project the update keeps subscriptions from expiring.
+    const real = await scriptFor(fixturePath('small/pipeline.yaml'), 'small-rerun-real');
+    const fake = fakeGcloud();
+    const source = join(dir, 'package');
+    mkdirSync(source, { recursive: true });
+    writeFileSync(join(source, 'package.json'), '{}');
+    const rerun = runScript(real, ['--project', 'p', '--region', 'r'], {
+      PATH: `${fake.bin}:/usr/bin:/bin`,
+      BATON_COORDINATOR_IMAGE: 'img',
+      BATON_SOURCE: source,
+    });
+    expect(rerun.stderr).toBe('');
+    expect(rerun.status).toBe(0);
+    const { log: realLog } = fake;
+    expect(readFileSync(realLog, 'utf8')).toMatch(/^pubsub subscriptions update .*--expiration-period never/m);
   });
 });
