@@ -390,7 +390,7 @@ export function buildDeployModel(result: LoadResult): DeployModel {
       rule: describeBarrier(barrier),
       deadlines: barrier.deadlines.map((d) => ({ after: d.after, minMembers: d.minMembers })),
       serviceAccount: serviceAccountId(barrier.name),
-      tick: barrierTicks.get(barrier.name) ?? tickOf('barrier', barrier.name, Infinity, ''),
+      tick: required(barrierTicks.get(barrier.name), `tick of ${barrier.name}`),
       oidc: oidcOf(barrier.name),
     }))
     .sort(byName);
@@ -407,7 +407,7 @@ export function buildDeployModel(result: LoadResult): DeployModel {
       readyTopic: c.readyTopic.name,
       publishes: c.publishes?.name,
       serviceAccount: serviceAccountId(c.name),
-      tick: coordinatorTicks.get(c.name) ?? tickOf('coordinator', c.name, Infinity, ''),
+      tick: required(coordinatorTicks.get(c.name), `tick of ${c.name}`),
       oidc: oidcOf(c.name),
     }))
     .sort(byName);
@@ -455,6 +455,11 @@ function subscriptionNodes({ graph }: PipelineGraph, topic: string): Subscriptio
     if (a.kind === 'subscription' && a.topic === topic) nodes.push({ name: a.name, topic, consumer: a.consumer ?? '', filter: a.filter });
   });
   return nodes;
+}
+
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`deploy model: no ${what}`);
+  return value;
 }
 
 function assertDistinctAccounts(accounts: readonly ServiceAccountModel[], invokers: readonly InvokerModel[]): void {

@@ -67,7 +67,8 @@ function terraformView(model: DeployModel): object {
     invokerTfId: accountTf(tick.invoker),
     uri: uriOf(tick.target),
     audience: audienceOf(tick.target.name),
-    description,
+    // Cloud Scheduler takes at most 500 characters.
+    description: description.slice(0, 500),
   });
   return {
     ...model,

@@ -25,7 +25,7 @@ variable "create_source_bucket" {
 }
 
 variable "baton_package_zip" {
-  description = "Local path of the package zip (`baton package`, then zip dist/functions); uploaded as baton-functions-<md5>.zip, so each new package rolls out."
+  description = "Local path of the package zip `baton package` writes; uploaded as baton-functions-<md5>.zip, so each new package rolls out and an unchanged one makes no diff."
   type        = string
   default     = "../../dist/baton-functions.zip"
 }
