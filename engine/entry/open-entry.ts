@@ -47,8 +47,7 @@ export interface OpenedEntry {
  * `EntryConfigError` when the deployment cannot serve (bad pipeline, unknown component).
  */
 export async function openEntry(options: OpenEntryOptions = {}): Promise<OpenedEntry> {
-  const env = options.env ?? process.env;
-  const config = readEntryConfig(env, packageRoot());
+  const config = readEntryConfig(options.env ?? process.env, packageRoot());
   const loaded = loadPipeline(config.pipelineFile);
   if (loaded.pipeline === undefined || loaded.hash === undefined || hasErrors(loaded.diagnostics)) {
     const first = loaded.diagnostics.find((d) => d.severity === 'error');
@@ -80,7 +79,8 @@ export async function openEntry(options: OpenEntryOptions = {}): Promise<OpenedE
       logger,
       verifier,
       // Only the clients this call opens need credentials; an injected backend is the caller's.
-      ready: opened ? credentialsCheck(env) : undefined,
+      // The emulator hosts are read where openGcpBackend reads them: process.env.
+      ready: opened ? credentialsCheck(process.env) : undefined,
     });
     const labels = { [config.target.kind]: config.target.name };
     if (mismatch) {

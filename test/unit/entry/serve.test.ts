@@ -97,4 +97,29 @@ describe('serve (the container entry point)', () => {
     }
     await once(child, 'exit');
   });
+
+  it('refuses to start with an OIDC audience but no invoker email, saying how to fix it', async () => {
+    const root = packageRoot();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'engine/entry/serve.ts')], {
+      cwd: root,
+      env: {
+        ...process.env,
+        BATON_BARRIER: 'ingest-done',
+        BATON_PIPELINE: 'test/fixtures/entry/deadline.yaml',
+        GOOGLE_CLOUD_PROJECT: 'demo',
+        BATON_OIDC_AUDIENCE: 'https://ingest-done-123.europe-west1.run.app',
+        PORT: String(await freePort()),
+        BATON_HOST: '127.0.0.1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(1);
+    const line = JSON.parse(stderr.trim()) as { severity: string; message: string };
+    expect(line.severity).toBe('CRITICAL');
+    expect(line.message).toContain('BATON_OIDC_AUDIENCE is set but BATON_OIDC_EMAIL is not');
+    expect(line.message).toContain('BATON_OIDC_ALLOW_ANY_EMAIL=true');
+  });
 });
