@@ -1,4 +1,4 @@
-import type { BarrierModel, SubscriptionModel, TopicModel } from './deploy-model.ts';
+import type { BarrierModel, SubscriptionModel, TopicModel } from './deploy-model-types.ts';
 import { tfId } from './escape.ts';
 
 /** A generated alert policy, with what it means and what to do (rendered into Terraform, deploy.sh and the runbook). */

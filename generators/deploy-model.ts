@@ -1,131 +1,43 @@
 import type { LoadResult } from '../engine/config/load-pipeline.ts';
-import type { ResolvedPipeline, SubscriptionSettings } from '../engine/config/resolved-pipeline.ts';
 import { describeBarrier, describeCoordinator } from '../engine/graph/describe.ts';
 import type { PipelineGraph } from '../engine/graph/pipeline-graph.ts';
 import { publishersOf } from '../engine/graph/queries.ts';
 import { labelValue, tfId } from './escape.ts';
 import { serviceAccountId } from './service-account-id.ts';
-import { buildAlerts, type AlertModel } from './alerts.ts';
-import { STATE_LAYOUT, type StateLayout } from './state-layout.ts';
+import { buildAlerts } from './alerts.ts';
+import { STATE_LAYOUT } from './state-layout.ts';
+import {
+  REQUIRED_APIS,
+  type BarrierModel,
+  type ComponentKind,
+  type CoordinatorModel,
+  type DeployModel,
+  type InvokerModel,
+  type OidcModel,
+  type PushTarget,
+  type ServiceAccountModel,
+  type SubscriptionModel,
+  type TickModel,
+  type TopicModel,
+} from './deploy-model-types.ts';
 
-/**
- * One view of the pipeline that every deploy output renders (Terraform, deploy.sh, docs), so the
- * manifests cannot disagree with each other: built once from the graph, sorted, nothing pipeline-specific.
- */
-
-/** Kind of component a subscription delivers to, or a service account belongs to. */
-export type ComponentKind = 'processor' | 'barrier' | 'coordinator';
-
-/** Where a push subscription delivers: a user Cloud Run service, a barrier function, or a coordinator service. */
-export interface PushTarget {
-  readonly kind: 'service' | 'function' | 'coordinator';
-  /** Deployed name (Cloud Run service or function name). */
-  readonly name: string;
-  readonly tfId: string;
-}
-
-export interface TopicModel {
-  readonly name: string;
-  readonly tfId: string;
-  readonly description: string;
-  readonly publishers: readonly string[];
-  readonly subscribers: readonly string[];
-  readonly externalPublishers: string | undefined;
-  readonly externalConsumers: string | undefined;
-  /** The dead-letter topic and the pull subscription that holds its messages (a topic alone keeps nothing). */
-  readonly deadLetter: { readonly name: string; readonly tfId: string; readonly holdSubscription: string; readonly holdTfId: string } | undefined;
-  readonly deadLetterDisabledReason: string | undefined;
-  /** A barrier or coordinator publishes it and nothing in the pipeline subscribes: the pipeline's final output. */
-  readonly terminal: boolean;
-}
-
-export interface SubscriptionModel {
-  readonly name: string;
-  readonly tfId: string;
-  readonly topic: string;
-  readonly topicTfId: string;
-  readonly consumer: string;
-  readonly consumerKind: ComponentKind;
-  readonly filter: string | undefined;
-  readonly settings: SubscriptionSettings;
-  /** Set for push delivery: where, and which invoker account signs the OIDC token. */
-  readonly push: { readonly target: PushTarget; readonly invoker: string } | undefined;
-  readonly deadLetter: { readonly name: string; readonly tfId: string } | undefined;
-  /** Age (s) by which a message has exhausted every retry; older unacked messages mean delivery is stuck. */
-  readonly stuckAfterSeconds: number;
-}
-
-export interface ServiceAccountModel {
-  readonly component: string;
-  readonly kind: ComponentKind;
-  readonly accountId: string;
-  readonly tfId: string;
-  readonly description: string;
-  /** Topics it holds roles/pubsub.publisher on, exactly. */
-  readonly publishes: readonly string[];
-  /** Holds roles/datastore.user (barriers and coordinators keep state). */
-  readonly stateful: boolean;
-  /** Pull subscriptions it holds roles/pubsub.subscriber on. */
-  readonly pulls: readonly string[];
-}
-
-export interface InvokerModel {
-  readonly accountId: string;
-  readonly tfId: string;
-  /** Push targets it holds roles/run.invoker on, exactly. */
-  readonly targets: readonly PushTarget[];
-}
-
-export interface BarrierModel {
-  readonly name: string;
-  readonly kind: 'phase' | 'dependency';
-  readonly function: string;
-  readonly tfId: string;
-  readonly description: string;
-  readonly listens: string;
-  readonly publishes: string;
-  readonly target: string | undefined;
-  readonly members: readonly string[];
-  readonly rule: string;
-  readonly deadlines: readonly { readonly after: string; readonly minMembers: number }[];
-  readonly serviceAccount: string;
-  /** Set when deadlines need a scheduled tick: cron schedule and the invoker that signs it. */
-  readonly tick: { readonly job: string; readonly tfId: string; readonly schedule: string; readonly invoker: string } | undefined;
-}
-
-export interface CoordinatorModel {
-  readonly name: string;
-  readonly service: string;
-  readonly tfId: string;
-  readonly description: string;
-  readonly rule: string;
-  readonly listens: string;
-  readonly workTopic: string;
-  readonly readyTopic: string;
-  readonly publishes: string | undefined;
-  readonly serviceAccount: string;
-}
-
-export interface DeployModel {
-  readonly name: string;
-  readonly description: string;
-  readonly hash: string;
-  readonly project: string | undefined;
-  readonly region: string | undefined;
-  readonly keyName: string;
-  readonly labels: { readonly pipeline: string; readonly hash: string };
-  readonly orchestrator: ResolvedPipeline['orchestrator'];
-  readonly topics: readonly TopicModel[];
-  readonly subscriptions: readonly SubscriptionModel[];
-  readonly serviceAccounts: readonly ServiceAccountModel[];
-  readonly invokers: readonly InvokerModel[];
-  /** User-owned Cloud Run services Baton pushes to (read as data, never created). */
-  readonly services: readonly PushTarget[];
-  readonly barriers: readonly BarrierModel[];
-  readonly coordinators: readonly CoordinatorModel[];
-  readonly alerts: readonly AlertModel[];
-  readonly state: StateLayout;
-}
+// The model's types live in deploy-model-types.ts; importers read them from here as before.
+export { REQUIRED_APIS } from './deploy-model-types.ts';
+export type {
+  ComponentKind,
+  PushTarget,
+  TopicModel,
+  SubscriptionModel,
+  ServiceAccountModel,
+  InvokerModel,
+  TickModel,
+  OidcModel,
+  BarrierModel,
+  CoordinatorModel,
+  PackageModel,
+  PrerequisitesModel,
+  DeployModel,
+} from './deploy-model-types.ts';
 
 const byName = <T extends { readonly name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 const unique = (values: Iterable<string>): string[] => [...new Set(values)].sort();
@@ -158,6 +70,7 @@ export function buildDeployModel(result: LoadResult): DeployModel {
       name: topic.name,
       tfId: tfId(topic.name),
       description: topic.description,
+      kmsKey: topic.kmsKey,
       publishers,
       subscribers,
       externalPublishers: topic.externalPublishers,
@@ -203,6 +116,9 @@ export function buildDeployModel(result: LoadResult): DeployModel {
   const publishes = new Map<string, Set<string>>();
   for (const topic of topics) for (const p of topic.publishers) publishes.set(p, (publishes.get(p) ?? new Set()).add(topic.name));
   const pulls = (component: string): string[] => subscriptions.filter((s) => s.consumer === component && !s.push).map((s) => s.name);
+  // Baton's own handler (barriers, coordinators) republishes poison messages to the consumed topic's DLQ itself.
+  const deadLetterPublishes = (component: string, kind: ComponentKind): string[] =>
+    kind === 'processor' ? [] : unique(subscriptions.flatMap((s) => (s.consumer === component && s.deadLetter ? [s.deadLetter.name] : [])));
   const account = (component: string, kind: ComponentKind, description: string): ServiceAccountModel => {
     const accountId = serviceAccountId(component);
     return {
@@ -212,6 +128,7 @@ export function buildDeployModel(result: LoadResult): DeployModel {
       tfId: tfId(accountId),
       description,
       publishes: unique(publishes.get(component) ?? []),
+      deadLetterPublishes: deadLetterPublishes(component, kind),
       stateful: kind !== 'processor',
       pulls: pulls(component),
     };
@@ -222,51 +139,80 @@ export function buildDeployModel(result: LoadResult): DeployModel {
     ...pipeline.coordinators.map((c) => account(c.name, 'coordinator', c.description)),
   ].sort((a, b) => (a.accountId < b.accountId ? -1 : 1));
 
+  const invokerOf = (component: string): string => subscriptions.find((s) => s.consumer === component && s.push)?.push?.invoker ?? fallbackInvoker;
+  // Every 5 minutes, or every minute when a deadline or stall window is 20 minutes or less (#15).
+  const scheduleFor = (shortestMs: number): string => (shortestMs <= 20 * 60_000 ? '* * * * *' : '*/5 * * * *');
+  const tickOf = (kind: 'barrier' | 'coordinator', name: string, shortestMs: number, purpose: string): TickModel => {
+    const target = targetOf(name);
+    return {
+      job: `baton-tick-${target.name}`,
+      tfId: tfId(`tick-${target.name}`),
+      schedule: scheduleFor(shortestMs),
+      timeZone: 'Etc/UTC',
+      path: '/tick',
+      body: JSON.stringify({ [kind]: name }),
+      invoker: invokerOf(name),
+      target,
+      purpose,
+    };
+  };
+  const barrierTicks = new Map(
+    pipeline.barriers.map((b) => {
+      const shortest = Math.min(...b.deadlines.map((d) => d.afterMs));
+      const purpose =
+        b.deadlines.length > 0 ? 'fires deadline tiers and re-publishes decided-but-unpublished triggers' : 're-publishes decided-but-unpublished triggers';
+      return [b.name, tickOf('barrier', b.name, shortest, purpose)] as const;
+    }),
+  );
+  const coordinatorTicks = new Map(
+    pipeline.coordinators.map((c) => {
+      const purpose = c.stall
+        ? 'completes stalled batches (stall policy) and re-publishes decided-but-unpublished messages'
+        : 're-publishes decided-but-unpublished messages';
+      return [c.name, tickOf('coordinator', c.name, c.stall?.noProgressForMs ?? Infinity, purpose)] as const;
+    }),
+  );
+  const ticks = [...barrierTicks.values(), ...coordinatorTicks.values()];
+
   const invokerTargets = new Map<string, Map<string, PushTarget>>();
-  for (const s of subscriptions) {
-    if (!s.push) continue;
-    const targets = invokerTargets.get(s.push.invoker) ?? new Map<string, PushTarget>();
-    targets.set(`${s.push.target.kind}:${s.push.target.name}`, s.push.target);
-    invokerTargets.set(s.push.invoker, targets);
-  }
+  const addInvoker = (invoker: string, target: PushTarget): void => {
+    const targets = invokerTargets.get(invoker) ?? new Map<string, PushTarget>();
+    targets.set(`${target.kind}:${target.name}`, target);
+    invokerTargets.set(invoker, targets);
+  };
+  for (const s of subscriptions) if (s.push) addInvoker(s.push.invoker, s.push.target);
+  for (const tick of ticks) addInvoker(tick.invoker, tick.target);
   const invokers: InvokerModel[] = [...invokerTargets]
     .map(([accountId, targets]) => ({ accountId, tfId: tfId(accountId), targets: [...targets.values()].sort(byName) }))
     .sort((a, b) => (a.accountId < b.accountId ? -1 : 1));
   assertDistinctAccounts(serviceAccounts, invokers);
+  const oidcOf = (name: string): OidcModel => {
+    const target = targetOf(name);
+    const callers = invokers.filter((i) => i.targets.some((t) => t.kind === target.kind && t.name === target.name)).map((i) => i.accountId);
+    return { service: target.name, invokers: unique(callers) };
+  };
 
   const services = [
     ...new Map(subscriptions.flatMap((s) => (s.push?.target.kind === 'service' ? [[s.push.target.name, s.push.target] as const] : []))).values(),
   ].sort(byName);
 
   const barrierModels: BarrierModel[] = pipeline.barriers
-    .map((barrier) => {
-      const sub = subscriptions.find((s) => s.consumer === barrier.name);
-      const shortest = Math.min(...barrier.deadlines.map((d) => d.afterMs));
-      return {
-        name: barrier.name,
-        kind: barrier.kind,
-        function: barrier.function,
-        tfId: tfId(barrier.function),
-        description: barrier.description,
-        listens: barrier.listens.name,
-        publishes: barrier.publishes.name,
-        target: barrier.target,
-        members: barrier.members.map((m) => m.name),
-        rule: describeBarrier(barrier),
-        deadlines: barrier.deadlines.map((d) => ({ after: d.after, minMembers: d.minMembers })),
-        serviceAccount: serviceAccountId(barrier.name),
-        tick:
-          barrier.deadlines.length === 0
-            ? undefined
-            : {
-                job: `baton-tick-${barrier.function}`,
-                tfId: tfId(`tick-${barrier.function}`),
-                // Deadlines are checked by a tick, never only on message arrival (#15).
-                schedule: shortest <= 20 * 60_000 ? '* * * * *' : '*/5 * * * *',
-                invoker: sub?.push?.invoker ?? fallbackInvoker,
-              },
-      };
-    })
+    .map((barrier) => ({
+      name: barrier.name,
+      kind: barrier.kind,
+      function: barrier.function,
+      tfId: tfId(barrier.function),
+      description: barrier.description,
+      listens: barrier.listens.name,
+      publishes: barrier.publishes.name,
+      target: barrier.target,
+      members: barrier.members.map((m) => m.name),
+      rule: describeBarrier(barrier),
+      deadlines: barrier.deadlines.map((d) => ({ after: d.after, minMembers: d.minMembers })),
+      serviceAccount: serviceAccountId(barrier.name),
+      tick: required(barrierTicks.get(barrier.name), `tick of ${barrier.name}`),
+      oidc: oidcOf(barrier.name),
+    }))
     .sort(byName);
 
   const coordinatorModels: CoordinatorModel[] = pipeline.coordinators
@@ -281,6 +227,8 @@ export function buildDeployModel(result: LoadResult): DeployModel {
       readyTopic: c.readyTopic.name,
       publishes: c.publishes?.name,
       serviceAccount: serviceAccountId(c.name),
+      tick: required(coordinatorTicks.get(c.name), `tick of ${c.name}`),
+      oidc: oidcOf(c.name),
     }))
     .sort(byName);
 
@@ -308,6 +256,9 @@ export function buildDeployModel(result: LoadResult): DeployModel {
       topics.filter((t) => t.terminal).map((t) => t.name),
     ),
     state: STATE_LAYOUT,
+    package: { zipVariable: 'baton_package_zip', defaultZip: '../../dist/baton-functions.zip', objectPrefix: 'baton-functions-' },
+    prerequisites: { apis: [...REQUIRED_APIS, ...(topics.some((t) => t.kmsKey !== undefined) ? ['cloudkms.googleapis.com'] : [])].sort() },
+    ingress: { function: 'ALLOW_INTERNAL_ONLY', service: 'INGRESS_TRAFFIC_INTERNAL_ONLY' },
   };
 }
 
@@ -324,6 +275,11 @@ function subscriptionNodes({ graph }: PipelineGraph, topic: string): Subscriptio
     if (a.kind === 'subscription' && a.topic === topic) nodes.push({ name: a.name, topic, consumer: a.consumer ?? '', filter: a.filter });
   });
   return nodes;
+}
+
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`deploy model: no ${what}`);
+  return value;
 }
 
 function assertDistinctAccounts(accounts: readonly ServiceAccountModel[], invokers: readonly InvokerModel[]): void {

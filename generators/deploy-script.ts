@@ -1,6 +1,6 @@
 import { ABSENCE_WINDOW_PLACEHOLDER, DEFAULT_COMPLETION_ABSENCE_WINDOW, type AlertModel } from './alerts.ts';
 import type { DeployModel, SubscriptionModel } from './deploy-model.ts';
-import { labelValue } from './escape.ts';
+import { labelValue, shellQuote } from './escape.ts';
 import { renderTemplate } from './render-template.ts';
 
 /**
@@ -11,10 +11,11 @@ import { renderTemplate } from './render-template.ts';
  */
 export function generateDeployScript(model: DeployModel): string {
   const labels = `baton-pipeline=${model.labels.pipeline},baton-hash=${model.labels.hash}`;
+  // gcloud's `^;^` prefix makes ';' the separator: BATON_OIDC_EMAIL (appended by the script) holds commas.
   const env = (pairs: Record<string, string>): string =>
-    Object.entries(pairs)
+    `^;^${Object.entries(pairs)
       .map(([k, v]) => `${k}=${v}`)
-      .join(',');
+      .join(';')}`;
   return renderTemplate('deploy-sh', {
     ...model,
     project: model.project ?? '',
@@ -34,17 +35,20 @@ export function generateDeployScript(model: DeployModel): string {
       timeout: `${model.orchestrator.timeoutSeconds}s`,
       env: env({ BATON_BARRIER: b.name, BATON_PIPELINE: model.name, BATON_PIPELINE_HASH: model.hash }),
       componentLabel: `baton-component=${labelValue(b.name)}`,
-      tickBody: JSON.stringify({ barrier: b.name }),
     })),
     coordinators: model.coordinators.map((c) => ({
       ...c,
       env: env({ BATON_COORDINATOR: c.name, BATON_PIPELINE: model.name, BATON_PIPELINE_HASH: model.hash }),
       componentLabel: `baton-component=${labelValue(c.name)}`,
     })),
+    kmsKeys: [...new Set(model.topics.flatMap((t) => (t.kmsKey === undefined ? [] : [t.kmsKey])))].sort(),
+    topics: model.topics.map((t) => ({ ...t, kmsKey: t.kmsKey ?? '' })),
     subscriptions: model.subscriptions.map((s) => ({
       ...s,
       filter: s.filter ?? '',
       urlFunction: s.push?.target.kind === 'function' ? 'function_url' : 'service_url',
+      // Baton components check the audience in-app: their deterministic URL; a user service keeps its endpoint.
+      audience: s.push === undefined || s.push.target.kind === 'service' ? '"$url"' : `"$(audience_url ${shellQuote(s.push.target.name)})"`,
       settingsArgs: settingsArgs(s),
     })),
     alerts: model.alerts.map((a) => ({ ...a, policy: JSON.stringify(alertPolicy(a, model)) })),

@@ -28,7 +28,11 @@ export function generateReferenceDocs(model: DeployModel): Map<string, string> {
     ],
     [
       'docs/barriers.md',
-      renderTemplate('barriers-md', { ...model, barriers: model.barriers.map((b) => ({ ...b, target: b.target ?? '', tick: b.tick ?? {} })) }),
+      renderTemplate('barriers-md', {
+        ...model,
+        barriers: model.barriers.map((b) => ({ ...b, target: b.target ?? '' })),
+        coordinators: model.coordinators.map((c) => ({ ...c, publishes: c.publishes ?? '' })),
+      }),
     ],
     [
       'docs/runbook.md',

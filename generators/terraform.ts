@@ -1,13 +1,13 @@
 import { ABSENCE_WINDOW_PLACEHOLDER, DEFAULT_COMPLETION_ABSENCE_WINDOW } from './alerts.ts';
 import type { DeployModel, PushTarget } from './deploy-model.ts';
-import { labelValue, tfId } from './escape.ts';
+import { hclString, labelValue, tfId } from './escape.ts';
 import { renderTemplate } from './render-template.ts';
 
 /** Terraform files (google provider) under `terraform/`, one template each, from the deploy model. */
 export function generateTerraform(model: DeployModel): Map<string, string> {
   const view = terraformView(model);
   const files = new Map<string, string>();
-  for (const name of ['main', 'variables', 'pubsub', 'iam', 'compute', 'firestore', 'monitoring', 'outputs']) {
+  for (const name of ['main', 'variables', 'prerequisites', 'pubsub', 'iam', 'compute', 'firestore', 'monitoring', 'outputs']) {
     files.set(`terraform/${name}.tf`, renderTemplate(`tf-${name}`, view));
   }
   return files;
@@ -39,18 +39,55 @@ function serviceOf(target: PushTarget): string {
   }
 }
 
+/**
+ * HCL expression of a Baton component's deterministic run.app URL, `https://<service>-<project number>.<region>.run.app`:
+ * known before the service exists, so a function can carry its own URL as `BATON_OIDC_AUDIENCE` without a
+ * reference cycle, and push subscriptions and scheduler jobs sign their tokens for the same audience.
+ */
+function audienceOf(service: string): string {
+  return hclString(`https://${service}-PROJECT_NUMBER.REGION.run.app`)
+    .replace('PROJECT_NUMBER', '${data.google_project.this.number}')
+    .replace('REGION', '${var.region}');
+}
+
+/** Map entries with their keys padded the way `terraform fmt` aligns them. */
+function aligned<T>(entries: readonly T[], key: (entry: T) => string): (T & { readonly key: string; readonly pad: string })[] {
+  const width = Math.max(0, ...entries.map((e) => hclString(key(e)).length));
+  return entries.map((e) => ({ ...e, key: hclString(key(e)), pad: ' '.repeat(width - hclString(key(e)).length) }));
+}
+
 function terraformView(model: DeployModel): object {
   const topicTf = new Map(model.topics.map((t) => [t.name, t.tfId]));
   const subscriptionTf = new Map(model.subscriptions.map((s) => [s.name, s.tfId]));
+  const kmsKeys = [...new Set(model.topics.flatMap((t) => (t.kmsKey === undefined ? [] : [t.kmsKey])))].sort();
+  const kmsTf = (key: string): string => tfId(`kms-${key.split('/').slice(-3).join('-')}-${kmsKeys.indexOf(key)}`);
+  const emailsOf = (invokers: readonly string[]): string => `join(",", [${invokers.map((i) => `google_service_account.${accountTf(i)}.email`).join(', ')}])`;
+  const tickView = (tick: DeployModel['barriers'][number]['tick'], description: string): object => ({
+    ...tick,
+    invokerTfId: accountTf(tick.invoker),
+    uri: uriOf(tick.target),
+    audience: audienceOf(tick.target.name),
+    // Cloud Scheduler takes at most 500 characters.
+    description: description.slice(0, 500),
+  });
   return {
     ...model,
     projectDescription: `Google Cloud project to deploy pipeline ${model.name} into.`,
-    topics: model.topics.map((t) => ({ ...t, deadLetter: t.deadLetter && { ...t.deadLetter, agentTfId: tfId(`agent-${t.deadLetter.name}`) } })),
+    apis: model.prerequisites.apis.map((api) => ({ name: api, tfId: tfId(api.split('.')[0] ?? api) })),
+    kmsGrants: kmsKeys.map((key) => ({ key, tfId: kmsTf(key) })),
+    topics: model.topics.map((t) => ({
+      ...t,
+      kmsKey: t.kmsKey ?? '',
+      kmsGrantTfId: t.kmsKey === undefined ? '' : kmsTf(t.kmsKey),
+      deadLetter: t.deadLetter && { ...t.deadLetter, agentTfId: tfId(`agent-${t.deadLetter.name}`) },
+    })),
     subscriptions: model.subscriptions.map((s) => ({
       ...s,
       filter: s.filter ?? '',
       consumerLabel: labelValue(s.consumer),
       pushUri: s.push ? uriOf(s.push.target) : '',
+      // Baton components check the audience in-app too: their deterministic URL; a user service keeps its endpoint.
+      pushAudience: s.push ? (s.push.target.kind === 'service' ? uriOf(s.push.target) : audienceOf(s.push.target.name)) : '',
       invokerTfId: s.push ? accountTf(s.push.invoker) : '',
       agentTfId: tfId(`agent-${s.name}`),
     })),
@@ -58,6 +95,7 @@ function terraformView(model: DeployModel): object {
       ...a,
       displayName: `Baton ${a.kind} ${a.component}`.slice(0, 100),
       accountDescription: (a.description || `Runs ${a.kind} ${a.component} of pipeline ${model.name}.`).slice(0, 256),
+      deadLetterPublishes: a.deadLetterPublishes.map((topic) => ({ tfId: tfId(`dlq-${a.accountId}-${topic}`), topicTfId: topicTf.get(topic) ?? tfId(topic) })),
       publishes: a.publishes.map((topic) => ({ tfId: tfId(`pub-${a.accountId}-${topic}`), topicTfId: topicTf.get(topic) ?? tfId(topic) })),
       pulls: a.pulls.map((sub) => ({ tfId: tfId(`pull-${a.accountId}-${sub}`), subscriptionTfId: subscriptionTf.get(sub) ?? tfId(sub) })),
       stateTfId: tfId(`state-${a.accountId}`),
@@ -72,10 +110,28 @@ function terraformView(model: DeployModel): object {
       ...b,
       componentLabel: labelValue(b.name),
       serviceAccountTfId: accountTf(b.serviceAccount),
-      tickDescription: `Evaluates the deadlines of barrier ${b.name} (${b.rule}) without waiting for traffic.`,
-      tick: b.tick && { ...b.tick, invokerTfId: accountTf(b.tick.invoker) },
+      tick: tickView(b.tick, `Ticks barrier ${b.name} (${b.rule}): ${b.tick.purpose}, without waiting for traffic.`),
+      audience: audienceOf(b.oidc.service),
+      emails: emailsOf(b.oidc.invokers),
     })),
-    coordinators: model.coordinators.map((c) => ({ ...c, componentLabel: labelValue(c.name), serviceAccountTfId: accountTf(c.serviceAccount) })),
+    coordinators: model.coordinators.map((c) => ({
+      ...c,
+      componentLabel: labelValue(c.name),
+      serviceAccountTfId: accountTf(c.serviceAccount),
+      tick: tickView(c.tick, `Ticks coordinator ${c.name} (${c.rule}): ${c.tick.purpose}, without waiting for traffic.`),
+      audience: audienceOf(c.oidc.service),
+      emails: emailsOf(c.oidc.invokers),
+    })),
+    outputs: {
+      topics: aligned(model.topics, (t) => t.name),
+      deadLetters: aligned(
+        model.topics.filter((t) => t.deadLetter),
+        (t) => t.name,
+      ),
+      serviceAccounts: aligned(model.serviceAccounts, (a) => a.component),
+      barriers: aligned(model.barriers, (b) => b.name),
+      coordinators: aligned(model.coordinators, (c) => c.name),
+    },
     state: { ...model.state, collections: model.state.collections.map((c) => ({ ...c, tfId: tfId(`ttl-${c.group}`) })) },
     completionAbsenceWindow: DEFAULT_COMPLETION_ABSENCE_WINDOW,
     alerts: model.alerts.map((a) => {

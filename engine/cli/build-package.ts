@@ -6,6 +6,8 @@ import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
 
 /** Runtime dependencies of the deployed entry points (the rest of Baton's are for the CLI and tests). */
 const ENTRY_DEPENDENCIES = [
+  // Cloud Functions installs it anyway; listed so the bundle runs the same way anywhere (`npx functions-framework`).
+  '@google-cloud/functions-framework',
   '@google-cloud/firestore',
   '@google-cloud/pubsub',
   'google-auth-library',

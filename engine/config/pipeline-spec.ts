@@ -22,6 +22,7 @@ export interface TopicSpec {
   dead_letter?: { enabled?: boolean; reason?: string };
   external_publishers?: string;
   external_consumers?: string;
+  kms_key?: string;
 }
 
 /** A processor written as an object. */

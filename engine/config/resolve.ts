@@ -60,6 +60,7 @@ export function resolve(spec: PipelineSpec): ResolvedPipeline {
     deadLetter: { enabled: topic.dead_letter?.enabled ?? true, topic: `${name}-dlq`, reason: topic.dead_letter?.reason },
     externalPublishers: topic.external_publishers,
     externalConsumers: topic.external_consumers,
+    kmsKey: topic.kms_key,
     path: ['topics', name],
   }));
 

@@ -33,6 +33,8 @@ export interface ResolvedTopic {
   readonly deadLetter: { readonly enabled: boolean; readonly topic: string; readonly reason: string | undefined };
   readonly externalPublishers: string | undefined;
   readonly externalConsumers: string | undefined;
+  /** Customer-managed KMS key for the topic and its dead-letter topic; undefined = Google-managed. */
+  readonly kmsKey: string | undefined;
   readonly path: DocPath;
 }
 

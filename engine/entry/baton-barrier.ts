@@ -23,15 +23,27 @@ export const batonHttp = createHttpListener(currentHandler);
 /** The CloudEvent function (`functions.cloudEvent('batonCloudEvent', batonCloudEvent)`): throws to retry, returns to ack. */
 export const batonCloudEvent = createCloudEventFunction(currentHandler);
 
+/** What functions-framework passes a CloudEvent function of arity 2: call it once, with an error to retry. */
+export type CloudEventCallback = (error?: unknown, result?: unknown) => void;
+
 /**
  * The function entry point the generated manifests name (`entry_point = "batonBarrier"`). They deploy
  * it as an HTTP function (push subscriptions and the deadline tick post to its URL), while an
- * Eventarc deployment calls it with one CloudEvent; the functions framework passes `(req, res)` for
- * the first and `(cloudEvent)` for the second, so it serves both.
+ * Eventarc deployment calls it with one CloudEvent. Its arity is 2, so functions-framework's
+ * `--signature-type=cloudevent` treats it as callback style and passes `(cloudEvent, callback)`: the
+ * callback is what answers the request, so it must be called (bug: it never was, and the request
+ * hung until the platform timed it out). `--signature-type=http` passes `(req, res)`.
  */
-export function batonBarrier(cloudEvent: PubSubCloudEvent): Promise<void>;
+export function batonBarrier(cloudEvent: PubSubCloudEvent, callback?: CloudEventCallback): Promise<void>;
 export function batonBarrier(req: HttpRequestLike, res: ServerResponse): Promise<void>;
-export function batonBarrier(first: PubSubCloudEvent | HttpRequestLike, res?: ServerResponse): Promise<void> {
-  if (res !== undefined && typeof res.writeHead === 'function') return batonHttp(first as HttpRequestLike, res);
+export function batonBarrier(first: PubSubCloudEvent | HttpRequestLike, second?: ServerResponse | CloudEventCallback): Promise<void> {
+  if (typeof second === 'function') {
+    const done = second;
+    return batonCloudEvent(first as PubSubCloudEvent).then(
+      () => done(null),
+      (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+  if (second !== undefined && typeof second.writeHead === 'function') return batonHttp(first as HttpRequestLike, second);
   return batonCloudEvent(first as PubSubCloudEvent);
 }

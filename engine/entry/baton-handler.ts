@@ -49,6 +49,12 @@ export interface BatonHandlerOptions {
   readonly logger: Logger;
   /** When set, every request but `/healthz` needs a valid bearer token. */
   readonly verifier?: RequestVerifier | undefined;
+  /**
+   * Resolves when the backend's clients can be used (credentials load); rejects with the reason
+   * otherwise. Checked before every delivery and tick; while it rejects, nothing touches the clients
+   * and the request is answered 503 (retried). Unset: always ready (injected or emulator backends).
+   */
+  readonly ready?: (() => Promise<void>) | undefined;
 }
 
 /**
@@ -77,6 +83,8 @@ export class BatonHandler {
       subscription: delivery.subscription,
       delivery_attempt: delivery.deliveryAttempt,
     };
+    const unavailable = await this.unavailable();
+    if (unavailable !== undefined) return { status: 'retry', reason: unavailable };
     try {
       const outcome = await component.handle(delivery);
       const fired = outcome.fired;
@@ -125,6 +133,8 @@ export class BatonHandler {
     if (request.method !== 'POST') return this.respond(405, { error: `${request.method} ${request.path}: only POST (push, /tick) and GET /healthz` });
     const denied = await this.authorize(request);
     if (denied) return denied;
+    const unavailable = await this.unavailable();
+    if (unavailable !== undefined) return this.respond(503, { status: 'retry', error: unavailable });
     if (path.endsWith('/tick')) {
       const parsed = parseTickBody(request.body);
       return parsed.ok ? this.tick(parsed.name) : this.respond(400, { error: parsed.error });
@@ -149,6 +159,20 @@ export class BatonHandler {
       status,
       body: { ...body, pipeline_hash: pipelineHash, ...(deployedPipelineHash === undefined ? {} : { deployed_pipeline_hash: deployedPipelineHash }) },
     };
+  }
+
+  /** Why the backend cannot be used now (logged once per request as one ERROR line), or undefined when it can. */
+  private async unavailable(): Promise<string | undefined> {
+    const { ready } = this.options;
+    if (ready === undefined) return undefined;
+    try {
+      await ready();
+      return undefined;
+    } catch (error) {
+      const reason = reasonOf(error);
+      this.log({ severity: 'ERROR', message: `backend unavailable: ${reason}`, baton_event: 'entry.backend_unavailable', reason });
+      return reason;
+    }
   }
 
   private async authorize(request: EntryRequest): Promise<EntryResponse | undefined> {

@@ -8,8 +8,8 @@ export const GOOGLE_ISSUERS = ['accounts.google.com', 'https://accounts.google.c
 export interface OidcVerifierOptions {
   /** Required `aud`: the push endpoint / function URL the token was minted for. */
   readonly audience: string;
-  /** When set, the token's verified `email` must be this service account. */
-  readonly email?: string | undefined;
+  /** When set, the token's verified `email` must be one of these service accounts (the invokers allowed to call). */
+  readonly emails?: readonly string[] | undefined;
   /** Signing certificates by key id; default Google's, fetched and cached by google-auth-library. */
   readonly certs?: () => Promise<Certificates>;
 }
@@ -21,7 +21,7 @@ export type OidcVerdict =
 /**
  * Checks the bearer token Pub/Sub push and Cloud Scheduler attach: a valid signature from the
  * certificates, an accepted issuer, the configured audience, not expired, and (when configured) a
- * verified `email` equal to the invoker service account. A missing or invalid token is 401; a valid
+ * verified `email` among the invoker service accounts. A missing or invalid token is 401; a valid
  * token from someone else is 403.
  */
 export class OidcVerifier {
@@ -46,8 +46,15 @@ export class OidcVerifier {
       return { ok: false, status: 401, reason: `invalid token: ${describeFailure(error, token)}` };
     }
     const email = payload?.email;
-    if (this.options.email === undefined) return { ok: true, email };
-    if (email !== this.options.email) return { ok: false, status: 403, reason: `token email ${email ?? '(none)'} is not ${this.options.email}` };
+    const allowed = this.options.emails;
+    if (allowed === undefined) return { ok: true, email };
+    if (email === undefined || !allowed.includes(email)) {
+      return {
+        ok: false,
+        status: 403,
+        reason: `token email ${email ?? '(none)'} is not ${allowed.length === 1 ? allowed[0] : `one of ${allowed.join(', ')}`}`,
+      };
+    }
     if (payload?.email_verified !== true) return { ok: false, status: 403, reason: `token email ${email} is not verified` };
     return { ok: true, email };
   }

@@ -12,6 +12,7 @@ import { ScaledClock } from '../runtime/scaled-clock.ts';
 import { SystemClock } from '../runtime/system-clock.ts';
 import { BatonHandler } from './baton-handler.ts';
 import { CloudLogger } from './cloud-logger.ts';
+import { credentialsCheck } from './credentials-check.ts';
 import { createEntryComponent } from './entry-component.ts';
 import { fetchEntityList } from './fetch-entity-list.ts';
 import { OidcVerifier } from './oidc-verifier.ts';
@@ -79,6 +80,9 @@ export async function openEntry(options: OpenEntryOptions = {}): Promise<OpenedE
       deployedPipelineHash: mismatch ? config.deployedPipelineHash : undefined,
       logger,
       verifier,
+      // Only the clients this call opens need credentials; an injected backend is the caller's.
+      // The emulator hosts are read where openGcpBackend reads them: process.env.
+      ready: opened ? credentialsCheck(process.env) : undefined,
     });
     const labels = { [config.target.kind]: config.target.name };
     if (mismatch) {

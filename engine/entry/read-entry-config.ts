@@ -10,6 +10,7 @@ export const ENTRY_ENV = {
   pipelineHash: 'BATON_PIPELINE_HASH',
   oidcAudience: 'BATON_OIDC_AUDIENCE',
   oidcEmail: 'BATON_OIDC_EMAIL',
+  oidcAllowAnyEmail: 'BATON_OIDC_ALLOW_ANY_EMAIL',
   project: 'GOOGLE_CLOUD_PROJECT',
 } as const;
 
@@ -22,8 +23,12 @@ export interface EntryConfig {
   readonly pipelineName: string | undefined;
   /** `BATON_PIPELINE_HASH`: the hash the manifests were generated from. */
   readonly deployedPipelineHash: string | undefined;
-  /** Set when requests must carry a Google-signed OIDC token. */
-  readonly oidc: { readonly audience: string; readonly email: string | undefined } | undefined;
+  /**
+   * Set when requests must carry a Google-signed OIDC token for `audience`, from one of `emails` (the
+   * invoker accounts `BATON_OIDC_EMAIL` lists, comma-separated). `emails` is undefined only when
+   * `BATON_OIDC_ALLOW_ANY_EMAIL=true` says on purpose that any Google account's token will do.
+   */
+  readonly oidc: { readonly audience: string; readonly emails: readonly string[] | undefined } | undefined;
   /** `GOOGLE_CLOUD_PROJECT` (or `GCLOUD_PROJECT`); unset = ask the metadata server. */
   readonly projectId: string | undefined;
 }
@@ -77,9 +82,25 @@ export function readOidcConfig(env: Readonly<Record<string, string | undefined>>
     return raw === '' ? undefined : raw;
   };
   const audience = value(ENTRY_ENV.oidcAudience);
-  const email = value(ENTRY_ENV.oidcEmail);
-  if (email !== undefined && audience === undefined) {
+  const emailList = value(ENTRY_ENV.oidcEmail);
+  const emails = emailList
+    ?.split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  if (emailList !== undefined && audience === undefined) {
     throw new EntryConfigError(`${ENTRY_ENV.oidcEmail} is set but ${ENTRY_ENV.oidcAudience} is not: a token is only checked against an audience`);
   }
-  return audience === undefined ? undefined : { audience, email };
+  const allowAny = value(ENTRY_ENV.oidcAllowAnyEmail);
+  if (allowAny !== undefined && allowAny !== 'true' && allowAny !== 'false') {
+    throw new EntryConfigError(`${ENTRY_ENV.oidcAllowAnyEmail} is "${allowAny}"; set it to true or false`);
+  }
+  if (audience !== undefined && (emails === undefined || emails.length === 0) && allowAny !== 'true') {
+    // Any Google account can mint a token for any audience: without an email check, the audience alone lets anyone in.
+    throw new EntryConfigError(
+      `${ENTRY_ENV.oidcAudience} is set but ${ENTRY_ENV.oidcEmail} is not: any Google account's token for that audience would be accepted. ` +
+        `Set ${ENTRY_ENV.oidcEmail} to the invoker service account(s) allowed to call this component (comma-separated), ` +
+        `or ${ENTRY_ENV.oidcAllowAnyEmail}=true to accept any signed-in caller on purpose`,
+    );
+  }
+  return audience === undefined ? undefined : { audience, emails: emails !== undefined && emails.length > 0 ? emails : undefined };
 }

@@ -9,12 +9,15 @@
 # Usage: deploy.sh [--dry-run] [--project PROJECT] [--region REGION]
 #   --dry-run   print every command instead of running it (needs no gcloud)
 # Environment:
-#   BATON_SOURCE                 directory of the generic Baton function source (barrier functions)
-#   BATON_COORDINATOR_IMAGE      container image of the generic Baton coordinator
+#   BATON_SOURCE                 directory `baton package` wrote (default dist/functions); gcloud uploads it
+#                                on every run, so each deploy rolls the current package out
+#   BATON_COORDINATOR_IMAGE      container image of the generic Baton coordinator, built from the same
+#                                package (see docs/runbook.md)
 #   BATON_NOTIFICATION_CHANNELS  comma-separated monitoring channel ids for the alerts
 #   BATON_COMPLETION_ABSENCE_WINDOW  how long the terminal topic may receive nothing before
 #                                "pipeline produced no final output" fires (default 93600s)
-#   BATON_FIRESTORE_DATABASE     Firestore database for barrier state (default "(default)")
+#   BATON_FIRESTORE_DATABASE     Firestore database for barrier state (default "(default)"); created in
+#                                REGION when it does not exist
 #   BATON_EMULATOR=1             only topics and subscriptions (for the Pub/Sub emulator, with
 #                                CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB); other steps print SKIP
 #   BATON_EMULATOR_PUSH_BASE     push endpoint base URL in emulator mode (default http://127.0.0.1:8080)
@@ -85,6 +88,19 @@ sa_email() {
   printf '%s@%s.iam.gserviceaccount.com' "$1" "$PROJECT"
 }
 
+# sa_emails ID...: the accounts' emails, comma-separated (BATON_OIDC_EMAIL).
+sa_emails() {
+  local id out=''
+  for id in "$@"; do out+="${out:+,}$(sa_email "$id")"; done
+  printf '%s' "$out"
+}
+
+# The deterministic run.app URL of a Cloud Run service or gen2 function: the OIDC audience that push
+# subscriptions and scheduler jobs sign for, and that the component checks (BATON_OIDC_AUDIENCE).
+audience_url() {
+  printf 'https://%s-%s.%s.run.app' "$1" "$number" "$REGION"
+}
+
 service_url() {
   if [[ $EMULATOR == 1 ]]; then
     printf '%s/%s' "${BATON_EMULATOR_PUSH_BASE:-http://127.0.0.1:8080}" "$1"
@@ -114,11 +130,19 @@ ensure_service_account() {
   fi
 }
 
+# ensure_topic NAME [KMS_KEY]: creates it (encrypted with the customer-managed key when given), or sets the key.
 ensure_topic() {
+  local -a key=()
+  # The emulator has no Cloud KMS: topics there are created without their key.
+  if [[ -n ${2:-} && $EMULATOR == 0 ]]; then key=(--topic-encryption-key "$2"); fi
   if exists gcloud pubsub topics describe "$1" --project "$PROJECT"; then
-    echo "ok: topic $1 exists"
+    if [[ ${#key[@]} -gt 0 ]]; then
+      run gcloud pubsub topics update "$1" --project "$PROJECT" "${key[@]}"
+    else
+      echo "ok: topic $1 exists"
+    fi
   else
-    run gcloud pubsub topics create "$1" --project "$PROJECT" --labels "$LABELS"
+    run gcloud pubsub topics create "$1" --project "$PROJECT" --labels "$LABELS" "${key[@]}"
   fi
 }
 
@@ -127,7 +151,12 @@ ensure_subscription() {
   local name=$1 topic=$2 filter=$3
   shift 3
   if exists gcloud pubsub subscriptions describe "$name" --project "$PROJECT"; then
-    run gcloud pubsub subscriptions update "$name" --project "$PROJECT" "$@"
+    local -a settings=()
+    while [[ $# -gt 0 ]]; do
+      # The emulator refuses to update expiration_policy (INVALID_ARGUMENT) and never expires a subscription anyway.
+      if [[ $EMULATOR == 1 && $1 == --expiration-period ]]; then shift 2; else settings+=("$1"); shift; fi
+    done
+    run gcloud pubsub subscriptions update "$name" --project "$PROJECT" "${settings[@]}"
   elif [[ -n $filter ]]; then
     run gcloud pubsub subscriptions create "$name" --project "$PROJECT" --topic "$topic" --labels "$LABELS" --message-filter "$filter" "$@"
   else
@@ -135,17 +164,18 @@ ensure_subscription() {
   fi
 }
 
+# ensure_tick JOB SCHEDULE URL_FUNCTION NAME PATH BODY INVOKER: the component's Cloud Scheduler tick.
 ensure_tick() {
-  local job=$1 schedule=$2 function=$3 body=$4 invoker=$5 url
-  url=$(function_url "$function")
+  local job=$1 schedule=$2 url_of=$3 name=$4 path=$5 body=$6 invoker=$7 url
+  url=$("$url_of" "$name")
   if exists gcloud scheduler jobs describe "$job" --project "$PROJECT" --location "$REGION"; then
     run gcloud scheduler jobs update http "$job" --project "$PROJECT" --location "$REGION" --schedule "$schedule" --time-zone Etc/UTC \
-      --uri "$url/tick" --http-method POST --update-headers Content-Type=application/json --message-body "$body" \
-      --oidc-service-account-email "$(sa_email "$invoker")" --oidc-token-audience "$url"
+      --uri "$url$path" --http-method POST --update-headers Content-Type=application/json --message-body "$body" \
+      --oidc-service-account-email "$(sa_email "$invoker")" --oidc-token-audience "$(audience_url "$name")"
   else
     run gcloud scheduler jobs create http "$job" --project "$PROJECT" --location "$REGION" --schedule "$schedule" --time-zone Etc/UTC \
-      --uri "$url/tick" --http-method POST --headers Content-Type=application/json --message-body "$body" \
-      --oidc-service-account-email "$(sa_email "$invoker")" --oidc-token-audience "$url"
+      --uri "$url$path" --http-method POST --headers Content-Type=application/json --message-body "$body" \
+      --oidc-service-account-email "$(sa_email "$invoker")" --oidc-token-audience "$(audience_url "$name")"
   fi
 }
 
@@ -163,6 +193,23 @@ ensure_alert() {
     run gcloud alpha monitoring policies create --project "$PROJECT" --policy "$policy" "${channels[@]}"
   fi
 }
+
+if [[ $DRY_RUN == 1 || $EMULATOR == 1 ]]; then
+  number=PROJECT_NUMBER
+else
+  number=$(gcloud projects describe "$PROJECT" --format 'value(projectNumber)')
+fi
+agent="serviceAccount:service-$number@gcp-sa-pubsub.iam.gserviceaccount.com"
+
+step 'prerequisites (APIs, Firestore database)'
+if ! emulator_skips 'API enablement and the Firestore database'; then
+  run gcloud services enable 'artifactregistry.googleapis.com' 'cloudbuild.googleapis.com' 'cloudfunctions.googleapis.com' 'cloudscheduler.googleapis.com' 'firestore.googleapis.com' 'iam.googleapis.com' 'logging.googleapis.com' 'monitoring.googleapis.com' 'pubsub.googleapis.com' 'run.googleapis.com' 'storage.googleapis.com' --project "$PROJECT"
+  if exists gcloud firestore databases describe --database "$DATABASE" --project "$PROJECT"; then
+    echo "ok: Firestore database $DATABASE exists"
+  else
+    run gcloud firestore databases create --database "$DATABASE" --location "$REGION" --type firestore-native --project "$PROJECT"
+  fi
+fi
 
 step 'service accounts (one per component, plus push identities)'
 if ! emulator_skips 'service accounts'; then
@@ -209,67 +256,80 @@ if ! emulator_skips 'service accounts'; then
 fi
 
 step 'topics and dead-letter topics'
-ensure_topic 'nba-phase1-scrapers-complete'
-ensure_topic 'nba-phase1-scrapers-complete-dlq'
+ensure_topic 'nba-phase1-scrapers-complete' ''
+ensure_topic 'nba-phase1-scrapers-complete-dlq' ''
 ensure_subscription 'baton-hold--nba-phase1-scrapers-complete-dlq' 'nba-phase1-scrapers-complete-dlq' '' --ack-deadline 600 --message-retention-duration 604800s --expiration-period never
-ensure_topic 'nba-phase2-raw-complete'
-ensure_topic 'nba-phase2-raw-complete-dlq'
+ensure_topic 'nba-phase2-raw-complete' ''
+ensure_topic 'nba-phase2-raw-complete-dlq' ''
 ensure_subscription 'baton-hold--nba-phase2-raw-complete-dlq' 'nba-phase2-raw-complete-dlq' '' --ack-deadline 600 --message-retention-duration 604800s --expiration-period never
-ensure_topic 'nba-phase3-analytics-complete'
-ensure_topic 'nba-phase3-analytics-complete-dlq'
+ensure_topic 'nba-phase3-analytics-complete' ''
+ensure_topic 'nba-phase3-analytics-complete-dlq' ''
 ensure_subscription 'baton-hold--nba-phase3-analytics-complete-dlq' 'nba-phase3-analytics-complete-dlq' '' --ack-deadline 600 --message-retention-duration 604800s --expiration-period never
-ensure_topic 'nba-phase3-trigger'
-ensure_topic 'nba-phase3-trigger-dlq'
+ensure_topic 'nba-phase3-trigger' ''
+ensure_topic 'nba-phase3-trigger-dlq' ''
 ensure_subscription 'baton-hold--nba-phase3-trigger-dlq' 'nba-phase3-trigger-dlq' '' --ack-deadline 600 --message-retention-duration 604800s --expiration-period never
-ensure_topic 'nba-phase4-precompute-complete'
-ensure_topic 'nba-phase4-precompute-complete-dlq'
+ensure_topic 'nba-phase4-precompute-complete' ''
+ensure_topic 'nba-phase4-precompute-complete-dlq' ''
 ensure_subscription 'baton-hold--nba-phase4-precompute-complete-dlq' 'nba-phase4-precompute-complete-dlq' '' --ack-deadline 600 --message-retention-duration 604800s --expiration-period never
-ensure_topic 'nba-phase4-processor-complete'
-ensure_topic 'nba-phase4-processor-complete-dlq'
+ensure_topic 'nba-phase4-processor-complete' ''
+ensure_topic 'nba-phase4-processor-complete-dlq' ''
 ensure_subscription 'baton-hold--nba-phase4-processor-complete-dlq' 'nba-phase4-processor-complete-dlq' '' --ack-deadline 600 --message-retention-duration 604800s --expiration-period never
-ensure_topic 'nba-phase4-trigger'
-ensure_topic 'nba-phase4-trigger-dlq'
+ensure_topic 'nba-phase4-trigger' ''
+ensure_topic 'nba-phase4-trigger-dlq' ''
 ensure_subscription 'baton-hold--nba-phase4-trigger-dlq' 'nba-phase4-trigger-dlq' '' --ack-deadline 600 --message-retention-duration 604800s --expiration-period never
-ensure_topic 'nba-phase5-prediction-ready'
-ensure_topic 'nba-phase5-prediction-ready-dlq'
+ensure_topic 'nba-phase5-prediction-ready' ''
+ensure_topic 'nba-phase5-prediction-ready-dlq' ''
 ensure_subscription 'baton-hold--nba-phase5-prediction-ready-dlq' 'nba-phase5-prediction-ready-dlq' '' --ack-deadline 600 --message-retention-duration 604800s --expiration-period never
-ensure_topic 'nba-phase5-prediction-requests'
-ensure_topic 'nba-phase5-prediction-requests-dlq'
+ensure_topic 'nba-phase5-prediction-requests' ''
+ensure_topic 'nba-phase5-prediction-requests-dlq' ''
 ensure_subscription 'baton-hold--nba-phase5-prediction-requests-dlq' 'nba-phase5-prediction-requests-dlq' '' --ack-deadline 600 --message-retention-duration 604800s --expiration-period never
-ensure_topic 'nba-phase5-predictions-complete'
-ensure_topic 'nba-phase5-predictions-complete-dlq'
+ensure_topic 'nba-phase5-predictions-complete' ''
+ensure_topic 'nba-phase5-predictions-complete-dlq' ''
 ensure_subscription 'baton-hold--nba-phase5-predictions-complete-dlq' 'nba-phase5-predictions-complete-dlq' '' --ack-deadline 600 --message-retention-duration 604800s --expiration-period never
 
 step 'barrier functions and coordinators'
 if ! emulator_skips 'Cloud Functions and Cloud Run deploys'; then
   if [[ $DRY_RUN == 1 ]]; then
-    : "${BATON_SOURCE:=./baton-functions}" "${BATON_COORDINATOR_IMAGE:=baton-coordinator:latest}"
+    : "${BATON_COORDINATOR_IMAGE:=baton-coordinator:latest}"
   fi
-  : "${BATON_SOURCE:?set BATON_SOURCE to the Baton function source directory}"
+  BATON_SOURCE=${BATON_SOURCE:-dist/functions}
+  if [[ $DRY_RUN == 0 && ! -f $BATON_SOURCE/package.json ]]; then
+    echo "deploy.sh: $BATON_SOURCE/package.json not found: run \`baton package\` first (or set BATON_SOURCE)" >&2
+    exit 2
+  fi
   : "${BATON_COORDINATOR_IMAGE:?set BATON_COORDINATOR_IMAGE to the Baton coordinator image}"
+  # Env values are separated by ';' (gcloud's ^;^ delimiter) because BATON_OIDC_EMAIL is a comma-separated list.
+  # Ingress is internal only: Pub/Sub push and Cloud Scheduler of this project still reach the run.app URL
+  # (https://cloud.google.com/run/docs/securing/ingress).
   run gcloud functions deploy 'ml-feature-store-dependencies' --gen2 --project "$PROJECT" --region "$REGION" --runtime nodejs22 \
-    --source "$BATON_SOURCE" --entry-point batonBarrier --trigger-http --no-allow-unauthenticated \
+    --source "$BATON_SOURCE" --entry-point batonBarrier --trigger-http --no-allow-unauthenticated --ingress-settings internal-only \
     --service-account "$(sa_email 'ml-feature-store-dependencies')" --memory '512Mi' --timeout '60s' --max-instances 10 \
-    --set-env-vars 'BATON_BARRIER=ml_feature_store-dependencies,BATON_PIPELINE=nba-props,BATON_PIPELINE_HASH=0d50b0ad91c6' --update-labels "$LABELS",'baton-component=ml_feature_store-dependencies' --quiet
+    --set-env-vars '^;^BATON_BARRIER=ml_feature_store-dependencies;BATON_PIPELINE=nba-props;BATON_PIPELINE_HASH=0d50b0ad91c6'";BATON_OIDC_AUDIENCE=$(audience_url 'ml-feature-store-dependencies');BATON_OIDC_EMAIL=$(sa_emails 'pubsub-invoker')" \
+    --update-labels "$LABELS",'baton-component=ml_feature_store-dependencies' --quiet
   run gcloud functions deploy 'phase2-to-phase3-orchestrator' --gen2 --project "$PROJECT" --region "$REGION" --runtime nodejs22 \
-    --source "$BATON_SOURCE" --entry-point batonBarrier --trigger-http --no-allow-unauthenticated \
+    --source "$BATON_SOURCE" --entry-point batonBarrier --trigger-http --no-allow-unauthenticated --ingress-settings internal-only \
     --service-account "$(sa_email 'phase2-to-phase3')" --memory '512Mi' --timeout '60s' --max-instances 10 \
-    --set-env-vars 'BATON_BARRIER=phase2-to-phase3,BATON_PIPELINE=nba-props,BATON_PIPELINE_HASH=0d50b0ad91c6' --update-labels "$LABELS",'baton-component=phase2-to-phase3' --quiet
+    --set-env-vars '^;^BATON_BARRIER=phase2-to-phase3;BATON_PIPELINE=nba-props;BATON_PIPELINE_HASH=0d50b0ad91c6'";BATON_OIDC_AUDIENCE=$(audience_url 'phase2-to-phase3-orchestrator');BATON_OIDC_EMAIL=$(sa_emails 'pubsub-invoker')" \
+    --update-labels "$LABELS",'baton-component=phase2-to-phase3' --quiet
   run gcloud functions deploy 'phase3-to-phase4-orchestrator' --gen2 --project "$PROJECT" --region "$REGION" --runtime nodejs22 \
-    --source "$BATON_SOURCE" --entry-point batonBarrier --trigger-http --no-allow-unauthenticated \
+    --source "$BATON_SOURCE" --entry-point batonBarrier --trigger-http --no-allow-unauthenticated --ingress-settings internal-only \
     --service-account "$(sa_email 'phase3-to-phase4')" --memory '512Mi' --timeout '60s' --max-instances 10 \
-    --set-env-vars 'BATON_BARRIER=phase3-to-phase4,BATON_PIPELINE=nba-props,BATON_PIPELINE_HASH=0d50b0ad91c6' --update-labels "$LABELS",'baton-component=phase3-to-phase4' --quiet
+    --set-env-vars '^;^BATON_BARRIER=phase3-to-phase4;BATON_PIPELINE=nba-props;BATON_PIPELINE_HASH=0d50b0ad91c6'";BATON_OIDC_AUDIENCE=$(audience_url 'phase3-to-phase4-orchestrator');BATON_OIDC_EMAIL=$(sa_emails 'pubsub-invoker')" \
+    --update-labels "$LABELS",'baton-component=phase3-to-phase4' --quiet
   run gcloud functions deploy 'phase4-complete' --gen2 --project "$PROJECT" --region "$REGION" --runtime nodejs22 \
-    --source "$BATON_SOURCE" --entry-point batonBarrier --trigger-http --no-allow-unauthenticated \
+    --source "$BATON_SOURCE" --entry-point batonBarrier --trigger-http --no-allow-unauthenticated --ingress-settings internal-only \
     --service-account "$(sa_email 'phase4-complete')" --memory '512Mi' --timeout '60s' --max-instances 10 \
-    --set-env-vars 'BATON_BARRIER=phase4-complete,BATON_PIPELINE=nba-props,BATON_PIPELINE_HASH=0d50b0ad91c6' --update-labels "$LABELS",'baton-component=phase4-complete' --quiet
+    --set-env-vars '^;^BATON_BARRIER=phase4-complete;BATON_PIPELINE=nba-props;BATON_PIPELINE_HASH=0d50b0ad91c6'";BATON_OIDC_AUDIENCE=$(audience_url 'phase4-complete');BATON_OIDC_EMAIL=$(sa_emails 'pubsub-invoker')" \
+    --update-labels "$LABELS",'baton-component=phase4-complete' --quiet
   run gcloud functions deploy 'player-composite-factors-dependencies' --gen2 --project "$PROJECT" --region "$REGION" --runtime nodejs22 \
-    --source "$BATON_SOURCE" --entry-point batonBarrier --trigger-http --no-allow-unauthenticated \
+    --source "$BATON_SOURCE" --entry-point batonBarrier --trigger-http --no-allow-unauthenticated --ingress-settings internal-only \
     --service-account "$(sa_email 'player-composite-factor-ec9208')" --memory '512Mi' --timeout '60s' --max-instances 10 \
-    --set-env-vars 'BATON_BARRIER=player_composite_factors-dependencies,BATON_PIPELINE=nba-props,BATON_PIPELINE_HASH=0d50b0ad91c6' --update-labels "$LABELS",'baton-component=player_composite_factors-dependencies' --quiet
+    --set-env-vars '^;^BATON_BARRIER=player_composite_factors-dependencies;BATON_PIPELINE=nba-props;BATON_PIPELINE_HASH=0d50b0ad91c6'";BATON_OIDC_AUDIENCE=$(audience_url 'player-composite-factors-dependencies');BATON_OIDC_EMAIL=$(sa_emails 'pubsub-invoker')" \
+    --update-labels "$LABELS",'baton-component=player_composite_factors-dependencies' --quiet
   run gcloud run deploy 'prediction-coordinator' --project "$PROJECT" --region "$REGION" --image "$BATON_COORDINATOR_IMAGE" \
-    --service-account "$(sa_email 'prediction-coordinator')" --no-allow-unauthenticated --max-instances 10 \
-    --set-env-vars 'BATON_COORDINATOR=prediction-coordinator,BATON_PIPELINE=nba-props,BATON_PIPELINE_HASH=0d50b0ad91c6' --labels "$LABELS",'baton-component=prediction-coordinator' --quiet
+    --service-account "$(sa_email 'prediction-coordinator')" --no-allow-unauthenticated --ingress internal --max-instances 10 \
+    --set-env-vars '^;^BATON_COORDINATOR=prediction-coordinator;BATON_PIPELINE=nba-props;BATON_PIPELINE_HASH=0d50b0ad91c6'";BATON_OIDC_AUDIENCE=$(audience_url 'prediction-coordinator');BATON_OIDC_EMAIL=$(sa_emails 'pubsub-invoker')" \
+    --labels "$LABELS",'baton-component=prediction-coordinator' --quiet
 fi
 
 step 'subscriptions'
@@ -302,7 +362,7 @@ ensure_subscription 'ml_feature_store--nba-phase4-trigger' 'nba-phase4-trigger' 
   --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$url"
 url=$(function_url 'ml-feature-store-dependencies')
 ensure_subscription 'ml_feature_store-dependencies--nba-phase4-processor-complete' 'nba-phase4-processor-complete' '' --ack-deadline 600 --message-retention-duration 604800s --min-retry-delay 10s --max-retry-delay 600s --expiration-period never --dead-letter-topic nba-phase4-processor-complete-dlq --max-delivery-attempts 5 \
-  --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$url"
+  --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$(audience_url 'ml-feature-store-dependencies')"
 url=$(service_url 'nbac-active-players')
 ensure_subscription 'nbac_active_players--nba-phase1-scrapers-complete' 'nba-phase1-scrapers-complete' 'NOT attributes:baton_target' --ack-deadline 600 --message-retention-duration 604800s --min-retry-delay 10s --max-retry-delay 600s --expiration-period never --dead-letter-topic nba-phase1-scrapers-complete-dlq --max-delivery-attempts 5 \
   --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$url"
@@ -344,19 +404,19 @@ ensure_subscription 'odds_api_player_points_props--nba-phase1-scrapers-complete'
   --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$url"
 url=$(function_url 'phase2-to-phase3-orchestrator')
 ensure_subscription 'phase2-to-phase3--nba-phase2-raw-complete' 'nba-phase2-raw-complete' '' --ack-deadline 600 --message-retention-duration 604800s --min-retry-delay 10s --max-retry-delay 600s --expiration-period never --dead-letter-topic nba-phase2-raw-complete-dlq --max-delivery-attempts 5 \
-  --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$url"
+  --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$(audience_url 'phase2-to-phase3-orchestrator')"
 url=$(function_url 'phase3-to-phase4-orchestrator')
 ensure_subscription 'phase3-to-phase4--nba-phase3-analytics-complete' 'nba-phase3-analytics-complete' '' --ack-deadline 600 --message-retention-duration 604800s --min-retry-delay 10s --max-retry-delay 600s --expiration-period never --dead-letter-topic nba-phase3-analytics-complete-dlq --max-delivery-attempts 5 \
-  --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$url"
+  --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$(audience_url 'phase3-to-phase4-orchestrator')"
 url=$(function_url 'phase4-complete')
 ensure_subscription 'phase4-complete--nba-phase4-processor-complete' 'nba-phase4-processor-complete' '' --ack-deadline 600 --message-retention-duration 604800s --min-retry-delay 10s --max-retry-delay 600s --expiration-period never --dead-letter-topic nba-phase4-processor-complete-dlq --max-delivery-attempts 5 \
-  --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$url"
+  --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$(audience_url 'phase4-complete')"
 url=$(service_url 'player-composite-factors')
 ensure_subscription 'player_composite_factors--nba-phase4-trigger' 'nba-phase4-trigger' 'attributes.baton_target = "player_composite_factors"' --ack-deadline 600 --message-retention-duration 604800s --min-retry-delay 10s --max-retry-delay 600s --expiration-period never --dead-letter-topic nba-phase4-trigger-dlq --max-delivery-attempts 5 \
   --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$url"
 url=$(function_url 'player-composite-factors-dependencies')
 ensure_subscription 'player_composite_factors-dependencies--nba-phase4-processor-complete' 'nba-phase4-processor-complete' '' --ack-deadline 600 --message-retention-duration 604800s --min-retry-delay 10s --max-retry-delay 600s --expiration-period never --dead-letter-topic nba-phase4-processor-complete-dlq --max-delivery-attempts 5 \
-  --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$url"
+  --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$(audience_url 'player-composite-factors-dependencies')"
 url=$(service_url 'player-daily-cache')
 ensure_subscription 'player_daily_cache--nba-phase4-trigger' 'nba-phase4-trigger' 'NOT attributes:baton_target' --ack-deadline 600 --message-retention-duration 604800s --min-retry-delay 10s --max-retry-delay 600s --expiration-period never --dead-letter-topic nba-phase4-trigger-dlq --max-delivery-attempts 5 \
   --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$url"
@@ -368,10 +428,10 @@ ensure_subscription 'player_shot_zone_analysis--nba-phase4-trigger' 'nba-phase4-
   --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$url"
 url=$(service_url 'prediction-coordinator')
 ensure_subscription 'prediction-coordinator--nba-phase4-precompute-complete' 'nba-phase4-precompute-complete' '' --ack-deadline 600 --message-retention-duration 604800s --min-retry-delay 10s --max-retry-delay 600s --expiration-period never --dead-letter-topic nba-phase4-precompute-complete-dlq --max-delivery-attempts 5 \
-  --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$url"
+  --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$(audience_url 'prediction-coordinator')"
 url=$(service_url 'prediction-coordinator')
 ensure_subscription 'prediction-coordinator--nba-phase5-prediction-ready' 'nba-phase5-prediction-ready' '' --ack-deadline 600 --message-retention-duration 604800s --min-retry-delay 10s --max-retry-delay 600s --expiration-period never --dead-letter-topic nba-phase5-prediction-ready-dlq --max-delivery-attempts 5 \
-  --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$url"
+  --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$(audience_url 'prediction-coordinator')"
 url=$(service_url 'prediction-worker')
 ensure_subscription 'prediction_worker--nba-phase5-prediction-requests' 'nba-phase5-prediction-requests' 'NOT attributes:baton_target' --ack-deadline 600 --message-retention-duration 604800s --min-retry-delay 10s --max-retry-delay 600s --expiration-period never --dead-letter-topic nba-phase5-prediction-requests-dlq --max-delivery-attempts 5 \
   --push-endpoint "$url" --push-auth-service-account "$(sa_email 'pubsub-invoker')" --push-auth-token-audience "$url"
@@ -393,12 +453,6 @@ ensure_subscription 'upcoming_team_game_context--nba-phase3-trigger' 'nba-phase3
 
 step 'IAM (least privilege, from the graph)'
 if ! emulator_skips 'IAM bindings'; then
-  if [[ $DRY_RUN == 1 ]]; then
-    number=PROJECT_NUMBER
-  else
-    number=$(gcloud projects describe "$PROJECT" --format 'value(projectNumber)')
-  fi
-  agent="serviceAccount:service-$number@gcp-sa-pubsub.iam.gserviceaccount.com"
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase2-raw-complete' --project "$PROJECT" --member "serviceAccount:$(sa_email 'bdl-injuries')" --role roles/pubsub.publisher --format none
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase2-raw-complete' --project "$PROJECT" --member "serviceAccount:$(sa_email 'bdl-player-boxscores')" --role roles/pubsub.publisher --format none
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase2-raw-complete' --project "$PROJECT" --member "serviceAccount:$(sa_email 'bettingpros-player-poin-640216')" --role roles/pubsub.publisher --format none
@@ -409,6 +463,7 @@ if ! emulator_skips 'IAM bindings'; then
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase2-raw-complete' --project "$PROJECT" --member "serviceAccount:$(sa_email 'espn-team-rosters')" --role roles/pubsub.publisher --format none
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase4-processor-complete' --project "$PROJECT" --member "serviceAccount:$(sa_email 'ml-feature-store')" --role roles/pubsub.publisher --format none
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase4-trigger' --project "$PROJECT" --member "serviceAccount:$(sa_email 'ml-feature-store-dependencies')" --role roles/pubsub.publisher --format none
+  run gcloud pubsub topics add-iam-policy-binding 'nba-phase4-processor-complete-dlq' --project "$PROJECT" --member "serviceAccount:$(sa_email 'ml-feature-store-dependencies')" --role roles/pubsub.publisher --format none
   run gcloud projects add-iam-policy-binding "$PROJECT" --member "serviceAccount:$(sa_email 'ml-feature-store-dependencies')" --role roles/datastore.user --condition None --format none
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase1-scrapers-complete' --project "$PROJECT" --member "serviceAccount:$(sa_email 'nba-scrapers')" --role roles/pubsub.publisher --format none
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase2-raw-complete' --project "$PROJECT" --member "serviceAccount:$(sa_email 'nbac-active-players')" --role roles/pubsub.publisher --format none
@@ -425,12 +480,16 @@ if ! emulator_skips 'IAM bindings'; then
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase2-raw-complete' --project "$PROJECT" --member "serviceAccount:$(sa_email 'odds-api-game-lines')" --role roles/pubsub.publisher --format none
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase2-raw-complete' --project "$PROJECT" --member "serviceAccount:$(sa_email 'odds-api-player-points-props')" --role roles/pubsub.publisher --format none
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase3-trigger' --project "$PROJECT" --member "serviceAccount:$(sa_email 'phase2-to-phase3')" --role roles/pubsub.publisher --format none
+  run gcloud pubsub topics add-iam-policy-binding 'nba-phase2-raw-complete-dlq' --project "$PROJECT" --member "serviceAccount:$(sa_email 'phase2-to-phase3')" --role roles/pubsub.publisher --format none
   run gcloud projects add-iam-policy-binding "$PROJECT" --member "serviceAccount:$(sa_email 'phase2-to-phase3')" --role roles/datastore.user --condition None --format none
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase4-trigger' --project "$PROJECT" --member "serviceAccount:$(sa_email 'phase3-to-phase4')" --role roles/pubsub.publisher --format none
+  run gcloud pubsub topics add-iam-policy-binding 'nba-phase3-analytics-complete-dlq' --project "$PROJECT" --member "serviceAccount:$(sa_email 'phase3-to-phase4')" --role roles/pubsub.publisher --format none
   run gcloud projects add-iam-policy-binding "$PROJECT" --member "serviceAccount:$(sa_email 'phase3-to-phase4')" --role roles/datastore.user --condition None --format none
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase4-precompute-complete' --project "$PROJECT" --member "serviceAccount:$(sa_email 'phase4-complete')" --role roles/pubsub.publisher --format none
+  run gcloud pubsub topics add-iam-policy-binding 'nba-phase4-processor-complete-dlq' --project "$PROJECT" --member "serviceAccount:$(sa_email 'phase4-complete')" --role roles/pubsub.publisher --format none
   run gcloud projects add-iam-policy-binding "$PROJECT" --member "serviceAccount:$(sa_email 'phase4-complete')" --role roles/datastore.user --condition None --format none
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase4-trigger' --project "$PROJECT" --member "serviceAccount:$(sa_email 'player-composite-factor-ec9208')" --role roles/pubsub.publisher --format none
+  run gcloud pubsub topics add-iam-policy-binding 'nba-phase4-processor-complete-dlq' --project "$PROJECT" --member "serviceAccount:$(sa_email 'player-composite-factor-ec9208')" --role roles/pubsub.publisher --format none
   run gcloud projects add-iam-policy-binding "$PROJECT" --member "serviceAccount:$(sa_email 'player-composite-factor-ec9208')" --role roles/datastore.user --condition None --format none
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase4-processor-complete' --project "$PROJECT" --member "serviceAccount:$(sa_email 'player-composite-factors')" --role roles/pubsub.publisher --format none
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase4-processor-complete' --project "$PROJECT" --member "serviceAccount:$(sa_email 'player-daily-cache')" --role roles/pubsub.publisher --format none
@@ -438,6 +497,8 @@ if ! emulator_skips 'IAM bindings'; then
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase4-processor-complete' --project "$PROJECT" --member "serviceAccount:$(sa_email 'player-shot-zone-analysis')" --role roles/pubsub.publisher --format none
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase5-prediction-requests' --project "$PROJECT" --member "serviceAccount:$(sa_email 'prediction-coordinator')" --role roles/pubsub.publisher --format none
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase5-predictions-complete' --project "$PROJECT" --member "serviceAccount:$(sa_email 'prediction-coordinator')" --role roles/pubsub.publisher --format none
+  run gcloud pubsub topics add-iam-policy-binding 'nba-phase4-precompute-complete-dlq' --project "$PROJECT" --member "serviceAccount:$(sa_email 'prediction-coordinator')" --role roles/pubsub.publisher --format none
+  run gcloud pubsub topics add-iam-policy-binding 'nba-phase5-prediction-ready-dlq' --project "$PROJECT" --member "serviceAccount:$(sa_email 'prediction-coordinator')" --role roles/pubsub.publisher --format none
   run gcloud projects add-iam-policy-binding "$PROJECT" --member "serviceAccount:$(sa_email 'prediction-coordinator')" --role roles/datastore.user --condition None --format none
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase5-prediction-ready' --project "$PROJECT" --member "serviceAccount:$(sa_email 'prediction-worker')" --role roles/pubsub.publisher --format none
   run gcloud pubsub topics add-iam-policy-binding 'nba-phase3-analytics-complete' --project "$PROJECT" --member "serviceAccount:$(sa_email 'team-defense-game-summary')" --role roles/pubsub.publisher --format none
@@ -535,9 +596,14 @@ if ! emulator_skips 'IAM bindings'; then
   run gcloud pubsub subscriptions add-iam-policy-binding 'upcoming_team_game_context--nba-phase3-trigger' --project "$PROJECT" --member "$agent" --role roles/pubsub.subscriber --format none
 fi
 
-step 'deadline ticks (Cloud Scheduler, OIDC, JSON content type)'
+step 'ticks: deadlines, stall policies, unpublished triggers (Cloud Scheduler, OIDC, JSON content type)'
 if ! emulator_skips 'Cloud Scheduler jobs'; then
-  ensure_tick 'baton-tick-phase4-complete' '*/5 * * * *' 'phase4-complete' '{"barrier":"phase4-complete"}' 'pubsub-invoker'
+  ensure_tick 'baton-tick-ml-feature-store-dependencies' '*/5 * * * *' function_url 'ml-feature-store-dependencies' '/tick' '{"barrier":"ml_feature_store-dependencies"}' 'pubsub-invoker'
+  ensure_tick 'baton-tick-phase2-to-phase3-orchestrator' '*/5 * * * *' function_url 'phase2-to-phase3-orchestrator' '/tick' '{"barrier":"phase2-to-phase3"}' 'pubsub-invoker'
+  ensure_tick 'baton-tick-phase3-to-phase4-orchestrator' '*/5 * * * *' function_url 'phase3-to-phase4-orchestrator' '/tick' '{"barrier":"phase3-to-phase4"}' 'pubsub-invoker'
+  ensure_tick 'baton-tick-phase4-complete' '*/5 * * * *' function_url 'phase4-complete' '/tick' '{"barrier":"phase4-complete"}' 'pubsub-invoker'
+  ensure_tick 'baton-tick-player-composite-factors-dependencies' '*/5 * * * *' function_url 'player-composite-factors-dependencies' '/tick' '{"barrier":"player_composite_factors-dependencies"}' 'pubsub-invoker'
+  ensure_tick 'baton-tick-prediction-coordinator' '* * * * *' service_url 'prediction-coordinator' '/tick' '{"coordinator":"prediction-coordinator"}' 'pubsub-invoker'
   :
 fi
 

@@ -9,6 +9,7 @@ resource "google_firestore_field" "ttl-baton_keys" {
   ttl_config {}
   # Exempt the TTL timestamp from indexing: it is written on every document and never queried.
   index_config {}
+  depends_on = [google_firestore_database.state]
 }
 
 # baton_barriers/{barrier}/baton_keys/{key}/baton_members/{member}: one document per completed member, created with a must-not-exist precondition
@@ -19,6 +20,7 @@ resource "google_firestore_field" "ttl-baton_members" {
   ttl_config {}
   # Exempt the TTL timestamp from indexing: it is written on every document and never queried.
   index_config {}
+  depends_on = [google_firestore_database.state]
 }
 
 # baton_barriers/{barrier}/baton_keys/{key}/baton_triggers/{generation}: the fire decision (created once; must-not-exist) and whether it was published
@@ -29,6 +31,7 @@ resource "google_firestore_field" "ttl-baton_triggers" {
   ttl_config {}
   # Exempt the TTL timestamp from indexing: it is written on every document and never queried.
   index_config {}
+  depends_on = [google_firestore_database.state]
 }
 
 # baton_coordinators/{coordinator}/baton_batches/{key}: a coordinator batch: expected entities and progress
@@ -39,4 +42,5 @@ resource "google_firestore_field" "ttl-baton_batches" {
   ttl_config {}
   # Exempt the TTL timestamp from indexing: it is written on every document and never queried.
   index_config {}
+  depends_on = [google_firestore_database.state]
 }

@@ -6,6 +6,7 @@ resource "google_service_account" "bdl-injuries" {
   account_id   = "bdl-injuries"
   display_name = "Baton processor bdl_injuries"
   description  = "Runs processor bdl_injuries of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-bdl-injuries-nba-phase2-raw-complete" {
@@ -19,6 +20,7 @@ resource "google_service_account" "bdl-player-boxscores" {
   account_id   = "bdl-player-boxscores"
   display_name = "Baton processor bdl_player_boxscores"
   description  = "Runs processor bdl_player_boxscores of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-bdl-player-boxscores-nba-phase2-raw-complete" {
@@ -32,6 +34,7 @@ resource "google_service_account" "bettingpros-player-poin-640216" {
   account_id   = "bettingpros-player-poin-640216"
   display_name = "Baton processor bettingpros_player_points_props"
   description  = "Runs processor bettingpros_player_points_props of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-bettingpros-player-poin-640216-nba-phase2-raw-complete" {
@@ -45,6 +48,7 @@ resource "google_service_account" "bigdataball-play-by-play" {
   account_id   = "bigdataball-play-by-play"
   display_name = "Baton processor bigdataball_play_by_play"
   description  = "Runs processor bigdataball_play_by_play of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-bigdataball-play-by-play-nba-phase2-raw-complete" {
@@ -58,6 +62,7 @@ resource "google_service_account" "bigdataball-schedule" {
   account_id   = "bigdataball-schedule"
   display_name = "Baton processor bigdataball_schedule"
   description  = "Runs processor bigdataball_schedule of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-bigdataball-schedule-nba-phase2-raw-complete" {
@@ -71,6 +76,7 @@ resource "google_service_account" "espn-boxscores" {
   account_id   = "espn-boxscores"
   display_name = "Baton processor espn_boxscores"
   description  = "Runs processor espn_boxscores of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-espn-boxscores-nba-phase2-raw-complete" {
@@ -84,6 +90,7 @@ resource "google_service_account" "espn-scoreboard" {
   account_id   = "espn-scoreboard"
   display_name = "Baton processor espn_scoreboard"
   description  = "Runs processor espn_scoreboard of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-espn-scoreboard-nba-phase2-raw-complete" {
@@ -97,6 +104,7 @@ resource "google_service_account" "espn-team-rosters" {
   account_id   = "espn-team-rosters"
   display_name = "Baton processor espn_team_rosters"
   description  = "Runs processor espn_team_rosters of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-espn-team-rosters-nba-phase2-raw-complete" {
@@ -110,6 +118,7 @@ resource "google_service_account" "ml-feature-store" {
   account_id   = "ml-feature-store"
   display_name = "Baton processor ml_feature_store"
   description  = "Runs processor ml_feature_store of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-ml-feature-store-nba-phase4-processor-complete" {
@@ -123,10 +132,18 @@ resource "google_service_account" "ml-feature-store-dependencies" {
   account_id   = "ml-feature-store-dependencies"
   display_name = "Baton barrier ml_feature_store-dependencies"
   description  = "Starts ml_feature_store once team_defense_zone_analysis, player_shot_zone_analysis, player_daily_cache, player_composite_factors completed."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-ml-feature-store-dependencies-nba-phase4-trigger" {
   topic  = google_pubsub_topic.nba-phase4-trigger.name
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.ml-feature-store-dependencies.member
+}
+
+# Its handler republishes poison messages to this dead-letter topic itself, with the reason.
+resource "google_pubsub_topic_iam_member" "dlq-ml-feature-store-dependencies-nba-phase4-processor-complete-dlq" {
+  topic  = google_pubsub_topic.nba-phase4-processor-complete-dlq.name
   role   = "roles/pubsub.publisher"
   member = google_service_account.ml-feature-store-dependencies.member
 }
@@ -142,6 +159,7 @@ resource "google_service_account" "nba-scrapers" {
   account_id   = "nba-scrapers"
   display_name = "Baton processor nba_scrapers"
   description  = "One Cloud Run service hosting all 26+ scrapers."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-nba-scrapers-nba-phase1-scrapers-complete" {
@@ -155,6 +173,7 @@ resource "google_service_account" "nbac-active-players" {
   account_id   = "nbac-active-players"
   display_name = "Baton processor nbac_active_players"
   description  = "Runs processor nbac_active_players of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-nbac-active-players-nba-phase2-raw-complete" {
@@ -168,6 +187,7 @@ resource "google_service_account" "nbac-gamebook-player-stats" {
   account_id   = "nbac-gamebook-player-stats"
   display_name = "Baton processor nbac_gamebook_player_stats"
   description  = "Runs processor nbac_gamebook_player_stats of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-nbac-gamebook-player-stats-nba-phase2-raw-complete" {
@@ -181,6 +201,7 @@ resource "google_service_account" "nbac-injury-report" {
   account_id   = "nbac-injury-report"
   display_name = "Baton processor nbac_injury_report"
   description  = "Runs processor nbac_injury_report of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-nbac-injury-report-nba-phase2-raw-complete" {
@@ -194,6 +215,7 @@ resource "google_service_account" "nbac-officials" {
   account_id   = "nbac-officials"
   display_name = "Baton processor nbac_officials"
   description  = "Runs processor nbac_officials of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-nbac-officials-nba-phase2-raw-complete" {
@@ -207,6 +229,7 @@ resource "google_service_account" "nbac-play-by-play" {
   account_id   = "nbac-play-by-play"
   display_name = "Baton processor nbac_play_by_play"
   description  = "Runs processor nbac_play_by_play of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-nbac-play-by-play-nba-phase2-raw-complete" {
@@ -220,6 +243,7 @@ resource "google_service_account" "nbac-player-list-current" {
   account_id   = "nbac-player-list-current"
   display_name = "Baton processor nbac_player_list_current"
   description  = "Runs processor nbac_player_list_current of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-nbac-player-list-current-nba-phase2-raw-complete" {
@@ -233,6 +257,7 @@ resource "google_service_account" "nbac-referee-assignments" {
   account_id   = "nbac-referee-assignments"
   display_name = "Baton processor nbac_referee_assignments"
   description  = "Runs processor nbac_referee_assignments of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-nbac-referee-assignments-nba-phase2-raw-complete" {
@@ -246,6 +271,7 @@ resource "google_service_account" "nbac-schedule" {
   account_id   = "nbac-schedule"
   display_name = "Baton processor nbac_schedule"
   description  = "Runs processor nbac_schedule of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-nbac-schedule-nba-phase2-raw-complete" {
@@ -259,6 +285,7 @@ resource "google_service_account" "nbac-standings" {
   account_id   = "nbac-standings"
   display_name = "Baton processor nbac_standings"
   description  = "Runs processor nbac_standings of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-nbac-standings-nba-phase2-raw-complete" {
@@ -272,6 +299,7 @@ resource "google_service_account" "nbac-team-boxscore" {
   account_id   = "nbac-team-boxscore"
   display_name = "Baton processor nbac_team_boxscore"
   description  = "Runs processor nbac_team_boxscore of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-nbac-team-boxscore-nba-phase2-raw-complete" {
@@ -285,6 +313,7 @@ resource "google_service_account" "nbac-team-list" {
   account_id   = "nbac-team-list"
   display_name = "Baton processor nbac_team_list"
   description  = "Runs processor nbac_team_list of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-nbac-team-list-nba-phase2-raw-complete" {
@@ -298,6 +327,7 @@ resource "google_service_account" "odds-api-game-lines" {
   account_id   = "odds-api-game-lines"
   display_name = "Baton processor odds_api_game_lines"
   description  = "Runs processor odds_api_game_lines of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-odds-api-game-lines-nba-phase2-raw-complete" {
@@ -311,6 +341,7 @@ resource "google_service_account" "odds-api-player-points-props" {
   account_id   = "odds-api-player-points-props"
   display_name = "Baton processor odds_api_player_points_props"
   description  = "Runs processor odds_api_player_points_props of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-odds-api-player-points-props-nba-phase2-raw-complete" {
@@ -324,10 +355,18 @@ resource "google_service_account" "phase2-to-phase3" {
   account_id   = "phase2-to-phase3"
   display_name = "Baton barrier phase2-to-phase3"
   description  = "Start analytics once all 21 raw tables are loaded for the game date."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-phase2-to-phase3-nba-phase3-trigger" {
   topic  = google_pubsub_topic.nba-phase3-trigger.name
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.phase2-to-phase3.member
+}
+
+# Its handler republishes poison messages to this dead-letter topic itself, with the reason.
+resource "google_pubsub_topic_iam_member" "dlq-phase2-to-phase3-nba-phase2-raw-complete-dlq" {
+  topic  = google_pubsub_topic.nba-phase2-raw-complete-dlq.name
   role   = "roles/pubsub.publisher"
   member = google_service_account.phase2-to-phase3.member
 }
@@ -343,10 +382,18 @@ resource "google_service_account" "phase3-to-phase4" {
   account_id   = "phase3-to-phase4"
   display_name = "Baton barrier phase3-to-phase4"
   description  = "Start precompute once analytics are done, passing on what changed."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-phase3-to-phase4-nba-phase4-trigger" {
   topic  = google_pubsub_topic.nba-phase4-trigger.name
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.phase3-to-phase4.member
+}
+
+# Its handler republishes poison messages to this dead-letter topic itself, with the reason.
+resource "google_pubsub_topic_iam_member" "dlq-phase3-to-phase4-nba-phase3-analytics-complete-dlq" {
+  topic  = google_pubsub_topic.nba-phase3-analytics-complete-dlq.name
   role   = "roles/pubsub.publisher"
   member = google_service_account.phase3-to-phase4.member
 }
@@ -362,10 +409,18 @@ resource "google_service_account" "phase4-complete" {
   account_id   = "phase4-complete"
   display_name = "Baton barrier phase4-complete"
   description  = "Declare precompute done for the game date."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-phase4-complete-nba-phase4-precompute-complete" {
   topic  = google_pubsub_topic.nba-phase4-precompute-complete.name
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.phase4-complete.member
+}
+
+# Its handler republishes poison messages to this dead-letter topic itself, with the reason.
+resource "google_pubsub_topic_iam_member" "dlq-phase4-complete-nba-phase4-processor-complete-dlq" {
+  topic  = google_pubsub_topic.nba-phase4-processor-complete-dlq.name
   role   = "roles/pubsub.publisher"
   member = google_service_account.phase4-complete.member
 }
@@ -381,10 +436,18 @@ resource "google_service_account" "player-composite-factor-ec9208" {
   account_id   = "player-composite-factor-ec9208"
   display_name = "Baton barrier player_composite_factors-dependencies"
   description  = "Starts player_composite_factors once team_defense_zone_analysis, player_shot_zone_analysis, player_daily_cache completed."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-player-composite-factor-ec9208-nba-phase4-trigger" {
   topic  = google_pubsub_topic.nba-phase4-trigger.name
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.player-composite-factor-ec9208.member
+}
+
+# Its handler republishes poison messages to this dead-letter topic itself, with the reason.
+resource "google_pubsub_topic_iam_member" "dlq-player-composite-factor-ec9208-nba-phase4-processor-complete-dlq" {
+  topic  = google_pubsub_topic.nba-phase4-processor-complete-dlq.name
   role   = "roles/pubsub.publisher"
   member = google_service_account.player-composite-factor-ec9208.member
 }
@@ -400,6 +463,7 @@ resource "google_service_account" "player-composite-factors" {
   account_id   = "player-composite-factors"
   display_name = "Baton processor player_composite_factors"
   description  = "Runs processor player_composite_factors of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-player-composite-factors-nba-phase4-processor-complete" {
@@ -413,6 +477,7 @@ resource "google_service_account" "player-daily-cache" {
   account_id   = "player-daily-cache"
   display_name = "Baton processor player_daily_cache"
   description  = "Runs processor player_daily_cache of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-player-daily-cache-nba-phase4-processor-complete" {
@@ -426,6 +491,7 @@ resource "google_service_account" "player-game-summary" {
   account_id   = "player-game-summary"
   display_name = "Baton processor player_game_summary"
   description  = "Runs processor player_game_summary of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-player-game-summary-nba-phase3-analytics-complete" {
@@ -439,6 +505,7 @@ resource "google_service_account" "player-shot-zone-analysis" {
   account_id   = "player-shot-zone-analysis"
   display_name = "Baton processor player_shot_zone_analysis"
   description  = "Runs processor player_shot_zone_analysis of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-player-shot-zone-analysis-nba-phase4-processor-complete" {
@@ -452,6 +519,7 @@ resource "google_service_account" "prediction-coordinator" {
   account_id   = "prediction-coordinator"
   display_name = "Baton coordinator prediction-coordinator"
   description  = "One prediction request per player; done at N/N or when stalled near done."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-prediction-coordinator-nba-phase5-prediction-requests" {
@@ -462,6 +530,20 @@ resource "google_pubsub_topic_iam_member" "pub-prediction-coordinator-nba-phase5
 
 resource "google_pubsub_topic_iam_member" "pub-prediction-coordinator-nba-phase5-predictions-complete" {
   topic  = google_pubsub_topic.nba-phase5-predictions-complete.name
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.prediction-coordinator.member
+}
+
+# Its handler republishes poison messages to this dead-letter topic itself, with the reason.
+resource "google_pubsub_topic_iam_member" "dlq-prediction-coordinator-nba-phase4-precompute-complete-dlq" {
+  topic  = google_pubsub_topic.nba-phase4-precompute-complete-dlq.name
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.prediction-coordinator.member
+}
+
+# Its handler republishes poison messages to this dead-letter topic itself, with the reason.
+resource "google_pubsub_topic_iam_member" "dlq-prediction-coordinator-nba-phase5-prediction-ready-dlq" {
+  topic  = google_pubsub_topic.nba-phase5-prediction-ready-dlq.name
   role   = "roles/pubsub.publisher"
   member = google_service_account.prediction-coordinator.member
 }
@@ -477,6 +559,7 @@ resource "google_service_account" "prediction-worker" {
   account_id   = "prediction-worker"
   display_name = "Baton processor prediction_worker"
   description  = "Predicts one player's props per request."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-prediction-worker-nba-phase5-prediction-ready" {
@@ -490,6 +573,7 @@ resource "google_service_account" "team-defense-game-summary" {
   account_id   = "team-defense-game-summary"
   display_name = "Baton processor team_defense_game_summary"
   description  = "Runs processor team_defense_game_summary of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-team-defense-game-summary-nba-phase3-analytics-complete" {
@@ -503,6 +587,7 @@ resource "google_service_account" "team-defense-zone-analysis" {
   account_id   = "team-defense-zone-analysis"
   display_name = "Baton processor team_defense_zone_analysis"
   description  = "Runs processor team_defense_zone_analysis of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-team-defense-zone-analysis-nba-phase4-processor-complete" {
@@ -516,6 +601,7 @@ resource "google_service_account" "team-offense-game-summary" {
   account_id   = "team-offense-game-summary"
   display_name = "Baton processor team_offense_game_summary"
   description  = "Runs processor team_offense_game_summary of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-team-offense-game-summary-nba-phase3-analytics-complete" {
@@ -529,6 +615,7 @@ resource "google_service_account" "upcoming-player-game-context" {
   account_id   = "upcoming-player-game-context"
   display_name = "Baton processor upcoming_player_game_context"
   description  = "Runs processor upcoming_player_game_context of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-upcoming-player-game-context-nba-phase3-analytics-complete" {
@@ -542,6 +629,7 @@ resource "google_service_account" "upcoming-team-game-context" {
   account_id   = "upcoming-team-game-context"
   display_name = "Baton processor upcoming_team_game_context"
   description  = "Runs processor upcoming_team_game_context of pipeline nba-props."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_pubsub_topic_iam_member" "pub-upcoming-team-game-context-nba-phase3-analytics-complete" {
@@ -555,6 +643,7 @@ resource "google_service_account" "pubsub-invoker" {
   account_id   = "pubsub-invoker"
   display_name = "Baton push identity pubsub-invoker"
   description  = "Signs Pub/Sub push and Cloud Scheduler requests; holds roles/run.invoker on exactly its targets."
+  depends_on   = [google_project_service.iam]
 }
 
 resource "google_service_account_iam_member" "agent-token-pubsub-invoker" {

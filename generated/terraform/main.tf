@@ -26,4 +26,8 @@ locals {
   }
   # The Pub/Sub service agent forwards dead letters and mints push OIDC tokens.
   pubsub_service_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  source_bucket        = var.baton_source_bucket != "" ? var.baton_source_bucket : "${var.project}-baton-source"
+  firestore_location   = var.firestore_location != "" ? var.firestore_location : var.region
+  # Names the uploaded package object: a new package is a new object, so it rolls out.
+  package_md5 = filemd5(var.baton_package_zip)
 }

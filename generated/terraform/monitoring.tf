@@ -27,6 +27,7 @@ resource "google_monitoring_alert_policy" "dlq-nba-phase1-scrapers-complete-dlq"
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "dlq-nba-phase2-raw-complete-dlq" {
@@ -54,6 +55,7 @@ resource "google_monitoring_alert_policy" "dlq-nba-phase2-raw-complete-dlq" {
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "dlq-nba-phase3-analytics-complete-dlq" {
@@ -81,6 +83,7 @@ resource "google_monitoring_alert_policy" "dlq-nba-phase3-analytics-complete-dlq
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "dlq-nba-phase3-trigger-dlq" {
@@ -108,6 +111,7 @@ resource "google_monitoring_alert_policy" "dlq-nba-phase3-trigger-dlq" {
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "dlq-nba-phase4-precompute-complete-dlq" {
@@ -135,6 +139,7 @@ resource "google_monitoring_alert_policy" "dlq-nba-phase4-precompute-complete-dl
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "dlq-nba-phase4-processor-complete-dlq" {
@@ -162,6 +167,7 @@ resource "google_monitoring_alert_policy" "dlq-nba-phase4-processor-complete-dlq
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "dlq-nba-phase4-trigger-dlq" {
@@ -189,6 +195,7 @@ resource "google_monitoring_alert_policy" "dlq-nba-phase4-trigger-dlq" {
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "dlq-nba-phase5-prediction-ready-dlq" {
@@ -216,6 +223,7 @@ resource "google_monitoring_alert_policy" "dlq-nba-phase5-prediction-ready-dlq" 
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "dlq-nba-phase5-prediction-requests-dlq" {
@@ -243,6 +251,7 @@ resource "google_monitoring_alert_policy" "dlq-nba-phase5-prediction-requests-dl
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "dlq-nba-phase5-predictions-complete-dlq" {
@@ -270,6 +279,7 @@ resource "google_monitoring_alert_policy" "dlq-nba-phase5-predictions-complete-d
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-bdl_injuries--nba-phase1-scrapers-complete" {
@@ -297,6 +307,7 @@ resource "google_monitoring_alert_policy" "unacked-bdl_injuries--nba-phase1-scra
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-bdl_player_boxscores--nba-phase1-scrapers-complete" {
@@ -324,6 +335,7 @@ resource "google_monitoring_alert_policy" "unacked-bdl_player_boxscores--nba-pha
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-bettingpros_player_points_props--nba-phase1-scrapers-complete" {
@@ -351,6 +363,7 @@ resource "google_monitoring_alert_policy" "unacked-bettingpros_player_points_pro
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-bigdataball_play_by_play--nba-phase1-scrapers-complete" {
@@ -378,6 +391,7 @@ resource "google_monitoring_alert_policy" "unacked-bigdataball_play_by_play--nba
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-bigdataball_schedule--nba-phase1-scrapers-complete" {
@@ -405,6 +419,7 @@ resource "google_monitoring_alert_policy" "unacked-bigdataball_schedule--nba-pha
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-espn_boxscores--nba-phase1-scrapers-complete" {
@@ -432,6 +447,7 @@ resource "google_monitoring_alert_policy" "unacked-espn_boxscores--nba-phase1-sc
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-espn_scoreboard--nba-phase1-scrapers-complete" {
@@ -459,6 +475,7 @@ resource "google_monitoring_alert_policy" "unacked-espn_scoreboard--nba-phase1-s
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-espn_team_rosters--nba-phase1-scrapers-complete" {
@@ -486,6 +503,7 @@ resource "google_monitoring_alert_policy" "unacked-espn_team_rosters--nba-phase1
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-ml_feature_store--nba-phase4-trigger" {
@@ -513,6 +531,7 @@ resource "google_monitoring_alert_policy" "unacked-ml_feature_store--nba-phase4-
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-ml_feature_store-dependencies--nba-phase4-processor-complete" {
@@ -540,6 +559,7 @@ resource "google_monitoring_alert_policy" "unacked-ml_feature_store-dependencies
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-nbac_active_players--nba-phase1-scrapers-complete" {
@@ -567,6 +587,7 @@ resource "google_monitoring_alert_policy" "unacked-nbac_active_players--nba-phas
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-nbac_gamebook_player_stats--nba-phase1-scrapers-complete" {
@@ -594,6 +615,7 @@ resource "google_monitoring_alert_policy" "unacked-nbac_gamebook_player_stats--n
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-nbac_injury_report--nba-phase1-scrapers-complete" {
@@ -621,6 +643,7 @@ resource "google_monitoring_alert_policy" "unacked-nbac_injury_report--nba-phase
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-nbac_officials--nba-phase1-scrapers-complete" {
@@ -648,6 +671,7 @@ resource "google_monitoring_alert_policy" "unacked-nbac_officials--nba-phase1-sc
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-nbac_play_by_play--nba-phase1-scrapers-complete" {
@@ -675,6 +699,7 @@ resource "google_monitoring_alert_policy" "unacked-nbac_play_by_play--nba-phase1
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-nbac_player_list_current--nba-phase1-scrapers-complete" {
@@ -702,6 +727,7 @@ resource "google_monitoring_alert_policy" "unacked-nbac_player_list_current--nba
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-nbac_referee_assignments--nba-phase1-scrapers-complete" {
@@ -729,6 +755,7 @@ resource "google_monitoring_alert_policy" "unacked-nbac_referee_assignments--nba
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-nbac_schedule--nba-phase1-scrapers-complete" {
@@ -756,6 +783,7 @@ resource "google_monitoring_alert_policy" "unacked-nbac_schedule--nba-phase1-scr
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-nbac_standings--nba-phase1-scrapers-complete" {
@@ -783,6 +811,7 @@ resource "google_monitoring_alert_policy" "unacked-nbac_standings--nba-phase1-sc
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-nbac_team_boxscore--nba-phase1-scrapers-complete" {
@@ -810,6 +839,7 @@ resource "google_monitoring_alert_policy" "unacked-nbac_team_boxscore--nba-phase
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-nbac_team_list--nba-phase1-scrapers-complete" {
@@ -837,6 +867,7 @@ resource "google_monitoring_alert_policy" "unacked-nbac_team_list--nba-phase1-sc
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-odds_api_game_lines--nba-phase1-scrapers-complete" {
@@ -864,6 +895,7 @@ resource "google_monitoring_alert_policy" "unacked-odds_api_game_lines--nba-phas
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-odds_api_player_points_props--nba-phase1-scrapers-complete" {
@@ -891,6 +923,7 @@ resource "google_monitoring_alert_policy" "unacked-odds_api_player_points_props-
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-phase2-to-phase3--nba-phase2-raw-complete" {
@@ -918,6 +951,7 @@ resource "google_monitoring_alert_policy" "unacked-phase2-to-phase3--nba-phase2-
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-phase3-to-phase4--nba-phase3-analytics-complete" {
@@ -945,6 +979,7 @@ resource "google_monitoring_alert_policy" "unacked-phase3-to-phase4--nba-phase3-
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-phase4-complete--nba-phase4-processor-complete" {
@@ -972,6 +1007,7 @@ resource "google_monitoring_alert_policy" "unacked-phase4-complete--nba-phase4-p
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-player_composite_factors--nba-phase4-trigger" {
@@ -999,6 +1035,7 @@ resource "google_monitoring_alert_policy" "unacked-player_composite_factors--nba
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-player_composite_factors-dependencies--nba-phase4-processor-complete" {
@@ -1026,6 +1063,7 @@ resource "google_monitoring_alert_policy" "unacked-player_composite_factors-depe
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-player_daily_cache--nba-phase4-trigger" {
@@ -1053,6 +1091,7 @@ resource "google_monitoring_alert_policy" "unacked-player_daily_cache--nba-phase
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-player_game_summary--nba-phase3-trigger" {
@@ -1080,6 +1119,7 @@ resource "google_monitoring_alert_policy" "unacked-player_game_summary--nba-phas
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-player_shot_zone_analysis--nba-phase4-trigger" {
@@ -1107,6 +1147,7 @@ resource "google_monitoring_alert_policy" "unacked-player_shot_zone_analysis--nb
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-prediction-coordinator--nba-phase4-precompute-complete" {
@@ -1134,6 +1175,7 @@ resource "google_monitoring_alert_policy" "unacked-prediction-coordinator--nba-p
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-prediction-coordinator--nba-phase5-prediction-ready" {
@@ -1161,6 +1203,7 @@ resource "google_monitoring_alert_policy" "unacked-prediction-coordinator--nba-p
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-prediction_worker--nba-phase5-prediction-requests" {
@@ -1188,6 +1231,7 @@ resource "google_monitoring_alert_policy" "unacked-prediction_worker--nba-phase5
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-team_defense_game_summary--nba-phase3-trigger" {
@@ -1215,6 +1259,7 @@ resource "google_monitoring_alert_policy" "unacked-team_defense_game_summary--nb
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-team_defense_zone_analysis--nba-phase4-trigger" {
@@ -1242,6 +1287,7 @@ resource "google_monitoring_alert_policy" "unacked-team_defense_zone_analysis--n
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-team_offense_game_summary--nba-phase3-trigger" {
@@ -1269,6 +1315,7 @@ resource "google_monitoring_alert_policy" "unacked-team_offense_game_summary--nb
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-upcoming_player_game_context--nba-phase3-trigger" {
@@ -1296,6 +1343,7 @@ resource "google_monitoring_alert_policy" "unacked-upcoming_player_game_context-
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "unacked-upcoming_team_game_context--nba-phase3-trigger" {
@@ -1323,6 +1371,7 @@ resource "google_monitoring_alert_policy" "unacked-upcoming_team_game_context--n
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "deadline-phase4-complete" {
@@ -1346,6 +1395,7 @@ resource "google_monitoring_alert_policy" "deadline-phase4-complete" {
       period = "3600s"
     }
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }
 
 resource "google_monitoring_alert_policy" "no-output-nba-phase5-predictions-complete" {
@@ -1369,4 +1419,5 @@ resource "google_monitoring_alert_policy" "no-output-nba-phase5-predictions-comp
   alert_strategy {
     auto_close = "1800s"
   }
+  depends_on = [google_project_service.monitoring, google_project_service.logging]
 }

@@ -8,15 +8,15 @@ output "pipeline_hash" {
 output "topics" {
   description = "Topic ids by name."
   value = {
-    "nba-phase1-scrapers-complete" = google_pubsub_topic.nba-phase1-scrapers-complete.id
-    "nba-phase2-raw-complete" = google_pubsub_topic.nba-phase2-raw-complete.id
-    "nba-phase3-analytics-complete" = google_pubsub_topic.nba-phase3-analytics-complete.id
-    "nba-phase3-trigger" = google_pubsub_topic.nba-phase3-trigger.id
-    "nba-phase4-precompute-complete" = google_pubsub_topic.nba-phase4-precompute-complete.id
-    "nba-phase4-processor-complete" = google_pubsub_topic.nba-phase4-processor-complete.id
-    "nba-phase4-trigger" = google_pubsub_topic.nba-phase4-trigger.id
-    "nba-phase5-prediction-ready" = google_pubsub_topic.nba-phase5-prediction-ready.id
-    "nba-phase5-prediction-requests" = google_pubsub_topic.nba-phase5-prediction-requests.id
+    "nba-phase1-scrapers-complete"    = google_pubsub_topic.nba-phase1-scrapers-complete.id
+    "nba-phase2-raw-complete"         = google_pubsub_topic.nba-phase2-raw-complete.id
+    "nba-phase3-analytics-complete"   = google_pubsub_topic.nba-phase3-analytics-complete.id
+    "nba-phase3-trigger"              = google_pubsub_topic.nba-phase3-trigger.id
+    "nba-phase4-precompute-complete"  = google_pubsub_topic.nba-phase4-precompute-complete.id
+    "nba-phase4-processor-complete"   = google_pubsub_topic.nba-phase4-processor-complete.id
+    "nba-phase4-trigger"              = google_pubsub_topic.nba-phase4-trigger.id
+    "nba-phase5-prediction-ready"     = google_pubsub_topic.nba-phase5-prediction-ready.id
+    "nba-phase5-prediction-requests"  = google_pubsub_topic.nba-phase5-prediction-requests.id
     "nba-phase5-predictions-complete" = google_pubsub_topic.nba-phase5-predictions-complete.id
   }
 }
@@ -24,15 +24,15 @@ output "topics" {
 output "dead_letter_subscriptions" {
   description = "Subscriptions that hold each dead-letter topic's messages, by topic."
   value = {
-    "nba-phase1-scrapers-complete" = google_pubsub_subscription.baton-hold--nba-phase1-scrapers-complete-dlq.name
-    "nba-phase2-raw-complete" = google_pubsub_subscription.baton-hold--nba-phase2-raw-complete-dlq.name
-    "nba-phase3-analytics-complete" = google_pubsub_subscription.baton-hold--nba-phase3-analytics-complete-dlq.name
-    "nba-phase3-trigger" = google_pubsub_subscription.baton-hold--nba-phase3-trigger-dlq.name
-    "nba-phase4-precompute-complete" = google_pubsub_subscription.baton-hold--nba-phase4-precompute-complete-dlq.name
-    "nba-phase4-processor-complete" = google_pubsub_subscription.baton-hold--nba-phase4-processor-complete-dlq.name
-    "nba-phase4-trigger" = google_pubsub_subscription.baton-hold--nba-phase4-trigger-dlq.name
-    "nba-phase5-prediction-ready" = google_pubsub_subscription.baton-hold--nba-phase5-prediction-ready-dlq.name
-    "nba-phase5-prediction-requests" = google_pubsub_subscription.baton-hold--nba-phase5-prediction-requests-dlq.name
+    "nba-phase1-scrapers-complete"    = google_pubsub_subscription.baton-hold--nba-phase1-scrapers-complete-dlq.name
+    "nba-phase2-raw-complete"         = google_pubsub_subscription.baton-hold--nba-phase2-raw-complete-dlq.name
+    "nba-phase3-analytics-complete"   = google_pubsub_subscription.baton-hold--nba-phase3-analytics-complete-dlq.name
+    "nba-phase3-trigger"              = google_pubsub_subscription.baton-hold--nba-phase3-trigger-dlq.name
+    "nba-phase4-precompute-complete"  = google_pubsub_subscription.baton-hold--nba-phase4-precompute-complete-dlq.name
+    "nba-phase4-processor-complete"   = google_pubsub_subscription.baton-hold--nba-phase4-processor-complete-dlq.name
+    "nba-phase4-trigger"              = google_pubsub_subscription.baton-hold--nba-phase4-trigger-dlq.name
+    "nba-phase5-prediction-ready"     = google_pubsub_subscription.baton-hold--nba-phase5-prediction-ready-dlq.name
+    "nba-phase5-prediction-requests"  = google_pubsub_subscription.baton-hold--nba-phase5-prediction-requests-dlq.name
     "nba-phase5-predictions-complete" = google_pubsub_subscription.baton-hold--nba-phase5-predictions-complete-dlq.name
   }
 }
@@ -40,55 +40,55 @@ output "dead_letter_subscriptions" {
 output "service_accounts" {
   description = "Service account email per component; run each user processor as its account."
   value = {
-    "bdl_injuries" = google_service_account.bdl-injuries.email
-    "bdl_player_boxscores" = google_service_account.bdl-player-boxscores.email
-    "bettingpros_player_points_props" = google_service_account.bettingpros-player-poin-640216.email
-    "bigdataball_play_by_play" = google_service_account.bigdataball-play-by-play.email
-    "bigdataball_schedule" = google_service_account.bigdataball-schedule.email
-    "espn_boxscores" = google_service_account.espn-boxscores.email
-    "espn_scoreboard" = google_service_account.espn-scoreboard.email
-    "espn_team_rosters" = google_service_account.espn-team-rosters.email
-    "ml_feature_store" = google_service_account.ml-feature-store.email
-    "ml_feature_store-dependencies" = google_service_account.ml-feature-store-dependencies.email
-    "nba_scrapers" = google_service_account.nba-scrapers.email
-    "nbac_active_players" = google_service_account.nbac-active-players.email
-    "nbac_gamebook_player_stats" = google_service_account.nbac-gamebook-player-stats.email
-    "nbac_injury_report" = google_service_account.nbac-injury-report.email
-    "nbac_officials" = google_service_account.nbac-officials.email
-    "nbac_play_by_play" = google_service_account.nbac-play-by-play.email
-    "nbac_player_list_current" = google_service_account.nbac-player-list-current.email
-    "nbac_referee_assignments" = google_service_account.nbac-referee-assignments.email
-    "nbac_schedule" = google_service_account.nbac-schedule.email
-    "nbac_standings" = google_service_account.nbac-standings.email
-    "nbac_team_boxscore" = google_service_account.nbac-team-boxscore.email
-    "nbac_team_list" = google_service_account.nbac-team-list.email
-    "odds_api_game_lines" = google_service_account.odds-api-game-lines.email
-    "odds_api_player_points_props" = google_service_account.odds-api-player-points-props.email
-    "phase2-to-phase3" = google_service_account.phase2-to-phase3.email
-    "phase3-to-phase4" = google_service_account.phase3-to-phase4.email
-    "phase4-complete" = google_service_account.phase4-complete.email
+    "bdl_injuries"                          = google_service_account.bdl-injuries.email
+    "bdl_player_boxscores"                  = google_service_account.bdl-player-boxscores.email
+    "bettingpros_player_points_props"       = google_service_account.bettingpros-player-poin-640216.email
+    "bigdataball_play_by_play"              = google_service_account.bigdataball-play-by-play.email
+    "bigdataball_schedule"                  = google_service_account.bigdataball-schedule.email
+    "espn_boxscores"                        = google_service_account.espn-boxscores.email
+    "espn_scoreboard"                       = google_service_account.espn-scoreboard.email
+    "espn_team_rosters"                     = google_service_account.espn-team-rosters.email
+    "ml_feature_store"                      = google_service_account.ml-feature-store.email
+    "ml_feature_store-dependencies"         = google_service_account.ml-feature-store-dependencies.email
+    "nba_scrapers"                          = google_service_account.nba-scrapers.email
+    "nbac_active_players"                   = google_service_account.nbac-active-players.email
+    "nbac_gamebook_player_stats"            = google_service_account.nbac-gamebook-player-stats.email
+    "nbac_injury_report"                    = google_service_account.nbac-injury-report.email
+    "nbac_officials"                        = google_service_account.nbac-officials.email
+    "nbac_play_by_play"                     = google_service_account.nbac-play-by-play.email
+    "nbac_player_list_current"              = google_service_account.nbac-player-list-current.email
+    "nbac_referee_assignments"              = google_service_account.nbac-referee-assignments.email
+    "nbac_schedule"                         = google_service_account.nbac-schedule.email
+    "nbac_standings"                        = google_service_account.nbac-standings.email
+    "nbac_team_boxscore"                    = google_service_account.nbac-team-boxscore.email
+    "nbac_team_list"                        = google_service_account.nbac-team-list.email
+    "odds_api_game_lines"                   = google_service_account.odds-api-game-lines.email
+    "odds_api_player_points_props"          = google_service_account.odds-api-player-points-props.email
+    "phase2-to-phase3"                      = google_service_account.phase2-to-phase3.email
+    "phase3-to-phase4"                      = google_service_account.phase3-to-phase4.email
+    "phase4-complete"                       = google_service_account.phase4-complete.email
     "player_composite_factors-dependencies" = google_service_account.player-composite-factor-ec9208.email
-    "player_composite_factors" = google_service_account.player-composite-factors.email
-    "player_daily_cache" = google_service_account.player-daily-cache.email
-    "player_game_summary" = google_service_account.player-game-summary.email
-    "player_shot_zone_analysis" = google_service_account.player-shot-zone-analysis.email
-    "prediction-coordinator" = google_service_account.prediction-coordinator.email
-    "prediction_worker" = google_service_account.prediction-worker.email
-    "team_defense_game_summary" = google_service_account.team-defense-game-summary.email
-    "team_defense_zone_analysis" = google_service_account.team-defense-zone-analysis.email
-    "team_offense_game_summary" = google_service_account.team-offense-game-summary.email
-    "upcoming_player_game_context" = google_service_account.upcoming-player-game-context.email
-    "upcoming_team_game_context" = google_service_account.upcoming-team-game-context.email
+    "player_composite_factors"              = google_service_account.player-composite-factors.email
+    "player_daily_cache"                    = google_service_account.player-daily-cache.email
+    "player_game_summary"                   = google_service_account.player-game-summary.email
+    "player_shot_zone_analysis"             = google_service_account.player-shot-zone-analysis.email
+    "prediction-coordinator"                = google_service_account.prediction-coordinator.email
+    "prediction_worker"                     = google_service_account.prediction-worker.email
+    "team_defense_game_summary"             = google_service_account.team-defense-game-summary.email
+    "team_defense_zone_analysis"            = google_service_account.team-defense-zone-analysis.email
+    "team_offense_game_summary"             = google_service_account.team-offense-game-summary.email
+    "upcoming_player_game_context"          = google_service_account.upcoming-player-game-context.email
+    "upcoming_team_game_context"            = google_service_account.upcoming-team-game-context.email
   }
 }
 
 output "barrier_urls" {
   description = "Barrier function URLs."
   value = {
-    "ml_feature_store-dependencies" = google_cloudfunctions2_function.ml-feature-store-dependencies.service_config[0].uri
-    "phase2-to-phase3" = google_cloudfunctions2_function.phase2-to-phase3-orchestrator.service_config[0].uri
-    "phase3-to-phase4" = google_cloudfunctions2_function.phase3-to-phase4-orchestrator.service_config[0].uri
-    "phase4-complete" = google_cloudfunctions2_function.phase4-complete.service_config[0].uri
+    "ml_feature_store-dependencies"         = google_cloudfunctions2_function.ml-feature-store-dependencies.service_config[0].uri
+    "phase2-to-phase3"                      = google_cloudfunctions2_function.phase2-to-phase3-orchestrator.service_config[0].uri
+    "phase3-to-phase4"                      = google_cloudfunctions2_function.phase3-to-phase4-orchestrator.service_config[0].uri
+    "phase4-complete"                       = google_cloudfunctions2_function.phase4-complete.service_config[0].uri
     "player_composite_factors-dependencies" = google_cloudfunctions2_function.player-composite-factors-dependencies.service_config[0].uri
   }
 }
@@ -98,4 +98,9 @@ output "coordinator_urls" {
   value = {
     "prediction-coordinator" = google_cloud_run_v2_service.prediction-coordinator.uri
   }
+}
+
+output "package_object" {
+  description = "The function package object every barrier and the coordinator run (its name carries the zip's MD5)."
+  value       = google_storage_bucket_object.baton_package.name
 }

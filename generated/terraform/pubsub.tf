@@ -4,11 +4,15 @@
 resource "google_pubsub_topic" "nba-phase1-scrapers-complete" {
   name   = "nba-phase1-scrapers-complete"
   labels = local.labels
+
+  depends_on = [google_project_service.pubsub]
 }
 
 resource "google_pubsub_topic" "nba-phase1-scrapers-complete-dlq" {
   name   = "nba-phase1-scrapers-complete-dlq"
   labels = local.labels
+
+  depends_on = [google_project_service.pubsub]
 }
 
 # A topic keeps nothing by itself: this subscription holds dead letters until someone reads them.
@@ -27,11 +31,15 @@ resource "google_pubsub_subscription" "baton-hold--nba-phase1-scrapers-complete-
 resource "google_pubsub_topic" "nba-phase2-raw-complete" {
   name   = "nba-phase2-raw-complete"
   labels = local.labels
+
+  depends_on = [google_project_service.pubsub]
 }
 
 resource "google_pubsub_topic" "nba-phase2-raw-complete-dlq" {
   name   = "nba-phase2-raw-complete-dlq"
   labels = local.labels
+
+  depends_on = [google_project_service.pubsub]
 }
 
 # A topic keeps nothing by itself: this subscription holds dead letters until someone reads them.
@@ -50,11 +58,15 @@ resource "google_pubsub_subscription" "baton-hold--nba-phase2-raw-complete-dlq" 
 resource "google_pubsub_topic" "nba-phase3-analytics-complete" {
   name   = "nba-phase3-analytics-complete"
   labels = local.labels
+
+  depends_on = [google_project_service.pubsub]
 }
 
 resource "google_pubsub_topic" "nba-phase3-analytics-complete-dlq" {
   name   = "nba-phase3-analytics-complete-dlq"
   labels = local.labels
+
+  depends_on = [google_project_service.pubsub]
 }
 
 # A topic keeps nothing by itself: this subscription holds dead letters until someone reads them.
@@ -73,11 +85,15 @@ resource "google_pubsub_subscription" "baton-hold--nba-phase3-analytics-complete
 resource "google_pubsub_topic" "nba-phase3-trigger" {
   name   = "nba-phase3-trigger"
   labels = local.labels
+
+  depends_on = [google_project_service.pubsub]
 }
 
 resource "google_pubsub_topic" "nba-phase3-trigger-dlq" {
   name   = "nba-phase3-trigger-dlq"
   labels = local.labels
+
+  depends_on = [google_project_service.pubsub]
 }
 
 # A topic keeps nothing by itself: this subscription holds dead letters until someone reads them.
@@ -96,11 +112,15 @@ resource "google_pubsub_subscription" "baton-hold--nba-phase3-trigger-dlq" {
 resource "google_pubsub_topic" "nba-phase4-precompute-complete" {
   name   = "nba-phase4-precompute-complete"
   labels = local.labels
+
+  depends_on = [google_project_service.pubsub]
 }
 
 resource "google_pubsub_topic" "nba-phase4-precompute-complete-dlq" {
   name   = "nba-phase4-precompute-complete-dlq"
   labels = local.labels
+
+  depends_on = [google_project_service.pubsub]
 }
 
 # A topic keeps nothing by itself: this subscription holds dead letters until someone reads them.
@@ -119,11 +139,15 @@ resource "google_pubsub_subscription" "baton-hold--nba-phase4-precompute-complet
 resource "google_pubsub_topic" "nba-phase4-processor-complete" {
   name   = "nba-phase4-processor-complete"
   labels = local.labels
+
+  depends_on = [google_project_service.pubsub]
 }
 
 resource "google_pubsub_topic" "nba-phase4-processor-complete-dlq" {
   name   = "nba-phase4-processor-complete-dlq"
   labels = local.labels
+
+  depends_on = [google_project_service.pubsub]
 }
 
 # A topic keeps nothing by itself: this subscription holds dead letters until someone reads them.
@@ -142,11 +166,15 @@ resource "google_pubsub_subscription" "baton-hold--nba-phase4-processor-complete
 resource "google_pubsub_topic" "nba-phase4-trigger" {
   name   = "nba-phase4-trigger"
   labels = local.labels
+
+  depends_on = [google_project_service.pubsub]
 }
 
 resource "google_pubsub_topic" "nba-phase4-trigger-dlq" {
   name   = "nba-phase4-trigger-dlq"
   labels = local.labels
+
+  depends_on = [google_project_service.pubsub]
 }
 
 # A topic keeps nothing by itself: this subscription holds dead letters until someone reads them.
@@ -165,11 +193,15 @@ resource "google_pubsub_subscription" "baton-hold--nba-phase4-trigger-dlq" {
 resource "google_pubsub_topic" "nba-phase5-prediction-ready" {
   name   = "nba-phase5-prediction-ready"
   labels = local.labels
+
+  depends_on = [google_project_service.pubsub]
 }
 
 resource "google_pubsub_topic" "nba-phase5-prediction-ready-dlq" {
   name   = "nba-phase5-prediction-ready-dlq"
   labels = local.labels
+
+  depends_on = [google_project_service.pubsub]
 }
 
 # A topic keeps nothing by itself: this subscription holds dead letters until someone reads them.
@@ -188,11 +220,15 @@ resource "google_pubsub_subscription" "baton-hold--nba-phase5-prediction-ready-d
 resource "google_pubsub_topic" "nba-phase5-prediction-requests" {
   name   = "nba-phase5-prediction-requests"
   labels = local.labels
+
+  depends_on = [google_project_service.pubsub]
 }
 
 resource "google_pubsub_topic" "nba-phase5-prediction-requests-dlq" {
   name   = "nba-phase5-prediction-requests-dlq"
   labels = local.labels
+
+  depends_on = [google_project_service.pubsub]
 }
 
 # A topic keeps nothing by itself: this subscription holds dead letters until someone reads them.
@@ -211,11 +247,15 @@ resource "google_pubsub_subscription" "baton-hold--nba-phase5-prediction-request
 resource "google_pubsub_topic" "nba-phase5-predictions-complete" {
   name   = "nba-phase5-predictions-complete"
   labels = local.labels
+
+  depends_on = [google_project_service.pubsub]
 }
 
 resource "google_pubsub_topic" "nba-phase5-predictions-complete-dlq" {
   name   = "nba-phase5-predictions-complete-dlq"
   labels = local.labels
+
+  depends_on = [google_project_service.pubsub]
 }
 
 # A topic keeps nothing by itself: this subscription holds dead letters until someone reads them.
@@ -504,7 +544,7 @@ resource "google_pubsub_subscription" "ml_feature_store-dependencies--nba-phase4
     push_endpoint = google_cloudfunctions2_function.ml-feature-store-dependencies.service_config[0].uri
     oidc_token {
       service_account_email = google_service_account.pubsub-invoker.email
-      audience              = google_cloudfunctions2_function.ml-feature-store-dependencies.service_config[0].uri
+      audience              = "https://ml-feature-store-dependencies-${data.google_project.this.number}.${var.region}.run.app"
     }
   }
 }
@@ -895,7 +935,7 @@ resource "google_pubsub_subscription" "phase2-to-phase3--nba-phase2-raw-complete
     push_endpoint = google_cloudfunctions2_function.phase2-to-phase3-orchestrator.service_config[0].uri
     oidc_token {
       service_account_email = google_service_account.pubsub-invoker.email
-      audience              = google_cloudfunctions2_function.phase2-to-phase3-orchestrator.service_config[0].uri
+      audience              = "https://phase2-to-phase3-orchestrator-${data.google_project.this.number}.${var.region}.run.app"
     }
   }
 }
@@ -922,7 +962,7 @@ resource "google_pubsub_subscription" "phase3-to-phase4--nba-phase3-analytics-co
     push_endpoint = google_cloudfunctions2_function.phase3-to-phase4-orchestrator.service_config[0].uri
     oidc_token {
       service_account_email = google_service_account.pubsub-invoker.email
-      audience              = google_cloudfunctions2_function.phase3-to-phase4-orchestrator.service_config[0].uri
+      audience              = "https://phase3-to-phase4-orchestrator-${data.google_project.this.number}.${var.region}.run.app"
     }
   }
 }
@@ -949,7 +989,7 @@ resource "google_pubsub_subscription" "phase4-complete--nba-phase4-processor-com
     push_endpoint = google_cloudfunctions2_function.phase4-complete.service_config[0].uri
     oidc_token {
       service_account_email = google_service_account.pubsub-invoker.email
-      audience              = google_cloudfunctions2_function.phase4-complete.service_config[0].uri
+      audience              = "https://phase4-complete-${data.google_project.this.number}.${var.region}.run.app"
     }
   }
 }
@@ -1004,7 +1044,7 @@ resource "google_pubsub_subscription" "player_composite_factors-dependencies--nb
     push_endpoint = google_cloudfunctions2_function.player-composite-factors-dependencies.service_config[0].uri
     oidc_token {
       service_account_email = google_service_account.pubsub-invoker.email
-      audience              = google_cloudfunctions2_function.player-composite-factors-dependencies.service_config[0].uri
+      audience              = "https://player-composite-factors-dependencies-${data.google_project.this.number}.${var.region}.run.app"
     }
   }
 }
@@ -1115,7 +1155,7 @@ resource "google_pubsub_subscription" "prediction-coordinator--nba-phase4-precom
     push_endpoint = google_cloud_run_v2_service.prediction-coordinator.uri
     oidc_token {
       service_account_email = google_service_account.pubsub-invoker.email
-      audience              = google_cloud_run_v2_service.prediction-coordinator.uri
+      audience              = "https://prediction-coordinator-${data.google_project.this.number}.${var.region}.run.app"
     }
   }
 }
@@ -1142,7 +1182,7 @@ resource "google_pubsub_subscription" "prediction-coordinator--nba-phase5-predic
     push_endpoint = google_cloud_run_v2_service.prediction-coordinator.uri
     oidc_token {
       service_account_email = google_service_account.pubsub-invoker.email
-      audience              = google_cloud_run_v2_service.prediction-coordinator.uri
+      audience              = "https://prediction-coordinator-${data.google_project.this.number}.${var.region}.run.app"
     }
   }
 }

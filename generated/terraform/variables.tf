@@ -13,18 +13,25 @@ variable "region" {
 }
 
 variable "baton_source_bucket" {
-  description = "Cloud Storage bucket holding the one generic Baton function package."
+  description = "Cloud Storage bucket for the Baton function package (default \"<project>-baton-source\")."
   type        = string
+  default     = ""
 }
 
-variable "baton_source_object" {
-  description = "Object name of the Baton function package (zip) in baton_source_bucket."
+variable "create_source_bucket" {
+  description = "Create baton_source_bucket; false when it already exists."
+  type        = bool
+  default     = true
+}
+
+variable "baton_package_zip" {
+  description = "Local path of the package zip `baton package` writes; uploaded as baton-functions-<md5>.zip, so each new package rolls out and an unchanged one makes no diff."
   type        = string
-  default     = "baton-functions.zip"
+  default     = "../../dist/baton-functions.zip"
 }
 
 variable "baton_coordinator_image" {
-  description = "Container image of the generic Baton coordinator."
+  description = "Container image of the generic Baton coordinator, built from the same package (see docs/runbook.md); tag it with the package hash."
   type        = string
 }
 
@@ -32,6 +39,18 @@ variable "firestore_database" {
   description = "Firestore database that holds barrier and coordinator state."
   type        = string
   default     = "(default)"
+}
+
+variable "create_firestore_database" {
+  description = "Create firestore_database; false when it already exists (e.g. a project that already uses \"(default)\")."
+  type        = bool
+  default     = true
+}
+
+variable "firestore_location" {
+  description = "Location of the Firestore database when it is created (default: var.region)."
+  type        = string
+  default     = ""
 }
 
 variable "notification_channels" {

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,20 +31,29 @@ describe.skipIf(!EMULATORS_AVAILABLE || !hasGcloud)('deploy.sh against the Pub/S
     const { result, files } = await generated(fixturePath('small/pipeline.yaml'));
     const script = join(dir, 'deploy.sh');
     writeFileSync(script, fileOf(files, 'gcloud/deploy.sh'), { mode: 0o755 });
-    const run = spawnSync('bash', [script], {
-      encoding: 'utf8',
-      env: {
-        ...process.env,
-        CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB: `${base}/`,
-        CLOUDSDK_AUTH_DISABLE_CREDENTIALS: 'true',
-        CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
-        CLOUDSDK_CONFIG: join(dir, 'gcloud-config'),
-        BATON_EMULATOR: '1',
-      },
-    });
+    const deploy = (): SpawnSyncReturns<string> =>
+      spawnSync('bash', [script], {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB: `${base}/`,
+          CLOUDSDK_AUTH_DISABLE_CREDENTIALS: 'true',
+          CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+          CLOUDSDK_CONFIG: join(dir, 'gcloud-config'),
+          BATON_EMULATOR: '1',
+        },
+      });
+    const run = deploy();
     expect(run.stderr.split('\n').filter((l) => /ERROR/.test(l))).toEqual([]);
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('SKIP (emulator): IAM bindings');
+    // Idempotent on the emulator too (bug: the second run failed on `subscriptions update`, which the
+    // emulator refuses when it carries an expiration policy).
+    const again = deploy();
+    expect(again.stderr.split('\n').filter((l) => /ERROR/.test(l))).toEqual([]);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain('+ gcloud pubsub subscriptions update');
+    expect(again.stdout).not.toContain('subscriptions create');
 
     const get = async <T>(path: string): Promise<T> => (await (await fetch(`${base}/v1/projects/${PROJECT}/${path}?pageSize=1000`)).json()) as T;
     const topics = (await get<{ topics: { name: string }[] }>('topics')).topics.map((t) => t.name.split('/').pop()).sort();

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,7 @@ describe('baton package', () => {
     const manifest = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')) as { main: string; dependencies: Record<string, string> };
     expect(manifest.main).toBe('index.js');
     expect(Object.keys(manifest.dependencies)).toContain('@google-cloud/firestore');
+    expect(Object.keys(manifest.dependencies)).toContain('@google-cloud/functions-framework');
 
     // Run the package as deployed (its dependencies installed beside it) and ask it which pipeline it holds.
     symlinkSync(join(root, 'node_modules'), join(out, 'node_modules'));
@@ -46,6 +48,75 @@ describe('baton package', () => {
       const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { pipeline_hash: string; barrier: string };
       expect(health.barrier).toBe('phase2-to-phase3');
       expect(health.pipeline_hash).toBe(loadPipeline(join(root, 'pipeline.yaml')).hash);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    await once(child, 'exit');
+  });
+
+  it('zips the package deterministically and prints the exact next steps; an edited pipeline gets a new object name (bug: always baton-functions.zip, so nothing rolled out)', async () => {
+    const root = packageRoot();
+    const dir = mkdtempSync(join(tmpdir(), 'baton-package-'));
+    const md5Of = (stdout: string): string => /md5 ([0-9a-f]{32})/.exec(stdout)?.[1] ?? '';
+    const first = await runCli('package', join(root, 'pipeline.yaml'), '--out', join(dir, 'a', 'functions'));
+    const again = await runCli('package', join(root, 'pipeline.yaml'), '--out', join(dir, 'b', 'functions'));
+    expect(first.code).toBe(0);
+    expect(md5Of(first.stdout)).toMatch(/^[0-9a-f]{32}$/);
+    expect(md5Of(again.stdout)).toBe(md5Of(first.stdout));
+    const zip = join(dir, 'a', 'baton-functions.zip');
+    expect(createHash('md5').update(readFileSync(zip)).digest('hex')).toBe(md5Of(first.stdout));
+    expect(first.stdout).toContain(`Terraform uploads it as baton-functions-${md5Of(first.stdout)}.zip`);
+    expect(first.stdout).toContain(`terraform -chdir=generated/terraform apply -var baton_package_zip=${zip} -var baton_coordinator_image=`);
+    expect(first.stdout).toContain(`gcloud builds submit ${join(dir, 'a', 'functions')} --pack image=`);
+
+    const edited = join(dir, 'pipeline.yaml');
+    writeFileSync(
+      edited,
+      readFileSync(join(root, 'pipeline.yaml'), 'utf8').replace(
+        '      - nbac_gamebook_player_stats\n',
+        '      - nbac_gamebook_player_stats\n      - nbac_box_score_v3\n',
+      ),
+    );
+    const changed = await runCli('package', edited, '--out', join(dir, 'c', 'functions'));
+    expect(changed.code).toBe(0);
+    expect(md5Of(changed.stdout)).not.toBe(md5Of(first.stdout));
+  });
+
+  it('runs from the bundle under the real functions-framework with the CloudEvent signature', async () => {
+    const root = packageRoot();
+    const out = join(mkdtempSync(join(tmpdir(), 'baton-package-')), 'functions');
+    expect((await runCli('package', join(root, 'pipeline.yaml'), '--out', out)).code).toBe(0);
+    symlinkSync(join(root, 'node_modules'), join(out, 'node_modules'));
+    const port = await freePort();
+    const framework = join(root, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
+    const child = spawn(process.execPath, [framework, '--target=batonBarrier', '--signature-type=cloudevent', `--port=${port}`, `--source=${out}`], {
+      cwd: out,
+      env: { ...process.env, BATON_BARRIER: 'phase2-to-phase3', BATON_PIPELINE: 'nba-props', GOOGLE_CLOUD_PROJECT: 'demo' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let response: Response | undefined;
+      for (let i = 0; i < 100 && response === undefined; i++) {
+        response = await fetch(`http://127.0.0.1:${port}/`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'ce-id': '1',
+            'ce-specversion': '1.0',
+            'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
+            'ce-source': '//pubsub',
+          },
+          body: JSON.stringify({ not: 'a pubsub message' }),
+          signal: AbortSignal.timeout(5_000),
+        }).catch(async (error: unknown) => {
+          if (error instanceof Error && error.name === 'TimeoutError') throw error;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          return undefined;
+        });
+      }
+      // Not a Pub/Sub message: acked without touching the backend. Before the fix the request hung.
+      expect(response?.status).toBeGreaterThanOrEqual(200);
+      expect(response?.status).toBeLessThan(300);
     } finally {
       child.kill('SIGTERM');
     }

@@ -10,7 +10,7 @@ const now = Math.floor(Date.now() / 1000);
 const good = { aud: AUDIENCE, email: INVOKER, email_verified: true };
 
 describe('OidcVerifier', () => {
-  const verifier = new OidcVerifier({ audience: AUDIENCE, email: INVOKER, certs: signer.certs });
+  const verifier = new OidcVerifier({ audience: AUDIENCE, emails: [INVOKER], certs: signer.certs });
 
   it('accepts a token signed by the key, for the audience, from the invoker', async () => {
     expect(await verifier.verify(`Bearer ${signer.token(good)}`)).toEqual({ ok: true, email: INVOKER });
@@ -48,6 +48,13 @@ describe('OidcVerifier', () => {
 
   it('rejects the right email when it is not verified with 403', async () => {
     expect(await verifier.verify(`Bearer ${signer.token({ ...good, email_verified: false })}`)).toMatchObject({ ok: false, status: 403 });
+  });
+
+  it('accepts any of several invokers (a component called by Pub/Sub push and by Cloud Scheduler as different accounts)', async () => {
+    const both = new OidcVerifier({ audience: AUDIENCE, emails: ['scheduler@demo.iam.gserviceaccount.com', INVOKER], certs: signer.certs });
+    expect(await both.verify(`Bearer ${signer.token(good)}`)).toEqual({ ok: true, email: INVOKER });
+    const verdict = await both.verify(`Bearer ${signer.token({ ...good, email: 'x@demo.iam.gserviceaccount.com' })}`);
+    expect(verdict).toMatchObject({ ok: false, status: 403, reason: expect.stringContaining('is not one of') as unknown });
   });
 
   it('accepts any email when no invoker is configured', async () => {

@@ -25,9 +25,19 @@ describe('readEntryConfig', () => {
       target: { kind: 'coordinator', name: 'prediction-coordinator' },
       pipelineFile: '/srv/baton/pipeline.yaml',
       pipelineName: undefined,
-      oidc: { audience: 'https://c.run.app', email: 'inv@p.iam' },
+      oidc: { audience: 'https://c.run.app', emails: ['inv@p.iam'] },
       projectId: 'p',
     });
+  });
+
+  it('reads a comma-separated list of invoker emails', () => {
+    const config = readEntryConfig({ BATON_BARRIER: 'b', BATON_OIDC_AUDIENCE: 'https://b.run.app', BATON_OIDC_EMAIL: 'push@p.iam, tick@p.iam' }, ROOT);
+    expect(config.oidc).toEqual({ audience: 'https://b.run.app', emails: ['push@p.iam', 'tick@p.iam'] });
+  });
+
+  it('accepts an audience without an email only when BATON_OIDC_ALLOW_ANY_EMAIL=true says so', () => {
+    const config = readEntryConfig({ BATON_BARRIER: 'b', BATON_OIDC_AUDIENCE: 'https://b.run.app', BATON_OIDC_ALLOW_ANY_EMAIL: 'true' }, ROOT);
+    expect(config.oidc).toEqual({ audience: 'https://b.run.app', emails: undefined });
   });
 
   it.each([
@@ -41,6 +51,13 @@ describe('readEntryConfig', () => {
     ['neither component', {}, /exactly one of BATON_BARRIER and BATON_COORDINATOR \(got neither\)/],
     ['both components', { BATON_BARRIER: 'b', BATON_COORDINATOR: 'c' }, /got both/],
     ['an email without an audience', { BATON_BARRIER: 'b', BATON_OIDC_EMAIL: 'x@y' }, /BATON_OIDC_AUDIENCE is not/],
+    // Bug: with an audience and no email, any Google account's token for that audience was accepted.
+    ['an audience without an email', { BATON_BARRIER: 'b', BATON_OIDC_AUDIENCE: 'https://b.run.app' }, /BATON_OIDC_EMAIL is not: any Google account/],
+    [
+      'an unclear allow-any flag',
+      { BATON_BARRIER: 'b', BATON_OIDC_AUDIENCE: 'https://b.run.app', BATON_OIDC_ALLOW_ANY_EMAIL: 'yes' },
+      /set it to true or false/,
+    ],
   ])('refuses %s', (_name, env, error) => {
     expect(() => readEntryConfig(env, ROOT)).toThrow(error);
   });

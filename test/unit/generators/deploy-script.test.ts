@@ -72,6 +72,39 @@ describe.each([
   });
 });
 
+describe('deploy.sh, the same deployment as the Terraform', () => {
+  it('ticks every barrier and the coordinator, sets OIDC env and internal ingress, grants DLQ publish, enables APIs (dry run)', async () => {
+    const { result } = await generated(fixturePath('small/pipeline.yaml'));
+    const script = await scriptFor(fixturePath('small/pipeline.yaml'), 'small-whole');
+    const run = runScript(script, ['--dry-run']);
+    expect(run.status).toBe(0);
+    const lines = run.stdout.split('\n');
+    const pipeline = result.pipeline;
+    if (!pipeline) throw new Error('not loaded');
+    for (const component of [...pipeline.barriers, ...pipeline.coordinators]) {
+      const kind = pipeline.barriers.includes(component as never) ? 'barrier' : 'coordinator';
+      const tick = lines.find((l) => l.startsWith('+ gcloud scheduler jobs create http') && l.includes(`\\"${kind}\\":\\"${component.name}\\"`));
+      expect(tick, component.name).toBeDefined();
+      expect(tick).toMatch(/--uri https:\/\/\S+\/tick --http-method POST --headers Content-Type=application\/json/);
+      expect(tick).toMatch(/--oidc-token-audience https:\/\/\S+-PROJECT_NUMBER\.europe-west1\.run\.app/);
+    }
+    const deploys = lines.filter((l) => /^\+ gcloud (functions|run) deploy /.test(l));
+    expect(deploys).toHaveLength(pipeline.barriers.length + pipeline.coordinators.length);
+    for (const deploy of deploys) {
+      expect(deploy).toMatch(/--ingress(-settings internal-only| internal)/);
+      expect(deploy).toMatch(
+        /BATON_OIDC_AUDIENCE=https:\/\/\S+-PROJECT_NUMBER\.europe-west1\.run\.app\\;BATON_OIDC_EMAIL=tiny-invoker@tiny-shop-prod\.iam\.gserviceaccount\.com/,
+      );
+    }
+    expect(run.stdout).toMatch(
+      /\+ gcloud pubsub topics add-iam-policy-binding tables-loaded-dlq .*--member serviceAccount:loaded@tiny-shop-prod\.iam\.gserviceaccount\.com --role roles\/pubsub\.publisher/,
+    );
+    expect(run.stdout).toMatch(
+      /\+ gcloud services enable .*pubsub\.googleapis\.com .*cloudkms\.googleapis\.com|\+ gcloud services enable .*cloudkms\.googleapis\.com .*pubsub\.googleapis\.com/,
+    );
+  });
+});
+
 describe('deploy.sh with hostile descriptions', () => {
   it('passes quotes, $(), backticks and ${} through as text and runs none of them', async () => {
     const script = await scriptFor(fixturePath('hostile/pipeline.yaml'), 'hostile-run');
@@ -124,6 +157,49 @@ describe('deploy.sh run twice', () => {
     const calls = readFileSync(log, 'utf8');
     expect(calls).not.toMatch(/^pubsub (topics|subscriptions) create/m);
     expect(calls).toMatch(/^pubsub subscriptions update loaded--tables-loaded .*--dead-letter-topic tables-loaded-dlq/m);
-    expect(run.stdout).toContain('ok: topic orders-landed exists');
+    expect(run.stdout).toContain('ok: topic rollup-trigger exists');
+  });
+
+  it("sets a topic's customer-managed key again on a real project, instead of creating the topic", async () => {
+    const script = await scriptFor(fixturePath('small/pipeline.yaml'), 'small-rerun-kms');
+    const { bin, log } = fakeGcloud();
+    const source = join(dir, 'package-kms');
+    mkdirSync(source, { recursive: true });
+    writeFileSync(join(source, 'package.json'), '{}');
+    const run = runScript(script, ['--project', 'p', '--region', 'r'], { PATH: `${bin}:/usr/bin:/bin`, BATON_COORDINATOR_IMAGE: 'img', BATON_SOURCE: source });
+    expect(run.status).toBe(0);
+    const calls = readFileSync(log, 'utf8');
+    expect(calls).toMatch(
+      /^kms keys add-iam-policy-binding projects\/tiny-shop-prod\/locations\/europe-west1\/keyRings\/shop\/cryptoKeys\/orders .*--role roles\/cloudkms.cryptoKeyEncrypterDecrypter/m,
+    );
+    expect(calls).toMatch(
+      /^pubsub topics update orders-landed .*--topic-encryption-key projects\/tiny-shop-prod\/locations\/europe-west1\/keyRings\/shop\/cryptoKeys\/orders/m,
+    );
+  });
+
+  it('never updates expiration_policy on the emulator, which refuses it (bug: the second run failed on `subscriptions update`)', async () => {
+    const script = await scriptFor(fixturePath('small/pipeline.yaml'), 'small-rerun-emulator');
+    const { bin, log } = fakeGcloud();
+    expect(runScript(script, [], { PATH: `${bin}:/usr/bin:/bin`, BATON_EMULATOR: '1' }).status).toBe(0);
+    const updates = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('pubsub subscriptions update'));
+    expect(updates.length).toBeGreaterThan(0);
+    for (const update of updates) expect(update).not.toContain('--expiration-period');
+    // Against a real project the update keeps subscriptions from expiring.
+    const real = await scriptFor(fixturePath('small/pipeline.yaml'), 'small-rerun-real');
+    const fake = fakeGcloud();
+    const source = join(dir, 'package');
+    mkdirSync(source, { recursive: true });
+    writeFileSync(join(source, 'package.json'), '{}');
+    const rerun = runScript(real, ['--project', 'p', '--region', 'r'], {
+      PATH: `${fake.bin}:/usr/bin:/bin`,
+      BATON_COORDINATOR_IMAGE: 'img',
+      BATON_SOURCE: source,
+    });
+    expect(rerun.stderr).toBe('');
+    expect(rerun.status).toBe(0);
+    const { log: realLog } = fake;
+    expect(readFileSync(realLog, 'utf8')).toMatch(/^pubsub subscriptions update .*--expiration-period never/m);
   });
 });

@@ -13,6 +13,7 @@ interface Parsed {
   readonly resources: Resources;
   readonly data: Resources;
   readonly variables: Record<string, Block>;
+  readonly locals: Block;
 }
 
 /** Parses every generated .tf file with a real HCL parser and merges the blocks by type and name. */
@@ -21,13 +22,16 @@ async function parseTerraform(file: string): Promise<Parsed> {
   const resources: Resources = {};
   const data: Resources = {};
   const variables: Record<string, Block> = {};
+  const locals: Block = {};
   for (const [path, content] of files) {
     if (!path.endsWith('.tf')) continue;
     const json = (await parse(path, content)) as {
       resource?: Record<string, Record<string, Block[]>>;
       data?: Record<string, Record<string, Block[]>>;
       variable?: Record<string, Block[]>;
+      locals?: Block[];
     };
+    for (const block of json.locals ?? []) Object.assign(locals, block);
     for (const [target, source] of [
       [resources, json.resource],
       [data, json.data],
@@ -42,7 +46,7 @@ async function parseTerraform(file: string): Promise<Parsed> {
     }
     for (const [name, [block]] of Object.entries(json.variable ?? {})) variables[name] = block ?? {};
   }
-  return { result, resources, data, variables };
+  return { result, resources, data, variables, locals };
 }
 
 const of = (resources: Resources, type: string): [string, Block][] => Object.entries(resources[type] ?? {});
@@ -75,7 +79,9 @@ describe.each([
       const oidc = first(push.oidc_token);
       const account = refName(oidc.service_account_email, 'google_service_account');
       expect(account, `${name} has no OIDC account`).toBeDefined();
-      expect(oidc.audience).toBe(push.push_endpoint);
+      // A user service is called at its endpoint; a Baton component checks the audience in-app (BATON_OIDC_AUDIENCE).
+      if (String(push.push_endpoint).includes('data.google_cloud_run_v2_service')) expect(oidc.audience).toBe(push.push_endpoint);
+      else expect(oidc.audience).toMatch(/^https:\/\/[a-z0-9-]+-\$\{data\.google_project\.this\.number\}\.\$\{var\.region\}\.run\.app$/);
       const target = String(push.push_endpoint).replace(/(\.service_config\[0\])?\.uri\}$/, '');
       expect(invokerBindings, `${name}: ${account ?? '?'} cannot invoke ${target}`).toContain(`${account} → ${target}`);
     }
@@ -118,10 +124,20 @@ describe.each([
     for (const [, hold] of holds) expect(alerts.some((a) => a.includes(String(hold.name)) && a.includes('num_undelivered_messages'))).toBe(true);
   });
 
-  it('grants pubsub.publisher to each component on exactly the topics it publishes', () => {
+  it('grants pubsub.publisher to each component on exactly the topics it publishes, and to barriers and coordinators on the dead-letter topics of what they consume', () => {
     const { graph, pipeline } = tf.result;
     if (!graph || !pipeline) throw new Error('not loaded');
-    const expected = pipeline.topics.flatMap((t) => publishersOf(graph, t.name).map((p) => `${serviceAccountId(p)} → ${t.name}`)).sort();
+    const published = pipeline.topics.flatMap((t) => publishersOf(graph, t.name).map((p) => `${serviceAccountId(p)} → ${t.name}`));
+    // Bug: only the Pub/Sub service agent could publish to a DLQ, so the handler's own dead-lettering was denied.
+    const gates = new Set([...pipeline.barriers, ...pipeline.coordinators].map((c) => c.name));
+    const deadLetters: string[] = [];
+    graph.graph.forEachNode((_k, a) => {
+      if (a.kind !== 'subscription' || !gates.has(a.consumer ?? '')) return;
+      const topic = pipeline.topics.find((t) => t.name === a.topic);
+      if (topic?.deadLetter.enabled) deadLetters.push(`${serviceAccountId(a.consumer ?? '')} → ${topic.deadLetter.topic}`);
+    });
+    expect(deadLetters.length).toBeGreaterThan(0);
+    const expected = [...new Set([...published, ...deadLetters])].sort();
     const actual = of(tf.resources, 'google_pubsub_topic_iam_member')
       .filter(([, b]) => b.role === 'roles/pubsub.publisher' && String(b.member).includes('google_service_account.'))
       .map(
@@ -168,15 +184,147 @@ describe.each([
     expect(JSON.stringify(tf.resources.google_pubsub_topic)).toContain('local.labels');
   });
 
-  it('ticks every barrier that has deadlines with an OIDC-signed JSON request', () => {
-    const withDeadlines = (tf.result.pipeline?.barriers ?? []).filter((b) => b.deadlines.length > 0);
+  it('ticks every barrier and coordinator with an OIDC-signed JSON request its handler reads, signed by an account that can invoke exactly it (bug: only barriers with deadlines were ticked, so a stall policy never ran)', () => {
+    const pipeline = tf.result.pipeline;
+    if (!pipeline) throw new Error('not loaded');
     const jobs = of(tf.resources, 'google_cloud_scheduler_job');
-    expect(jobs).toHaveLength(withDeadlines.length);
+    expect(jobs).toHaveLength(pipeline.barriers.length + pipeline.coordinators.length);
+    const invokerBindings = new Set(
+      of(tf.resources, 'google_cloud_run_v2_service_iam_member').map(
+        ([, b]) => `${refName(b.member, 'google_service_account')} → ${String(b.name).replace(/\.name\}$/, '')}`,
+      ),
+    );
+    const ticked = new Set<string>();
     for (const [name, job] of jobs) {
       const target = first(job.http_target);
+      expect(target.http_method, name).toBe('POST');
       expect(target.headers, name).toEqual({ 'Content-Type': 'application/json' });
-      expect(first(target.oidc_token).service_account_email, name).toMatch(/google_service_account\./);
+      expect(String(target.uri), name).toMatch(/\.uri\}\/tick$/);
+      const body = JSON.parse(/^\$\{base64encode\("(.*)"\)\}$/.exec(String(target.body))?.[1]?.replace(/\\"/g, '"') ?? 'null') as Record<string, string>;
+      const component = body.barrier ?? body.coordinator ?? '';
+      ticked.add(component);
+      const oidc = first(target.oidc_token);
+      const account = refName(oidc.service_account_email, 'google_service_account');
+      const service = String(target.uri)
+        .replace(/^\$\{/, '')
+        .replace(/(\.service_config\[0\])?\.uri\}\/tick$/, '');
+      expect(invokerBindings, `${name}: ${account ?? '?'} cannot invoke ${service}`).toContain(`${account} → \${${service}`);
+      expect(String(oidc.audience), name).toContain('.run.app');
     }
+    expect([...ticked].sort()).toEqual([...pipeline.barriers, ...pipeline.coordinators].map((c) => c.name).sort());
+    const coordinatorJobs = jobs.filter(([, j]) => String(first(j.http_target).uri).includes('google_cloud_run_v2_service.'));
+    expect(coordinatorJobs).toHaveLength(pipeline.coordinators.length);
+  });
+
+  it('sets BATON_OIDC_AUDIENCE (the URL the tokens are signed for) and BATON_OIDC_EMAIL (every invoker that calls it) on every function and coordinator', () => {
+    const subscriptions = of(tf.resources, 'google_pubsub_subscription');
+    const jobs = of(tf.resources, 'google_cloud_scheduler_job');
+    const callers = (ref: string): { audiences: Set<string>; accounts: Set<string> } => {
+      const audiences = new Set<string>();
+      const accounts = new Set<string>();
+      for (const [, b] of subscriptions) {
+        const push = first(b.push_config);
+        if (!String(push.push_endpoint).startsWith(`\${${ref}`)) continue;
+        audiences.add(String(first(push.oidc_token).audience));
+        accounts.add(String(first(push.oidc_token).service_account_email));
+      }
+      for (const [, j] of jobs) {
+        const target = first(j.http_target);
+        if (!String(target.uri).startsWith(`\${${ref}`)) continue;
+        audiences.add(String(first(target.oidc_token).audience));
+        accounts.add(String(first(target.oidc_token).service_account_email));
+      }
+      return { audiences, accounts };
+    };
+    const emailsOf = (value: unknown): string[] => (/^\$\{join\(",", \[(.*)\]\)\}$/.exec(String(value))?.[1] ?? '').split(', ').map((e) => `\${${e}}`);
+    const functions = of(tf.resources, 'google_cloudfunctions2_function');
+    expect(functions.length).toBeGreaterThan(0);
+    for (const [name, fn] of functions) {
+      const env = first(fn.service_config).environment_variables as Record<string, string>;
+      const { audiences, accounts } = callers(`google_cloudfunctions2_function.${name}.`);
+      expect([...audiences], name).toEqual([env.BATON_OIDC_AUDIENCE]);
+      expect(emailsOf(env.BATON_OIDC_EMAIL).sort(), name).toEqual([...accounts].sort());
+    }
+    for (const [name, service] of of(tf.resources, 'google_cloud_run_v2_service')) {
+      const env = Object.fromEntries((first(first(service.template).containers).env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+      const { audiences, accounts } = callers(`google_cloud_run_v2_service.${name}.`);
+      expect([...audiences], name).toEqual([env.BATON_OIDC_AUDIENCE]);
+      expect(emailsOf(env.BATON_OIDC_EMAIL).sort(), name).toEqual([...accounts].sort());
+      expect(env.BATON_PIPELINE, name).toBe(tf.result.pipeline?.name);
+    }
+  });
+
+  it("deploys from a package object named by the zip's MD5, so a new package rolls out every function and a new coordinator revision (bug: always baton-functions.zip)", () => {
+    const object = tf.resources.google_storage_bucket_object?.baton_package;
+    expect(object?.name).toBe('baton-functions-${local.package_md5}.zip');
+    expect(object?.source).toBe('${var.baton_package_zip}');
+    expect(tf.locals.package_md5).toBe('${filemd5(var.baton_package_zip)}');
+    for (const [name, fn] of of(tf.resources, 'google_cloudfunctions2_function')) {
+      const source = first(first(first(fn.build_config).source).storage_source);
+      expect(source, name).toEqual({
+        bucket: '${google_storage_bucket_object.baton_package.bucket}',
+        object: '${google_storage_bucket_object.baton_package.name}',
+      });
+    }
+    for (const [name, service] of of(tf.resources, 'google_cloud_run_v2_service')) {
+      const env = first(first(service.template).containers).env as { name: string; value: string }[];
+      expect(env, name).toContainEqual({ name: 'BATON_PACKAGE', value: '${google_storage_bucket_object.baton_package.name}' });
+    }
+    expect(tf.variables.baton_source_object).toBeUndefined();
+  });
+
+  it('renders what a fresh project needs: every API it uses, the source bucket, the Firestore database', () => {
+    const apis = of(tf.resources, 'google_project_service').map(([, b]) => String(b.service));
+    const used = new Set([
+      'pubsub',
+      'cloudfunctions',
+      'cloudbuild',
+      'run',
+      'cloudscheduler',
+      'firestore',
+      'iam',
+      'monitoring',
+      'logging',
+      'storage',
+      'artifactregistry',
+    ]);
+    for (const api of used) expect(apis, api).toContain(`${api}.googleapis.com`);
+    for (const [, b] of of(tf.resources, 'google_project_service')) expect(b.disable_on_destroy).toBe(false);
+    const bucket = tf.resources.google_storage_bucket?.baton_source;
+    expect(bucket?.count).toBe('${var.create_source_bucket ? 1 : 0}');
+    expect(bucket?.public_access_prevention).toBe('enforced');
+    const database = tf.resources.google_firestore_database?.state;
+    expect(database?.name).toBe('${var.firestore_database}');
+    expect(database?.count).toBe('${var.create_firestore_database ? 1 : 0}');
+    expect(database?.deletion_policy).toBe('ABANDON');
+    for (const [name, field] of of(tf.resources, 'google_firestore_field')) expect(field.depends_on, name).toEqual(['${google_firestore_database.state}']);
+  });
+
+  it('gives every function and coordinator internal-only ingress (Pub/Sub push and Cloud Scheduler of the project still reach it)', () => {
+    for (const [name, fn] of of(tf.resources, 'google_cloudfunctions2_function'))
+      expect(first(fn.service_config).ingress_settings, name).toBe('ALLOW_INTERNAL_ONLY');
+    for (const [name, service] of of(tf.resources, 'google_cloud_run_v2_service')) expect(service.ingress, name).toBe('INGRESS_TRAFFIC_INTERNAL_ONLY');
+  });
+
+  it('encrypts each topic that names a customer-managed key (and its DLQ) with it, after granting the Pub/Sub service agent encrypter/decrypter', () => {
+    const keyed = (tf.result.pipeline?.topics ?? []).filter((t) => t.kmsKey !== undefined);
+    if (file !== NBA_PIPELINE) expect(keyed.length).toBeGreaterThan(0);
+    const grants = of(tf.resources, 'google_kms_crypto_key_iam_member');
+    expect(grants.map(([, g]) => g.crypto_key_id).sort()).toEqual([...new Set(keyed.map((t) => t.kmsKey))].sort());
+    for (const [, grant] of grants) {
+      expect(grant.role).toBe('roles/cloudkms.cryptoKeyEncrypterDecrypter');
+      expect(grant.member).toBe('${local.pubsub_service_agent}');
+    }
+    const topics = tf.resources.google_pubsub_topic ?? {};
+    for (const topic of tf.result.pipeline?.topics ?? []) {
+      const names = topic.deadLetter.enabled ? [topic.name, topic.deadLetter.topic] : [topic.name];
+      for (const n of names) {
+        const block = Object.values(topics).find((b) => b.name === n);
+        expect(block?.kms_key_name, n).toBe(topic.kmsKey);
+        if (topic.kmsKey !== undefined) expect(JSON.stringify(block?.depends_on), n).toContain('google_kms_crypto_key_iam_member.');
+      }
+    }
+    if (keyed.length > 0) expect(of(tf.resources, 'google_project_service').map(([, b]) => b.service)).toContain('cloudkms.googleapis.com');
   });
 
   it('alerts on every subscription, with rate limits on log-match alerts', () => {
