@@ -11,7 +11,7 @@ const INVOKER = 'pubsub-invoker@demo.iam.gserviceaccount.com';
 const signer = createTestSigner();
 
 describe('push OIDC, with the same rules as the barrier entry points', () => {
-  const oidc = { audience: AUDIENCE, email: INVOKER, certs: signer.certs };
+  const oidc = { audience: AUDIENCE, emails: [INVOKER], certs: signer.certs };
 
   it('answers 401 to a push without a bearer token, and never calls handle', async () => {
     const { processor, calls } = await setup('bdl_injuries', undefined, { oidc });
@@ -37,7 +37,7 @@ describe('push OIDC, with the same rules as the barrier entry points', () => {
   });
 
   it('turns the checks on from BATON_OIDC_AUDIENCE, as the barriers do', async () => {
-    const { processor } = await setup('bdl_injuries', undefined, { env: { BATON_OIDC_AUDIENCE: AUDIENCE } });
+    const { processor } = await setup('bdl_injuries', undefined, { env: { BATON_OIDC_AUDIENCE: AUDIENCE, BATON_OIDC_EMAIL: INVOKER } });
     expect((await processor.handle(post(pushBody(completionMessage('nba_scrapers'))))).status).toBe(401);
   });
 
