@@ -130,6 +130,11 @@ export interface BarrierModel {
   /** Its scheduled tick: deadlines, and re-publishing a decided-but-unpublished trigger. */
   readonly tick: TickModel;
   readonly oidc: OidcModel;
+  /**
+   * The environment the function is deployed with, besides the OIDC variables (which name deployed
+   * URLs and accounts): Terraform, deploy.sh and `baton rehearse` all take it from here.
+   */
+  readonly environment: Readonly<Record<string, string>>;
 }
 
 export interface CoordinatorModel {
@@ -146,6 +151,8 @@ export interface CoordinatorModel {
   /** Its scheduled tick: the stall policy, and re-publishing decided-but-unpublished messages. */
   readonly tick: TickModel;
   readonly oidc: OidcModel;
+  /** The container's environment besides OIDC and the package object (see `BarrierModel.environment`). */
+  readonly environment: Readonly<Record<string, string>>;
 }
 
 /**

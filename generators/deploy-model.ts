@@ -212,6 +212,7 @@ export function buildDeployModel(result: LoadResult): DeployModel {
       serviceAccount: serviceAccountId(barrier.name),
       tick: required(barrierTicks.get(barrier.name), `tick of ${barrier.name}`),
       oidc: oidcOf(barrier.name),
+      environment: { BATON_BARRIER: barrier.name, BATON_PIPELINE: pipeline.name, BATON_PIPELINE_HASH: hash },
     }))
     .sort(byName);
 
@@ -229,6 +230,7 @@ export function buildDeployModel(result: LoadResult): DeployModel {
       serviceAccount: serviceAccountId(c.name),
       tick: required(coordinatorTicks.get(c.name), `tick of ${c.name}`),
       oidc: oidcOf(c.name),
+      environment: { BATON_COORDINATOR: c.name, BATON_PIPELINE: pipeline.name, BATON_PIPELINE_HASH: hash },
     }))
     .sort(byName);
 

@@ -111,16 +111,22 @@ function terraformView(model: DeployModel): object {
       componentLabel: labelValue(b.name),
       serviceAccountTfId: accountTf(b.serviceAccount),
       tick: tickView(b.tick, `Ticks barrier ${b.name} (${b.rule}): ${b.tick.purpose}, without waiting for traffic.`),
-      audience: audienceOf(b.oidc.service),
-      emails: emailsOf(b.oidc.invokers),
+      environment: alignedAssignments([
+        ...Object.entries(b.environment).map(([name, value]): [string, string] => [name, hclString(value)]),
+        ['BATON_OIDC_AUDIENCE', audienceOf(b.oidc.service)],
+        ['BATON_OIDC_EMAIL', emailsOf(b.oidc.invokers)],
+      ]),
     })),
     coordinators: model.coordinators.map((c) => ({
       ...c,
       componentLabel: labelValue(c.name),
       serviceAccountTfId: accountTf(c.serviceAccount),
       tick: tickView(c.tick, `Ticks coordinator ${c.name} (${c.rule}): ${c.tick.purpose}, without waiting for traffic.`),
-      audience: audienceOf(c.oidc.service),
-      emails: emailsOf(c.oidc.invokers),
+      environment: [
+        ...Object.entries(c.environment).map(([name, value]) => ({ name: hclString(name), value: hclString(value) })),
+        { name: hclString('BATON_OIDC_AUDIENCE'), value: audienceOf(c.oidc.service) },
+        { name: hclString('BATON_OIDC_EMAIL'), value: emailsOf(c.oidc.invokers) },
+      ],
     })),
     outputs: {
       topics: aligned(model.topics, (t) => t.name),
@@ -140,4 +146,10 @@ function terraformView(model: DeployModel): object {
       return { ...a, logMatch: a.kind === 'deadline-missed', absence: a.kind === 'no-final-output', queryBefore, queryAfter };
     }),
   };
+}
+
+/** `name = value` lines with the `=` aligned, as `terraform fmt` writes a map. */
+function alignedAssignments(entries: readonly (readonly [string, string])[]): string[] {
+  const width = Math.max(...entries.map(([name]) => name.length));
+  return entries.map(([name, value]) => `${name.padEnd(width)} = ${value}`);
 }

@@ -24,11 +24,17 @@ interface RehearseOptions {
  */
 export function rehearseCommand(context: CommandContext): Command {
   return new Command('rehearse')
-    .description('stand up the generated deployment on the Pub/Sub and Firestore emulators (push delivery, functions-framework, scheduler jobs, rendered IAM) and run keys through it')
+    .description(
+      'stand up the generated deployment on the Pub/Sub and Firestore emulators (push delivery, functions-framework, scheduler jobs, rendered IAM) and run keys through it',
+    )
     .argument('[file]', 'pipeline file', 'pipeline.yaml')
     .option('--key <key>', 'a key to run (repeatable)', (value: string, all: string[]) => [...all, value], [])
     .option('--keys <list>', 'keys: a date range 2025-11-01..2025-11-30 or a list a,b,c')
-    .addOption(new Option('--speed <n>', 'simulated seconds per real second: processors, deadlines, stall policies and scheduler jobs all run this much faster').default(60).argParser(positive('--speed')))
+    .addOption(
+      new Option('--speed <n>', 'simulated seconds per real second: processors, deadlines, stall policies and scheduler jobs all run this much faster')
+        .default(60)
+        .argParser(positive('--speed')),
+    )
     .addOption(new Option('--seed <n>', 'seed of the simulated processors (default: simulate.seed)').argParser(integer('--seed')))
     .option('--start <time>', 'simulated start time, ISO 8601 (default: now); modes compare keys with this day')
     .addOption(new Option('--timeout <seconds>', 'give up after this many real seconds').default(600).argParser(positive('--timeout')))
@@ -98,13 +104,20 @@ async function rehearseAction(file: string, options: RehearseOptions, context: C
         `${`${c.kind} ${c.component}`.padEnd(42)} ${pad(d.requests, 8)} ${pad(d.acks, 5)} ${pad(d.retries, 8)} ${pad(d.filtered, 9)} ${pad(d.ticks, 6)} ${pad(c.deadLettered, 14)} ${pad(c.denied, 7)}\n`,
       );
     }
-    for (const letter of result.deadLetters) stdout.write(`dead letter on ${letter.deadLetterTopic}: ${letter.id} (key ${letter.key ?? '?'}): ${letter.reason}\n`);
+    for (const letter of result.deadLetters)
+      stdout.write(`dead letter on ${letter.deadLetterTopic}: ${letter.id} (key ${letter.key ?? '?'}): ${letter.reason}\n`);
     for (const denial of result.denials) stdout.write(palette.red(`denied: ${denial.call} as ${denial.identity}; missing ${denial.missing}\n`));
-    const how = result.end === 'finished' ? 'finished' : result.end === 'denied' ? palette.red('stopped: IAM denied a call') : palette.yellow('stopped at the timeout');
-    stdout.write(`${how} in ${formatDuration(result.wallMs)} wall time, ${formatDuration(result.simulatedMs)} simulated (x${result.speed}); OIDC off: the emulator pushes without tokens\n`);
+    const how =
+      result.end === 'finished' ? 'finished' : result.end === 'denied' ? palette.red('stopped: IAM denied a call') : palette.yellow('stopped at the timeout');
+    stdout.write(
+      `${how} in ${formatDuration(result.wallMs)} wall time, ${formatDuration(result.simulatedMs)} simulated (x${result.speed}); OIDC off: the emulator pushes without tokens\n`,
+    );
   }
   const ok = result.end === 'finished' && result.denials.length === 0 && result.report.finishedKeys === result.report.keys.length;
-  if (!ok) stderr.write(`baton rehearse: ${result.end === 'denied' ? 'the rendered IAM denied a call (above)' : `${result.report.keys.length - result.report.finishedKeys} key(s) did not finish`}\n`);
+  if (!ok)
+    stderr.write(
+      `baton rehearse: ${result.end === 'denied' ? 'the rendered IAM denied a call (above)' : `${result.report.keys.length - result.report.finishedKeys} key(s) did not finish`}\n`,
+    );
   return ok ? EXIT.ok : EXIT.invalid;
 }
 

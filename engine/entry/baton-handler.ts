@@ -231,7 +231,8 @@ export class BatonHandler {
     const data = triggerData(trigger);
     const base = {
       ...context,
-      key: trigger.scope,
+      key: trigger.message.attributes['ce-subject'] ?? trigger.scope,
+      scope: trigger.scope,
       correlation_id: data?.correlation_id ?? context.correlation_id,
       traceparent: trigger.message.attributes['ce-traceparent'] ?? context.traceparent,
       trigger_id: trigger.message.id,

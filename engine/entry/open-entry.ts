@@ -118,6 +118,7 @@ export async function openEntry(options: OpenEntryOptions = {}): Promise<OpenedE
 function entryClock(setting: string | undefined): Clock {
   if (setting === undefined || setting.trim() === '') return new SystemClock();
   const scaled = ScaledClock.fromEnv(setting);
-  if (scaled === undefined) throw new EntryConfigError(`BATON_CLOCK="${setting}" is not scaled:<speed>:<simulated origin ms>:<real origin ms>; unset it to use the wall clock`);
+  if (scaled === undefined)
+    throw new EntryConfigError(`BATON_CLOCK="${setting}" is not scaled:<speed>:<simulated origin ms>:<real origin ms>; unset it to use the wall clock`);
   return scaled;
 }

@@ -39,6 +39,8 @@ export async function startComponentProcess(options: ComponentProcessOptions): P
     cwd: options.cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env, PORT: String(options.port) },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: a container command (npm → sh → node) is stopped as a whole.
+    detached: true,
   });
   const otherOutput: string[] = [];
   const keep = (line: string): void => {
@@ -90,8 +92,18 @@ async function waitReady(child: ChildProcess, url: string, timeoutMs: number): P
 
 async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  signalGroup(child, 'SIGTERM');
+  const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), 5_000);
   await exited;
   clearTimeout(timer);
+  // What the command left in its group (a shell's child) goes too.
+  signalGroup(child, 'SIGKILL');
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  } catch {
+    // Already gone.
+  }
 }

@@ -1,5 +1,13 @@
 // Data flow: a component's Pub/Sub or Firestore client (gRPC, h2c) → GrpcGuard of its service account → classify the RPC → IamPolicy → emulator, or PERMISSION_DENIED.
-import { connect, constants, createServer, type ClientHttp2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import {
+  connect,
+  constants,
+  createServer,
+  type ClientHttp2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { GuardedCall, IamDecision } from './iam-policy.ts';
 
@@ -48,6 +56,12 @@ export async function startGrpcGuard(options: GrpcGuardOptions): Promise<GrpcGua
     return session;
   };
   const server = createServer();
+  // Clients keep their connections open; close() must end them, or it waits forever.
+  const incoming = new Set<ServerHttp2Session>();
+  server.on('session', (session) => {
+    incoming.add(session);
+    session.once('close', () => incoming.delete(session));
+  });
   server.on('stream', (stream, headers) => guardStream(stream, headers, options, sessionFor));
   server.on('sessionError', () => undefined);
   await new Promise<void>((resolve, reject) => {
@@ -59,7 +73,9 @@ export async function startGrpcGuard(options: GrpcGuardOptions): Promise<GrpcGua
     host: `127.0.0.1:${port}`,
     close: async () => {
       for (const session of sessions.values()) session.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const session of incoming) session.destroy();
+      await closed;
     },
   };
 }
@@ -121,7 +137,9 @@ function forward(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, receiv
   request.on('data', (chunk: Buffer) => {
     if (!stream.closed) stream.write(chunk);
   });
-  request.on('trailers', (received) => (trailers = received));
+  request.on('trailers', (received: Record<string, string | string[] | undefined>) => {
+    trailers = received;
+  });
   stream.on('wantTrailers', () => stream.sendTrailers(trailers));
   request.on('end', () => {
     if (!stream.closed && stream.headersSent && !stream.endAfterHeaders) stream.end();

@@ -29,7 +29,7 @@ export class IamPolicy {
 
   constructor(model: Pick<DeployModel, 'serviceAccounts' | 'invokers'>) {
     for (const account of model.serviceAccounts) {
-      this.publishes.set(account.accountId, new Set(account.publishes));
+      this.publishes.set(account.accountId, new Set([...account.publishes, ...account.deadLetterPublishes]));
       this.pulls.set(account.accountId, new Set(account.pulls));
       if (account.stateful) this.stateful.add(account.accountId);
     }
@@ -41,7 +41,9 @@ export class IamPolicy {
     const member = `serviceAccount:${identity}`;
     switch (call.kind) {
       case 'publish':
-        return this.publishes.get(identity)?.has(call.topic) ? ALLOWED : { allowed: false, missing: `roles/pubsub.publisher on topic ${call.topic} for ${member}` };
+        return this.publishes.get(identity)?.has(call.topic)
+          ? ALLOWED
+          : { allowed: false, missing: `roles/pubsub.publisher on topic ${call.topic} for ${member}` };
       case 'consume':
         return this.pulls.get(identity)?.has(call.subscription)
           ? ALLOWED

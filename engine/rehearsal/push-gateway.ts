@@ -14,6 +14,8 @@ export interface TickRoute {
   readonly body: string;
   /** The job's cron schedule, as rendered. */
   readonly schedule: string;
+  /** Appended to the target's URL (`/tick`). */
+  readonly path: string;
 }
 
 /** Deliveries to one component, counted at the gateway (what Cloud Run's request log would show). */
@@ -98,7 +100,7 @@ export async function startPushGateway(options: PushGatewayOptions): Promise<Pus
     const route = ticks.get(job);
     if (route === undefined) return 404;
     countsOf(route.component).ticks++;
-    return invoke(route.invoker, route.target, route.component, '/tick', route.body);
+    return invoke(route.invoker, route.target, route.component, route.path, route.body);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

@@ -18,7 +18,11 @@ export async function readDeadLetters(model: DeployModel, pubsubHost: string, pr
   for (const topic of model.topics) {
     if (topic.deadLetter === undefined) continue;
     const url = `http://${pubsubHost}/v1/projects/${projectId}/subscriptions/${topic.deadLetter.holdSubscription}:pull`;
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ maxMessages: 1000, returnImmediately: true }) });
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ maxMessages: 1000, returnImmediately: true }),
+    });
     if (!response.ok) throw new Error(`reading ${topic.deadLetter.holdSubscription} failed: HTTP ${response.status}`);
     const body = (await response.json()) as { receivedMessages?: { message?: { messageId?: string; attributes?: Record<string, string> } }[] };
     for (const received of body.receivedMessages ?? []) {

@@ -41,6 +41,9 @@ export interface RehearsalOptions {
   readonly silent?: ProcessorHostOptions['silent'];
   /** One line per notable event (components up, triggers, denials). */
   readonly onProgress?: (line: string) => void;
+  /** Tests: emulators already running (left running), and a project id of its own in them. */
+  readonly emulators?: RunningEmulators;
+  readonly projectId?: string;
 }
 
 /** Per component: what reached it and what it did. */
@@ -88,11 +91,14 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
   if (!jars.found) throw new RehearsalError(`the rehearsal needs the Pub/Sub and Firestore emulators: ${jars.reason}`);
 
   const runId = `run-${stableId(options.seed, keys.join(','), 'incremental', options.start)}`;
-  const projectId = 'baton-rehearsal';
+  const projectId = options.projectId ?? 'baton-rehearsal';
   const work = mkdtempSync(join(tmpdir(), 'baton-rehearsal-'));
   const cleanups: (() => Promise<void> | void)[] = [() => rmSync(work, { recursive: true, force: true })];
   const cleanup = async (): Promise<void> => {
-    for (const step of cleanups.reverse()) await Promise.resolve(step()).catch(() => undefined);
+    for (const step of cleanups.reverse()) {
+      if (process.env.BATON_DEBUG) process.stderr.write(`[rehearsal] cleanup: ${step.toString().slice(0, 60)}\n`);
+      await Promise.resolve(step()).catch(() => undefined);
+    }
   };
   const wallStart = Date.now();
   const denials: Denial[] = [];
@@ -111,8 +117,12 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
     await buildPackage(loaded, pkg);
     symlinkSync(join(packageRoot(), 'node_modules'), join(pkg, 'node_modules'));
 
-    const emulators: RunningEmulators = await startEmulators({ projectId });
-    cleanups.push(() => emulators.stop());
+    let emulators = options.emulators;
+    if (emulators === undefined) {
+      const started = await startEmulators({ projectId });
+      cleanups.push(() => started.stop());
+      emulators = started;
+    }
     say(`emulators: Pub/Sub ${emulators.pubsubHost}, Firestore ${emulators.firestoreHost}`);
 
     const policy = new IamPolicy(model);
@@ -172,15 +182,16 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
     say(`topology: ${topology.topics} topics, ${topology.subscriptions} subscriptions (push endpoints → ${gateway.url})`);
 
     const onLog = (component: string) => (entry: Record<string, unknown>) => {
-      const event = String(entry.baton_event ?? '');
+      const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+      const event = text(entry.baton_event);
       const counts = logCounts.get(component) ?? { deadLettered: 0, duplicates: 0 };
       if (event === 'message.dead_lettered') counts.deadLettered++;
       if (event.endsWith('.duplicate')) counts.duplicates++;
       logCounts.set(component, counts);
       if (/\.(fired|stalled|deadline_missed)$/.test(event) && typeof entry.key === 'string') {
-        say(`[+${formatSimulated(clock.now() - options.start)}] ${entry.key} ${component} ${event.split('.')[1]}: ${String(entry.reason ?? '')}`);
+        say(`[+${formatSimulated(clock.now() - options.start)}] ${entry.key} ${component} ${event.split('.')[1]}: ${text(entry.reason)}`);
       }
-      if (entry.severity === 'CRITICAL' || event === 'entry.unavailable') say(`${component}: ${String(entry.message ?? '')}`);
+      if (entry.severity === 'CRITICAL' || event === 'entry.unavailable') say(`${component}: ${text(entry.message)}`);
     };
     const common = {
       GOOGLE_CLOUD_PROJECT: projectId,
@@ -200,7 +211,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
           port,
           env: {
             ...common,
-            ...barrierEnvironment(model, barrier.name),
+            ...barrier.environment,
             PUBSUB_EMULATOR_HOST: guardOf(barrier.name),
             FIRESTORE_EMULATOR_HOST: guardOf(barrier.name),
           },
@@ -221,7 +232,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
           port,
           env: {
             ...common,
-            ...coordinatorEnvironment(model, coordinator.name),
+            ...coordinator.environment,
             PUBSUB_EMULATOR_HOST: guardOf(coordinator.name),
             FIRESTORE_EMULATOR_HOST: guardOf(coordinator.name),
             BATON_HOST: '127.0.0.1',
@@ -234,7 +245,9 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
     for (const result of started) if (result.status === 'fulfilled') cleanups.push(() => result.value.stop());
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason instanceof Error ? failed.reason : new RehearsalError(String(failed.reason));
-    say(`components: ${model.barriers.length} functions under functions-framework, ${model.coordinators.length} coordinator service(s), ${processors.count} processor services`);
+    say(
+      `components: ${model.barriers.length} functions under functions-framework, ${model.coordinators.length} coordinator service(s), ${processors.count} processor services`,
+    );
 
     const timers = startSchedulerTimers(tickRoutes(model), speed, (job) => void gateway.tick(job));
     cleanups.push(() => timers.stop());
@@ -278,7 +291,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
     const components: ComponentSummary[] = model.serviceAccounts.map((account) => ({
       component: account.component,
       kind: account.kind,
-      deliveries: gateway.counts.get(account.component) ?? { requests: 0, acks: 0, retries: 0, filtered: 0, ticks: 0 },
+      deliveries: processors.pulled.get(account.component) ??
+        gateway.counts.get(account.component) ?? { requests: 0, acks: 0, retries: 0, filtered: 0, ticks: 0 },
       deadLettered: logCounts.get(account.component)?.deadLettered ?? 0,
       denied: (deniedBy.get(account.component) ?? 0) + (deniedBy.get(account.accountId) ?? 0),
     }));
@@ -304,43 +318,18 @@ async function waitForEnd(done: () => Promise<boolean>, denied: Promise<void>, t
   }
 }
 
-/** Every scheduler job of the model as a gateway route: its target, its OIDC invoker and its body. */
+/** Every scheduler job of the model as a gateway route: its target, its OIDC invoker, its body and schedule. */
 export function tickRoutes(model: DeployModel): TickRoute[] {
-  const routes: TickRoute[] = [];
-  for (const barrier of model.barriers) {
-    if (barrier.tick === undefined) continue;
-    routes.push({
-      job: barrier.tick.job,
-      component: barrier.name,
-      target: { kind: 'function', name: barrier.function, tfId: barrier.tfId },
-      invoker: barrier.tick.invoker,
-      body: JSON.stringify({ barrier: barrier.name }),
-      schedule: barrier.tick.schedule,
-    });
-  }
-  for (const coordinator of model.coordinators) {
-    const tick = (coordinator as { tick?: { job: string; invoker: string; schedule: string } }).tick;
-    if (tick === undefined) continue;
-    routes.push({
-      job: tick.job,
-      component: coordinator.name,
-      target: { kind: 'coordinator', name: coordinator.service, tfId: coordinator.tfId },
-      invoker: tick.invoker,
-      body: JSON.stringify({ coordinator: coordinator.name }),
-      schedule: tick.schedule,
-    });
-  }
-  return routes;
-}
-
-/** The environment the manifests give a barrier function (tf-compute.hbs `environment_variables`). */
-function barrierEnvironment(model: DeployModel, barrier: string): Record<string, string> {
-  return { BATON_BARRIER: barrier, BATON_PIPELINE: model.name, BATON_PIPELINE_HASH: model.hash };
-}
-
-/** The environment the manifests give the coordinator's container (tf-compute.hbs `env`). */
-function coordinatorEnvironment(model: DeployModel, coordinator: string): Record<string, string> {
-  return { BATON_COORDINATOR: coordinator, BATON_PIPELINE_HASH: model.hash };
+  const jobs: { component: string; tick: DeployModel['barriers'][number]['tick'] | undefined }[] = [
+    ...model.barriers.map((b) => ({ component: b.name, tick: b.tick })),
+    ...model.coordinators.map((c) => ({ component: c.name, tick: c.tick })),
+  ];
+  // A model edited to lack a job (a test of what the job is for) simply has no timer for it.
+  return jobs.flatMap(({ component, tick }) =>
+    tick === undefined
+      ? []
+      : [{ job: tick.job, component, target: tick.target, invoker: tick.invoker, body: tick.body, schedule: tick.schedule, path: tick.path }],
+  );
 }
 
 function describeCall(call: Parameters<IamPolicy['check']>[1]): string {
@@ -364,7 +353,9 @@ function functionsFramework(): string {
 
 function formatSimulated(ms: number): string {
   const minutes = Math.floor(ms / 60_000);
-  return minutes >= 60 ? `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m` : `${minutes}m ${String(Math.floor((ms % 60_000) / 1000)).padStart(2, '0')}s`;
+  return minutes >= 60
+    ? `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`
+    : `${minutes}m ${String(Math.floor((ms % 60_000) / 1000)).padStart(2, '0')}s`;
 }
 
 async function freePort(): Promise<number> {

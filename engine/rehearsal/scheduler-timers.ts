@@ -29,7 +29,7 @@ export function startSchedulerTimers(routes: readonly TickRoute[], speed: number
  * `*\/N * * * *` (every N minutes). Any other schedule is an error naming it, not a guess.
  */
 export function cronPeriodMs(schedule: string): number {
-  const match = /^(\*|\*\/([1-9][0-9]*)) \* \* \* \*$/.exec(schedule.trim());
+  const match = /^(\*|\*\/([1-9]|[1-5][0-9])) \* \* \* \*$/.exec(schedule.trim());
   if (!match) throw new Error(`the rehearsal can only run every-N-minutes schedules ("* * * * *", "*/5 * * * *"), not "${schedule}"`);
   return (match[2] === undefined ? 1 : Number(match[2])) * 60_000;
 }
