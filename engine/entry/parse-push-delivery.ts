@@ -1,5 +1,5 @@
 // Data flow: Pub/Sub push body or CloudEvent data → parsePushDelivery → PushDelivery (Baton message + delivery facts) → BatonHandler.
-import { BATON_ID_ATTRIBUTE } from '../adapters/gcp/pubsub-message-bus.ts';
+import { BATON_ID_ATTRIBUTE } from '../config/conventions.ts';
 import type { OutgoingMessage } from '../ports/message-bus.ts';
 
 /** One Pub/Sub delivery, with the Baton message rebuilt from it. */

@@ -1,6 +1,7 @@
 // Data flow: publish → bus_published/ (create = dedupe) → Pub/Sub topic → subscription → pull → handler → ack (bus_settled/) | nack | deadLetter → DLQ topic + bus_dead_letters/.
 import { FieldValue, type DocumentReference, type Firestore, type Timestamp } from '@google-cloud/firestore';
 import { v1, type PubSub, type Topic } from '@google-cloud/pubsub';
+import { BATON_ID_ATTRIBUTE } from '../../config/conventions.ts';
 import type { Clock } from '../../ports/clock.ts';
 import {
   DEAD_LETTER_ATTRIBUTES,
@@ -16,8 +17,8 @@ import type { MessageHistory, PublishedMessage } from '../../ports/message-histo
 import { collections, createOnce, docId, recordOf, type Collections } from './firestore-docs.ts';
 import { ensureSubscription, ensureTopic } from './pubsub-admin.ts';
 
-/** Attribute carrying Baton's deterministic message id (Pub/Sub assigns its own `messageId`). */
-export const BATON_ID_ATTRIBUTE = 'baton_id';
+/** Attribute carrying Baton's deterministic message id (see conventions.ts). */
+export { BATON_ID_ATTRIBUTE };
 
 /** How long a claimed-but-unsent publish may stay unsent before another publisher takes it over. */
 const CLAIM_STALE_MS = 10_000;
