@@ -63,7 +63,7 @@ export function reportsEntities(pipeline: ResolvedPipeline, processor: ResolvedP
 export interface CompletionStart {
   /** The trigger that started the work; undefined for an entry processor. */
   readonly trigger: Envelope | undefined;
-  /** For an entry processor: the entry request's id (its execution comes from it). */
+  /** For an entry processor: what its execution id derives from (default: the context's correlation id). */
   readonly entryId?: string;
 }
 
@@ -75,7 +75,7 @@ export interface CompletionStart {
 export function exampleCompletion(context: ExampleContext, processor: ResolvedProcessor, start: CompletionStart): Envelope<'dev.baton.completion.v1'> {
   const { pipeline, key, time } = context;
   const trigger = start.trigger;
-  const { executionId, messageId } = completionIds(processor.name, key, trigger?.id ?? start.entryId ?? 'entry');
+  const { executionId, messageId } = completionIds(processor.name, key, trigger?.id ?? start.entryId ?? context.correlationId);
   const correlationId = trigger?.correlationid ?? context.correlationId;
   const data: CompletionData = {
     processor_name: processor.name,
