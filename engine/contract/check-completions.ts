@@ -42,6 +42,8 @@ export interface SentTrigger {
   readonly traceparent: string;
   /** For a coordinator worker: the work's batch and entity. */
   readonly work?: { readonly batchId: string; readonly entityId: string | number };
+  /** For an incremental trigger: the entity ids it asked to redo, per type. */
+  readonly incremental?: Readonly<Record<string, readonly (string | number)[]>>;
 }
 
 /** What the checks compare against. */
@@ -181,7 +183,7 @@ function checkCompletion(input: CheckInput, request: string, message: CapturedMe
       data.trigger_message_id === undefined ? 'not stated (optional)' : `trigger_message_id ${show(data.trigger_message_id)}; the trigger was ${show(sent.id)}`,
     );
   }
-  results.push({ request, ...checkEntities(contract, data) });
+  results.push({ request, ...checkEntities(contract, data, sent.incremental) });
   if (sent.work) {
     add(
       'work item',
@@ -249,28 +251,33 @@ function checkTrace(traceparent: string | undefined, parent: string): Omit<Check
   return { check, ok: true, detail: `${traceparent} is a child of ${parent}` };
 }
 
-function checkEntities(contract: ProcessorContract, data: Record<string, unknown>): Omit<CheckResult, 'request'> {
+function checkEntities(contract: ProcessorContract, data: Record<string, unknown>, incremental: SentTrigger['incremental']): Omit<CheckResult, 'request'> {
   const check = 'entities_changed';
-  const metadata = (data.metadata ?? {}) as { entities_changed?: unknown; is_incremental?: unknown };
+  const metadata = (isObject(data.metadata) ? data.metadata : {}) as { entities_changed?: unknown; is_incremental?: unknown };
   const changed = metadata.entities_changed;
+  const asked =
+    incremental === undefined
+      ? ''
+      : `; the trigger asked to redo ${Object.entries(incremental)
+          .map(([type, ids]) => `${ids.length} ${type}`)
+          .join(', ')} incrementally`;
   if (changed === undefined && metadata.is_incremental === undefined) {
-    return contract.reportsEntities
-      ? {
-          check,
-          ok: false,
-          detail: `metadata.entities_changed and metadata.is_incremental are missing; a barrier downstream of ${contract.publishes} aggregates them`,
-        }
-      : { check, ok: true, detail: 'not reported (optional for this processor)' };
+    if (contract.reportsEntities) {
+      return {
+        check,
+        ok: false,
+        detail: `metadata.entities_changed and metadata.is_incremental are missing; a barrier downstream of ${contract.publishes} aggregates them`,
+      };
+    }
+    if (incremental !== undefined) return { check, ok: false, detail: `metadata.entities_changed and metadata.is_incremental are missing${asked}` };
+    return { check, ok: true, detail: 'not reported (optional for this processor)' };
   }
   const wellFormed =
-    typeof changed === 'object' &&
-    changed !== null &&
-    !Array.isArray(changed) &&
-    Object.values(changed).every((ids) => Array.isArray(ids) && ids.every((id) => typeof id === 'string' || Number.isInteger(id)));
-  if (!wellFormed) return { check, ok: false, detail: `metadata.entities_changed must map entity type → array of ids, got ${JSON.stringify(changed)}` };
+    isObject(changed) && Object.values(changed).every((ids) => Array.isArray(ids) && ids.every((id) => typeof id === 'string' || Number.isInteger(id)));
+  if (!wellFormed) return { check, ok: false, detail: `metadata.entities_changed must map entity type → array of ids, got ${show(changed)}` };
   if (typeof metadata.is_incremental !== 'boolean') return { check, ok: false, detail: 'metadata.is_incremental must be true or false' };
-  const counts = Object.entries(changed as Record<string, unknown[]>).map(([type, ids]) => `${type} ${ids.length}`);
-  return { check, ok: true, detail: `${counts.join(', ') || 'none changed'}, is_incremental ${show(metadata.is_incremental)}` };
+  const counts = Object.entries(changed as Record<string, unknown[]>).map(([type, ids]) => `${ids.length} ${type}`);
+  return { check, ok: true, detail: `${counts.join(', ') || 'none'} changed, is_incremental ${String(metadata.is_incremental)}${asked}` };
 }
 
 /** A redelivered trigger may publish nothing, or the same completion again (same ce-id, same execution id). */

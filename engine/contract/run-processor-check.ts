@@ -1,7 +1,7 @@
 // Data flow: contract → realistic trigger (real runtime) → POST to the processor (trigger, redelivery, malformed) → capture its publishes per topic → checkCompletions.
 import { randomBytes, randomInt } from 'node:crypto';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
-import { childTraceparent, ENVELOPE_TYPES } from '../runtime/envelope.ts';
+import { childTraceparent, ENVELOPE_TYPES, type Envelope, type TriggerData } from '../runtime/envelope.ts';
 import { checkCompletions, type CapturedMessage, type CheckResult, type RequestOutcome, type SentTrigger } from './check-completions.ts';
 import { exampleContext, exampleTrigger } from './example-messages.ts';
 import type { ProcessorContract } from './processor-contract.ts';
@@ -89,6 +89,7 @@ export async function runProcessorCheck(options: ProcessorCheckOptions): Promise
       correlationId: trigger.envelope.correlationid,
       traceparent: trigger.envelope.traceparent ?? context.traceparent,
       ...(work ? { work: { batchId: work.batch_id, entityId: work.entity_id } } : {}),
+      ...incrementalOf(trigger.envelope),
     };
     sentAs = `${trigger.envelope.type} ${trigger.message.id} from ${trigger.envelope.source}`;
   }
@@ -159,6 +160,14 @@ export async function runProcessorCheck(options: ProcessorCheckOptions): Promise
     malformed,
   });
   return { processor: contract.processor.name, url: options.url, key, sentAs, results, ok: results.every((r) => r.ok) };
+}
+
+/** The entities an incremental trigger asks to redo, per type. */
+function incrementalOf(envelope: Envelope): Pick<SentTrigger, 'incremental'> {
+  if (envelope.type !== ENVELOPE_TYPES.trigger) return {};
+  const data = envelope.data as TriggerData;
+  if (data.is_incremental !== true || data.entities_changed === undefined) return {};
+  return { incremental: Object.fromEntries(Object.entries(data.entities_changed).map(([type, { ids }]) => [type, ids])) };
 }
 
 /** A key no earlier run used: a random date in 2001–2024 (an overnight run), or a random string. */

@@ -156,6 +156,16 @@ describe('checkCompletions', () => {
     expect(line?.detail).toBe('unknown field data.execution_idd (did you mean execution_id?)');
   });
 
+  it('requires entities_changed and is_incremental after an incremental trigger, even where no barrier aggregates them', async () => {
+    const input = await goodInput('bdl_injuries');
+    expect(failures(checkCompletions(input))).toEqual([]);
+    const results = checkCompletions({ ...input, sent: { ...input.sent, incremental: { players: [1001, 1007] } } });
+    expect(failures(results)).toEqual(['trigger/entities_changed']);
+    expect(results.find((r) => r.check === 'entities_changed')?.detail).toBe(
+      'metadata.entities_changed and metadata.is_incremental are missing; the trigger asked to redo 2 players incrementally',
+    );
+  });
+
   it('requires a coordinator worker to echo the batch and entity of its work', async () => {
     const input = await goodInput('prediction_worker');
     const withWork = { ...input, sent: { ...input.sent, work: { batchId: 'batch:other', entityId: 1001 } } };
