@@ -154,6 +154,33 @@ describe.skipIf(!EMULATORS_AVAILABLE)('baton check-processor against the Pub/Sub
     }
   });
 
+  it('prints the same report as JSON with --json', async () => {
+    const projectId = freshProjectId('check-json');
+    const processor = await startTestProcessor('unknown-field', projectId);
+    try {
+      const { code, stdout } = await runCli(
+        'check-processor',
+        PROCESSOR.name,
+        '--url',
+        processor.url,
+        '--pubsub-emulator',
+        emulators().pubsubHost,
+        '--project',
+        projectId,
+        '--json',
+      );
+      const report = JSON.parse(stdout) as { ok: boolean; processor: string; results: { request: string; check: string; ok: boolean; detail: string }[] };
+      expect(report.processor).toBe(PROCESSOR.name);
+      expect(report.ok).toBe(false);
+      expect(report.results.filter((r) => !r.ok)).toEqual([
+        { request: 'trigger', check: 'no unknown fields', ok: false, detail: 'unknown field data.completion_pct' },
+      ]);
+      expect(code).toBe(1);
+    } finally {
+      await processor.close();
+    }
+  });
+
   describe.skipIf(!PYTHON_AVAILABLE)('examples/python-processor (standard library only)', () => {
     const children: ChildProcess[] = [];
     afterAll(() => {
