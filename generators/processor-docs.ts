@@ -1,12 +1,11 @@
 import type { ResolvedPipeline, ResolvedProcessor } from '../engine/config/resolved-pipeline.ts';
+import { completionFields } from '../engine/contract/completion-fields.ts';
 import { exampleCompletion, exampleContext, exampleTrigger, type ExampleContext, type ExampleTrigger } from '../engine/contract/example-messages.ts';
 import { processorContract, type ProcessorContract } from '../engine/contract/processor-contract.ts';
 import { publishedAttributes, toPushBody, type EntryRequest } from '../engine/contract/push-body.ts';
 import { ENVELOPE_TYPES, parseMessage, toMessage, type Envelope } from '../engine/runtime/envelope.ts';
 import type { DeployModel } from './deploy-model.ts';
 import { renderTemplate } from './render-template.ts';
-import { readFileSync } from 'node:fs';
-import { schemaPath } from '../engine/config/compile-schema.ts';
 
 /** Fixed traceparents for the examples (W3C's own), so the document does not change on every run. */
 const TRIGGER_TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
@@ -88,6 +87,8 @@ function startedBy(contract: ProcessorContract): string {
       return origin.barrier.target === undefined ? `barrier ${origin.barrier.name}` : `dependency barrier ${origin.barrier.name}`;
     case 'coordinator':
       return `coordinator ${origin.coordinator.name} (one per entity)`;
+    case 'batch':
+      return `coordinator ${origin.coordinator.name} when its batch is done`;
     case 'completion':
       return `each completion of ${origin.publishers.map((p) => p.name).join(', ')}`;
     case 'external':
@@ -149,25 +150,4 @@ function withTraceparent(trigger: ExampleTrigger | undefined): (ExampleTrigger &
 
 function json(value: unknown): string {
   return JSON.stringify(value, null, 2);
-}
-
-interface SchemaField {
-  readonly description?: string;
-  readonly enum?: readonly string[];
-  readonly type?: string | readonly string[];
-  readonly $ref?: string;
-}
-
-/** The completion's data fields, from schemas/envelope.schema.json (required first, in schema order). */
-function completionFields(): { name: string; required: boolean; description: string }[] {
-  const schema = JSON.parse(readFileSync(schemaPath('envelope'), 'utf8')) as {
-    $defs: { completion: { required: string[]; properties: Record<string, SchemaField> } };
-  };
-  const { required, properties } = schema.$defs.completion;
-  const fields = Object.entries(properties).map(([name, field]) => ({
-    name,
-    required: required.includes(name),
-    description: `${field.description ?? (field.$ref === '#/$defs/name' ? 'A name (lower case, `_` or `-`).' : '')}${field.enum ? ` One of ${field.enum.join(', ')}.` : ''}`,
-  }));
-  return [...fields.filter((f) => f.required), ...fields.filter((f) => !f.required)];
 }

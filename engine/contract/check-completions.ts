@@ -1,9 +1,8 @@
 // Data flow: what a processor answered (HTTP statuses) + what it published (captured per topic) → one CheckResult per rule of processors.md.
-import { readFileSync } from 'node:fs';
-import { schemaPath } from '../config/compile-schema.ts';
 import { BATON_ID_ATTRIBUTE } from '../config/conventions.ts';
 import { closestMatch } from '../config/suggest.ts';
 import { ENVELOPE_ATTRIBUTES, ENVELOPE_TYPES, traceIdOf, validateEnvelope, type Envelope } from '../runtime/envelope.ts';
+import { completionFields } from './completion-fields.ts';
 import type { ProcessorContract } from './processor-contract.ts';
 
 /** One line of the report: a rule of the contract, kept or broken, and what was seen. */
@@ -210,8 +209,6 @@ function rebuildEnvelope(message: CapturedMessage): { envelope: Record<string, u
   return { envelope, problems };
 }
 
-const SCHEMA = JSON.parse(readFileSync(schemaPath('envelope'), 'utf8')) as { $defs: { completion: { properties: Record<string, unknown> } } };
-const COMPLETION_FIELDS = Object.keys(SCHEMA.$defs.completion.properties);
 const KNOWN_ATTRIBUTES = [...Object.values(ENVELOPE_ATTRIBUTES), BATON_ID_ATTRIBUTE];
 
 /** Attributes and data fields the envelope does not have, each named, with a did-you-mean. */
@@ -228,9 +225,10 @@ function unknownFields(message: CapturedMessage, envelope: Record<string, unknow
     }
   }
   const data = envelope.data;
-  if (typeof data === 'object' && data !== null && !Array.isArray(data)) {
+  const known = completionFields().map((f) => f.name);
+  if (isObject(data)) {
     for (const field of Object.keys(data)) {
-      if (!COMPLETION_FIELDS.includes(field)) found.push(`unknown field data.${field}${hint(field, COMPLETION_FIELDS)}`);
+      if (!known.includes(field)) found.push(`unknown field data.${field}${hint(field, known)}`);
     }
   }
   return found;

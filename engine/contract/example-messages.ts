@@ -133,20 +133,30 @@ function entityMetadata(context: ExampleContext, processor: ResolvedProcessor, t
 export type TriggerOrigin =
   | { readonly kind: 'entry' }
   | { readonly kind: 'barrier'; readonly barrier: ResolvedBarrier }
+  /** One work message per entity of a coordinator batch. */
   | { readonly kind: 'coordinator'; readonly coordinator: ResolvedCoordinator }
+  /** A coordinator's batch completion (its `publishes` topic). */
+  | { readonly kind: 'batch'; readonly coordinator: ResolvedCoordinator }
   | { readonly kind: 'completion'; readonly publishers: readonly ResolvedProcessor[] }
   | { readonly kind: 'external'; readonly topic: string };
 
-/** Who sends the processor its trigger: its dependency barrier, the barrier or coordinator publishing its phase's trigger topic, or upstream processors. */
+/** Who sends the processor its trigger: its dependency barrier, or whoever publishes its phase's trigger topic. */
 export function triggerOrigin(pipeline: ResolvedPipeline, processor: ResolvedProcessor): TriggerOrigin {
   const topic = processor.triggeredBy?.name;
   if (topic === undefined) return { kind: 'entry' };
   const dependency = pipeline.barriers.find((b) => b.name === processor.dependencyBarrier);
   if (dependency) return { kind: 'barrier', barrier: dependency };
+  return publisherOf(pipeline, topic);
+}
+
+/** Who publishes a topic in the pipeline (a barrier, a coordinator's work or batch completion, processors), or `external`. */
+function publisherOf(pipeline: ResolvedPipeline, topic: string): Exclude<TriggerOrigin, { kind: 'entry' }> {
   const barrier = pipeline.barriers.find((b) => b.publishes.name === topic && b.target === undefined);
   if (barrier) return { kind: 'barrier', barrier };
-  const coordinator = pipeline.coordinators.find((c) => c.workTopic.name === topic);
-  if (coordinator) return { kind: 'coordinator', coordinator };
+  const worked = pipeline.coordinators.find((c) => c.workTopic.name === topic);
+  if (worked) return { kind: 'coordinator', coordinator: worked };
+  const done = pipeline.coordinators.find((c) => c.publishes?.name === topic);
+  if (done) return { kind: 'batch', coordinator: done };
   const publishers = pipeline.processors.filter((p) => p.publishes.name === topic);
   if (publishers.length > 0) return { kind: 'completion', publishers };
   return { kind: 'external', topic };
@@ -160,25 +170,30 @@ export interface ExampleTrigger {
 
 /**
  * The trigger a processor receives for the context's key, produced by the real component that sends
- * it: the barrier fed every member's completion, the coordinator fed its own trigger, or an upstream
- * processor's completion. Undefined for an entry processor (nothing in Baton starts it).
- * Throws for a topic only published outside the pipeline (there is nothing to imitate).
+ * it: the barrier fed every member's completion, the coordinator fed its own trigger (and, for its
+ * batch completion, every worker's report), or an upstream processor's completion. Undefined for an
+ * entry processor (nothing in Baton starts it). Throws for a topic only published outside the
+ * pipeline (there is nothing to imitate).
  */
 export async function exampleTrigger(context: ExampleContext, processor: ResolvedProcessor): Promise<ExampleTrigger | undefined> {
   const origin = triggerOrigin(context.pipeline, processor);
+  if (origin.kind === 'entry') return undefined;
+  return fromMessage(await messageFrom(context, origin));
+}
+
+/** The message an origin publishes for the context's key. */
+async function messageFrom(context: ExampleContext, origin: Exclude<TriggerOrigin, { kind: 'entry' }>): Promise<OutgoingMessage> {
   switch (origin.kind) {
-    case 'entry':
-      return undefined;
     case 'external':
-      throw new Error(`${processor.name}: topic ${origin.topic} is published outside the pipeline; there is no trigger to imitate`);
-    case 'completion': {
-      const upstream = origin.publishers[0] as ResolvedProcessor;
-      return fromMessage(toMessage(exampleCompletion(context, upstream, { trigger: undefined })));
-    }
+      throw new Error(`topic ${origin.topic} is published outside the pipeline; there is no message to imitate`);
+    case 'completion':
+      return toMessage(exampleCompletion(context, origin.publishers[0] as ResolvedProcessor, { trigger: undefined }));
     case 'barrier':
-      return fromMessage(await fireBarrier(context, origin.barrier));
+      return fireBarrier(context, origin.barrier);
     case 'coordinator':
-      return fromMessage(await firstWork(context, origin.coordinator));
+      return (await runBatch(context, origin.coordinator, false)).work;
+    case 'batch':
+      return (await runBatch(context, origin.coordinator, true)).done;
   }
 }
 
@@ -207,8 +222,11 @@ async function fireBarrier(context: ExampleContext, barrier: ResolvedBarrier): P
   throw new Error(`barrier ${barrier.name} did not fire with every member complete for ${context.key}`);
 }
 
-/** Runs a coordinator on the trigger it listens for and returns its first work message. */
-async function firstWork(context: ExampleContext, coordinator: ResolvedCoordinator): Promise<OutgoingMessage> {
+/**
+ * Runs a coordinator on the message it listens for: returns its first work message and, when
+ * `finish` is set, its batch completion after every worker reported.
+ */
+async function runBatch(context: ExampleContext, coordinator: ResolvedCoordinator, finish: boolean): Promise<{ work: OutgoingMessage; done: OutgoingMessage }> {
   const { pipeline } = context;
   const clock = new FakeClock(context.time);
   const bus = new MemoryMessageBus(clock);
@@ -224,10 +242,17 @@ async function firstWork(context: ExampleContext, coordinator: ResolvedCoordinat
     bus,
     clock,
   });
-  const barrier = pipeline.barriers.find((b) => b.publishes.name === coordinator.listens.name);
-  if (barrier === undefined) throw new Error(`coordinator ${coordinator.name}: no barrier publishes ${coordinator.listens.name}`);
-  await runtime.handleTrigger(await fireBarrier(context, barrier));
-  const [work] = await bus.pull(capture, 1);
-  if (work === undefined) throw new Error(`coordinator ${coordinator.name} published no work for ${context.key}`);
-  return { id: work.id, attributes: work.attributes, data: work.data };
+  await runtime.handleTrigger(await messageFrom(context, publisherOf(pipeline, coordinator.listens.name)));
+  const work = (await bus.pull(capture, 1_000)).map((m): OutgoingMessage => ({ id: m.id, attributes: m.attributes, data: m.data }));
+  const [first] = work;
+  if (first === undefined) throw new Error(`coordinator ${coordinator.name} published no work for ${context.key}`);
+  if (!finish) return { work: first, done: first };
+  const worker = pipeline.processors.find((p) => p.triggeredBy?.name === coordinator.workTopic.name);
+  if (worker === undefined) throw new Error(`coordinator ${coordinator.name}: no processor takes ${coordinator.workTopic.name}`);
+  for (const message of work) {
+    const report = exampleCompletion(context, worker, { trigger: parseMessage(message) });
+    const outcome = await runtime.handleReady(toMessage(report));
+    if (outcome.fired) return { work: first, done: outcome.fired.message };
+  }
+  throw new Error(`coordinator ${coordinator.name} did not complete its batch for ${context.key}`);
 }

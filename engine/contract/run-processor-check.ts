@@ -62,26 +62,30 @@ export async function runProcessorCheck(options: ProcessorCheckOptions): Promise
   await capture.listen(topics);
 
   const trigger = await exampleTrigger(context, contract.processor);
-  const facts = (attempt: number): PushDeliveryFacts => ({
+  // A first delivery; Pub/Sub redelivers with the same messageId and a higher deliveryAttempt.
+  const facts = (): PushDeliveryFacts => ({
     projectId: options.projectId,
     subscription: contract.subscription?.name ?? '',
     pubsubMessageId: String(randomInt(1e12, 9e12)),
     publishTime: new Date().toISOString(),
-    deliveryAttempt: attempt,
+    deliveryAttempt: 1,
   });
   let body: string;
+  let redelivery: string;
   let headers: Record<string, string> = {};
   let sent: SentTrigger;
   let sentAs: string;
   if (trigger === undefined) {
     const request: EntryRequest = { key, correlation_id: context.correlationId };
     body = JSON.stringify(request);
+    redelivery = body;
     headers = { traceparent: context.traceparent };
     sent = { key, id: undefined, correlationId: context.correlationId, traceparent: context.traceparent };
     sentAs = `an entry request for ${key}`;
   } else {
-    const first = toPushBody(trigger.message, facts(1));
-    body = JSON.stringify(first);
+    const delivery = facts();
+    body = JSON.stringify(toPushBody(trigger.message, delivery));
+    redelivery = JSON.stringify(toPushBody(trigger.message, { ...delivery, deliveryAttempt: 2 }));
     const work = trigger.envelope.type === ENVELOPE_TYPES.work ? (trigger.envelope.data as { batch_id: string; entity_id: string | number }) : undefined;
     sent = {
       key,
@@ -128,12 +132,6 @@ export async function runProcessorCheck(options: ProcessorCheckOptions): Promise
   const firstPublished = await collect(true, waitMs);
   // Late extra publishes of the first delivery still belong to it.
   firstPublished.push(...(await collect(false, Math.min(settleMs, 500))));
-  const redelivery =
-    trigger === undefined
-      ? body
-      : JSON.stringify(
-          toPushBody(trigger.message, { ...facts(2), pubsubMessageId: (JSON.parse(body) as { message: { messageId: string } }).message.messageId }),
-        );
   const secondAnswer = await post('duplicate', redelivery, headers);
   const secondPublished = await collect(false, settleMs);
   const malformed: RequestOutcome[] = [];
@@ -145,7 +143,7 @@ export async function runProcessorCheck(options: ProcessorCheckOptions): Promise
       : JSON.stringify(
           toPushBody(
             { id: `not-a-trigger-${randomBytes(4).toString('hex')}`, attributes: { 'ce-subject': key }, data: '{"hello": "not an envelope"}' },
-            facts(1),
+            facts(),
           ),
         );
   const notTriggerAnswer = await post(trigger === undefined ? 'no-key' : 'not-an-envelope', notTrigger);
