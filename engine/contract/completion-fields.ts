@@ -25,13 +25,15 @@ export function completionFields(): readonly CompletionField[] {
 
 function readCompletionFields(): CompletionField[] {
   const schema = JSON.parse(readFileSync(schemaPath('envelope'), 'utf8')) as {
-    $defs: { completion: { required: string[]; properties: Record<string, SchemaField> } };
+    $defs: Record<string, SchemaField> & { completion: { required: string[]; properties: Record<string, SchemaField> } };
   };
   const { required, properties } = schema.$defs.completion;
+  // `{"$ref": "#/$defs/name"}` fields are described where they point.
+  const described = (field: SchemaField): SchemaField => (field.$ref?.startsWith('#/$defs/') ? (schema.$defs[field.$ref.slice(8)] ?? field) : field);
   const all = Object.entries(properties).map(([name, field]) => ({
     name,
     required: required.includes(name),
-    description: `${field.description ?? (field.$ref === '#/$defs/name' ? 'A name (lower case, `_` or `-`).' : '')}${field.enum ? ` One of ${field.enum.join(', ')}.` : ''}`,
+    description: `${field.description ?? described(field).description ?? ''}${field.enum ? ` One of ${field.enum.join(', ')}.` : ''}`,
   }));
   return [...all.filter((f) => f.required), ...all.filter((f) => !f.required)];
 }
