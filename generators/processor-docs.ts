@@ -30,9 +30,12 @@ export async function generateProcessorDocs(model: DeployModel, pipeline: Resolv
     const specifics = [];
     for (const contract of contracts.filter((c) => c.processor.dependencyBarrier !== undefined)) {
       const example = await examplesFor(context, contract, model);
+      const members = pipeline.barriers.find((b) => b.name === contract.processor.dependencyBarrier)?.members.map((m) => m.name) ?? [];
       specifics.push({
         name: contract.processor.name,
-        dependsOn: contract.processor.dependsOn.map((d) => d.name),
+        waitsFor: members,
+        // depends_on entries of earlier phases are already done when the phase trigger fires.
+        earlier: contract.processor.dependsOn.map((d) => d.name).filter((d) => !members.includes(d)),
         barrier: contract.processor.dependencyBarrier ?? '',
         filter: subscriptionOf(model, contract)?.filter ?? '',
         triggerAttributes: example.triggerAttributes,
@@ -124,7 +127,7 @@ async function examplesFor(context: ExampleContext, contract: ProcessorContract,
               deliveryAttempt: 1,
             }),
           ),
-    triggerAttributes: trigger === undefined ? '' : json(trigger.message.attributes),
+    triggerAttributes: trigger === undefined ? '' : json(publishedAttributes(trigger.message)),
     triggerData: trigger === undefined ? '' : json(trigger.envelope.data),
     completionAttributes: json(publishedAttributes(published)),
     completionData: json(completion.data),
