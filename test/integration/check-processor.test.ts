@@ -132,13 +132,16 @@ describe.skipIf(!EMULATORS_AVAILABLE)('baton check-processor against the Pub/Sub
   const violations: [Fault, RegExp[]][] = [
     [
       'wrong-topic',
-      [/✗ topic +published to nba-phase4-processor-complete; this processor publishes only to nba-phase3-analytics-complete/, /✗ one completion +0 messages/],
+      [
+        /✗ topic +published to nba-phase4-processor-complete; this processor publishes only to nba-phase3-analytics-complete/,
+        /✗ one completion +no completion on nba-phase3-analytics-complete/,
+      ],
     ],
     ['no-correlation-id', [/✗ schema +.*correlationid/, /✗ correlation id +ce-correlationid undefined/]],
     ['wrong-traceparent', [/✗ traceparent +ce-traceparent 00-\w+-\w+-01 is in another trace/]],
     ['unknown-field', [/✗ no unknown fields +unknown field data\.completion_pct/]],
     ['second-completion', [/duplicate\n(.*\n)*.*✗ no second completion +a second, different completion/]],
-    ['fails-good-trigger', [/trigger\n +✗ http +HTTP 500/, /✗ one completion +0 messages/]],
+    ['fails-good-trigger', [/trigger\n +✗ http +HTTP 500/, /✗ one completion +no completion on nba-phase3-analytics-complete/]],
     ['accepts-malformed', [/not-json\n +✗ http +HTTP 200/, /not-an-envelope\n +✗ http +HTTP 200/]],
   ];
 

@@ -150,6 +150,18 @@ describe('checkCompletions', () => {
     expect(failures(checkCompletions(breakIt(await goodInput('player_game_summary'))))).toEqual(expected);
   });
 
+  it('accepts the same completion published twice for one delivery, and reports two different ones', async () => {
+    const input = await goodInput('bdl_injuries');
+    const [completion] = input.trigger.published;
+    if (completion === undefined) throw new Error('no completion');
+    const twice = { ...input, trigger: { ...input.trigger, published: [completion, completion] } };
+    expect(failures(checkCompletions(twice))).toEqual([]);
+    const other = { ...completion, attributes: { ...completion.attributes, 'ce-id': 'completion:other', baton_id: 'completion:other' } };
+    const results = checkCompletions({ ...input, trigger: { ...input.trigger, published: [completion, other] } });
+    expect(failures(results)).toEqual(['trigger/one completion']);
+    expect(results.find((r) => r.check === 'one completion')?.detail).toBe('2 different completions on nba-phase2-raw-complete; expected exactly one');
+  });
+
   it('names an unknown field with a did-you-mean', async () => {
     const input = withData(await goodInput('bdl_injuries'), (d) => (d.execution_idd = 'x'));
     const line = checkCompletions(input).find((r) => r.check === 'no unknown fields');
