@@ -29,6 +29,8 @@ export interface RequestOutcome {
   /** Why there is no status (connection refused, timeout). */
   readonly error?: string;
   readonly published: readonly CapturedMessage[];
+  /** How many of `published` were already on their topic when the answer came back. */
+  readonly publishedBeforeAnswer?: number;
 }
 
 /** What the checked processor was sent as its good trigger. */
@@ -76,6 +78,15 @@ export function checkCompletions(input: CheckInput): CheckResult[] {
       ? `nothing published to any other topic of the pipeline`
       : `published to ${[...new Set(elsewhere.map((m) => m.topic))].join(', ')}; this processor publishes only to ${contract.publishes}`,
   );
+  if (isStatus(trigger, 200) && onTopic.length > 0 && trigger.publishedBeforeAnswer !== undefined) {
+    const before = trigger.publishedBeforeAnswer > 0;
+    add(
+      name,
+      'ack after publish',
+      before,
+      before ? 'the completion was on the topic before the 2xx came back' : 'answered 2xx before its completion reached the topic; publish first, then ack',
+    );
+  }
   const first = onTopic[0];
   // A publish retried by the client may land twice; the same completion again is absorbed downstream.
   const distinct = new Set(onTopic.map(identityOf)).size;

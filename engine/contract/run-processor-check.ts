@@ -129,7 +129,9 @@ export async function runProcessorCheck(options: ProcessorCheckOptions): Promise
   };
 
   const firstAnswer = await post('trigger', body, headers);
-  const firstPublished = await collect(true, waitMs);
+  // Pulled at once: a processor that published before answering has its completion there already.
+  const beforeAnswer = await capture.pullAll(topics);
+  const firstPublished = [...beforeAnswer, ...(await collect(true, waitMs))];
   // Late extra publishes of the first delivery still belong to it.
   firstPublished.push(...(await collect(false, Math.min(settleMs, 500))));
   const secondAnswer = await post('duplicate', redelivery, headers);
@@ -153,7 +155,7 @@ export async function runProcessorCheck(options: ProcessorCheckOptions): Promise
     contract,
     pipelineHash: options.pipelineHash,
     sent,
-    trigger: { ...firstAnswer, published: firstPublished },
+    trigger: { ...firstAnswer, published: firstPublished, publishedBeforeAnswer: beforeAnswer.filter((m) => m.topic === contract.publishes).length },
     duplicate: { ...secondAnswer, published: secondPublished },
     malformed,
   });

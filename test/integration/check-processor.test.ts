@@ -16,7 +16,15 @@ if (!PYTHON_AVAILABLE) console.warn('\n!!! [baton] SKIPPING the Python example p
 
 /** One way a processor can break the contract; `none` keeps it. */
 type Fault =
-  'none' | 'wrong-topic' | 'no-correlation-id' | 'wrong-traceparent' | 'unknown-field' | 'second-completion' | 'fails-good-trigger' | 'accepts-malformed';
+  | 'none'
+  | 'acks-before-publish'
+  | 'wrong-topic'
+  | 'no-correlation-id'
+  | 'wrong-traceparent'
+  | 'unknown-field'
+  | 'second-completion'
+  | 'fails-good-trigger'
+  | 'accepts-malformed';
 
 const PROCESSOR = { name: 'player_game_summary', phase: 'analytics', topic: 'nba-phase3-analytics-complete' };
 
@@ -82,11 +90,19 @@ async function startTestProcessor(fault: Fault, projectId: string): Promise<{ ur
         'content-type': 'application/json',
       };
       const topic = fault === 'wrong-topic' ? 'nba-phase4-processor-complete' : PROCESSOR.topic;
-      fetch(`http://${emulators().pubsubHost}/v1/projects/${projectId}/topics/${topic}:publish`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ messages: [{ data: Buffer.from(JSON.stringify(data)).toString('base64'), attributes: out }] }),
-      }).then(
+      // The production bug: ack first, make the work durable later (a crash in between loses it).
+      if (fault === 'acks-before-publish') answer(200);
+      const publish = (): Promise<Response> =>
+        fetch(`http://${emulators().pubsubHost}/v1/projects/${projectId}/topics/${topic}:publish`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ messages: [{ data: Buffer.from(JSON.stringify(data)).toString('base64'), attributes: out }] }),
+        });
+      if (fault === 'acks-before-publish') {
+        setTimeout(() => void publish(), 300);
+        return;
+      }
+      publish().then(
         (published) => answer(published.ok ? 200 : 500),
         () => answer(500),
       );
@@ -122,7 +138,7 @@ describe.skipIf(!EMULATORS_AVAILABLE)('baton check-processor against the Pub/Sub
     try {
       const { code, stdout } = await check(PROCESSOR.name, processor.url, projectId);
       expect(stdout).not.toContain('✗');
-      expect(stdout).toContain('22 checks passed: player_game_summary keeps the processor contract');
+      expect(stdout).toContain('23 checks passed: player_game_summary keeps the processor contract');
       expect(code).toBe(0);
     } finally {
       await processor.close();
@@ -130,6 +146,7 @@ describe.skipIf(!EMULATORS_AVAILABLE)('baton check-processor against the Pub/Sub
   });
 
   const violations: [Fault, RegExp[]][] = [
+    ['acks-before-publish', [/✗ ack after publish +answered 2xx before its completion reached the topic/]],
     [
       'wrong-topic',
       [

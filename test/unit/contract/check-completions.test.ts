@@ -35,7 +35,7 @@ async function goodInput(name: string): Promise<CheckInput> {
       traceparent: trigger?.envelope.traceparent ?? context.traceparent,
       ...workOf(trigger?.envelope),
     },
-    trigger: { request: 'trigger', status: 200, published: [completion] },
+    trigger: { request: 'trigger', status: 200, published: [completion], publishedBeforeAnswer: 1 },
     duplicate: { request: 'duplicate', status: 200, published: [completion] },
     malformed: [{ request: 'not-json', status: 400, published: [] }],
   };
@@ -96,6 +96,7 @@ describe('checkCompletions', () => {
       }),
       ['trigger/topic', 'trigger/one completion'],
     ],
+    ['a 2xx before the completion reached the topic', (i) => ({ ...i, trigger: { ...i.trigger, publishedBeforeAnswer: 0 } }), ['trigger/ack after publish']],
     ['an unknown data field (completion_pct)', (i) => withData(i, (d) => (d.completion_pct = 100)), ['trigger/no unknown fields']],
     ['an unknown ce- attribute', (i) => withAttributes(i, (a) => (a['ce-correlation_id'] = 'x')), ['trigger/no unknown fields']],
     ['a status outside the enum', (i) => withData(i, (d) => (d.status = 'done')), ['trigger/schema', 'trigger/status']],
