@@ -10,6 +10,8 @@ import { runCli } from '../helpers/run-cli.ts';
 import { EMULATORS_AVAILABLE, freshProjectId, useEmulators } from './emulator-harness.ts';
 
 const emulators = useEmulators();
+/** One check sends four requests and watches for late publishes for a few seconds; on a loaded machine that doubles. */
+const CHECK_TIMEOUT_MS = 60_000;
 const HASH = loadPipeline(join(packageRoot(), 'pipeline.yaml')).hash ?? '';
 const PYTHON_AVAILABLE = spawnSync('python3', ['--version']).status === 0;
 if (!PYTHON_AVAILABLE) console.warn('\n!!! [baton] SKIPPING the Python example processor check: python3 is not on PATH !!!\n');
@@ -132,18 +134,22 @@ async function check(name: string, url: string, projectId: string): Promise<{ co
 }
 
 describe.skipIf(!EMULATORS_AVAILABLE)('baton check-processor against the Pub/Sub emulator', () => {
-  it('passes a processor that keeps the contract (exit 0, every line ✓)', async () => {
-    const projectId = freshProjectId('check-good');
-    const processor = await startTestProcessor('none', projectId);
-    try {
-      const { code, stdout } = await check(PROCESSOR.name, processor.url, projectId);
-      expect(stdout).not.toContain('✗');
-      expect(stdout).toContain('23 checks passed: player_game_summary keeps the processor contract');
-      expect(code).toBe(0);
-    } finally {
-      await processor.close();
-    }
-  });
+  it(
+    'passes a processor that keeps the contract (exit 0, every line ✓)',
+    async () => {
+      const projectId = freshProjectId('check-good');
+      const processor = await startTestProcessor('none', projectId);
+      try {
+        const { code, stdout } = await check(PROCESSOR.name, processor.url, projectId);
+        expect(stdout).not.toContain('✗');
+        expect(stdout).toContain('23 checks passed: player_game_summary keeps the processor contract');
+        expect(code).toBe(0);
+      } finally {
+        await processor.close();
+      }
+    },
+    CHECK_TIMEOUT_MS,
+  );
 
   const violations: [Fault, RegExp[]][] = [
     ['acks-before-publish', [/✗ ack after publish +answered 2xx before its completion reached the topic/]],
@@ -162,44 +168,52 @@ describe.skipIf(!EMULATORS_AVAILABLE)('baton check-processor against the Pub/Sub
     ['accepts-malformed', [/not-json\n +✗ http +HTTP 200/, /not-an-envelope\n +✗ http +HTTP 200/]],
   ];
 
-  it.each(violations)('reports a processor with the fault %s (exit 1)', async (fault, expected) => {
-    const projectId = freshProjectId(`check-${fault}`.slice(0, 20));
-    const processor = await startTestProcessor(fault, projectId);
-    try {
-      const { code, stdout } = await check(PROCESSOR.name, processor.url, projectId);
-      for (const line of expected) expect(stdout).toMatch(line);
-      expect(code).toBe(1);
-    } finally {
-      await processor.close();
-    }
-  });
+  it.each(violations)(
+    'reports a processor with the fault %s (exit 1)',
+    async (fault, expected) => {
+      const projectId = freshProjectId(`check-${fault}`.slice(0, 20));
+      const processor = await startTestProcessor(fault, projectId);
+      try {
+        const { code, stdout } = await check(PROCESSOR.name, processor.url, projectId);
+        for (const line of expected) expect(stdout).toMatch(line);
+        expect(code).toBe(1);
+      } finally {
+        await processor.close();
+      }
+    },
+    CHECK_TIMEOUT_MS,
+  );
 
-  it('prints the same report as JSON with --json', async () => {
-    const projectId = freshProjectId('check-json');
-    const processor = await startTestProcessor('unknown-field', projectId);
-    try {
-      const { code, stdout } = await runCli(
-        'check-processor',
-        PROCESSOR.name,
-        '--url',
-        processor.url,
-        '--pubsub-emulator',
-        emulators().pubsubHost,
-        '--project',
-        projectId,
-        '--json',
-      );
-      const report = JSON.parse(stdout) as { ok: boolean; processor: string; results: { request: string; check: string; ok: boolean; detail: string }[] };
-      expect(report.processor).toBe(PROCESSOR.name);
-      expect(report.ok).toBe(false);
-      expect(report.results.filter((r) => !r.ok)).toEqual([
-        { request: 'trigger', check: 'no unknown fields', ok: false, detail: 'unknown field data.completion_pct' },
-      ]);
-      expect(code).toBe(1);
-    } finally {
-      await processor.close();
-    }
-  });
+  it(
+    'prints the same report as JSON with --json',
+    async () => {
+      const projectId = freshProjectId('check-json');
+      const processor = await startTestProcessor('unknown-field', projectId);
+      try {
+        const { code, stdout } = await runCli(
+          'check-processor',
+          PROCESSOR.name,
+          '--url',
+          processor.url,
+          '--pubsub-emulator',
+          emulators().pubsubHost,
+          '--project',
+          projectId,
+          '--json',
+        );
+        const report = JSON.parse(stdout) as { ok: boolean; processor: string; results: { request: string; check: string; ok: boolean; detail: string }[] };
+        expect(report.processor).toBe(PROCESSOR.name);
+        expect(report.ok).toBe(false);
+        expect(report.results.filter((r) => !r.ok)).toEqual([
+          { request: 'trigger', check: 'no unknown fields', ok: false, detail: 'unknown field data.completion_pct' },
+        ]);
+        expect(code).toBe(1);
+      } finally {
+        await processor.close();
+      }
+    },
+    CHECK_TIMEOUT_MS,
+  );
 
   describe.skipIf(!PYTHON_AVAILABLE)('examples/python-processor (standard library only)', () => {
     const children: ChildProcess[] = [];
@@ -215,32 +229,36 @@ describe.skipIf(!EMULATORS_AVAILABLE)('baton check-processor against the Pub/Sub
       { name: 'prediction_worker', phase: 'predictions', topic: 'nba-phase5-prediction-ready', entry: '' },
     ];
 
-    it.each(processors)('passes check-processor as $name', async ({ name, phase, topic, entry }) => {
-      const projectId = freshProjectId(`py-${phase}`);
-      const child = spawn('python3', [join(packageRoot(), 'examples/python-processor/processor.py')], {
-        env: {
-          ...process.env,
-          BATON_PROCESSOR: name,
-          BATON_PHASE: phase,
-          BATON_TOPIC: topic,
-          BATON_PIPELINE: 'nba-props',
-          BATON_PIPELINE_HASH: HASH,
-          BATON_ENTRY: entry,
-          PUBSUB_PROJECT: projectId,
-          PUBSUB_EMULATOR_HOST: emulators().pubsubHost,
-          PORT: '0',
-        },
-        stdio: ['ignore', 'pipe', 'ignore'],
-      });
-      children.push(child);
-      const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]();
-      const line = (await lines.next()).value as string | undefined;
-      const port = /:(\d+)$/.exec(line ?? '')?.[1];
-      expect(port, `the processor said: ${line}`).toBeDefined();
-      const { code, stdout } = await check(name, `http://127.0.0.1:${port}/`, projectId);
-      expect(stdout).not.toContain('✗');
-      expect(code).toBe(0);
-      child.kill('SIGTERM');
-    });
+    it.each(processors)(
+      'passes check-processor as $name',
+      async ({ name, phase, topic, entry }) => {
+        const projectId = freshProjectId(`py-${phase}`);
+        const child = spawn('python3', [join(packageRoot(), 'examples/python-processor/processor.py')], {
+          env: {
+            ...process.env,
+            BATON_PROCESSOR: name,
+            BATON_PHASE: phase,
+            BATON_TOPIC: topic,
+            BATON_PIPELINE: 'nba-props',
+            BATON_PIPELINE_HASH: HASH,
+            BATON_ENTRY: entry,
+            PUBSUB_PROJECT: projectId,
+            PUBSUB_EMULATOR_HOST: emulators().pubsubHost,
+            PORT: '0',
+          },
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
+        children.push(child);
+        const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]();
+        const line = (await lines.next()).value as string | undefined;
+        const port = /:(\d+)$/.exec(line ?? '')?.[1];
+        expect(port, `the processor said: ${line}`).toBeDefined();
+        const { code, stdout } = await check(name, `http://127.0.0.1:${port}/`, projectId);
+        expect(stdout).not.toContain('✗');
+        expect(code).toBe(0);
+        child.kill('SIGTERM');
+      },
+      CHECK_TIMEOUT_MS,
+    );
   });
 });
