@@ -39,22 +39,24 @@ export class EmulatorCapture {
     await this.pullAll(topics);
   }
 
-  /** Pulls and acks everything the capture subscriptions hold now. */
+  /** Pulls and acks everything the capture subscriptions hold now (all topics at once), in topic order. */
   async pullAll(topics: readonly string[]): Promise<EmulatorMessage[]> {
+    const perTopic = await Promise.all(topics.map((topic) => this.drain(topic)));
+    return perTopic.flat();
+  }
+
+  private async drain(topic: string): Promise<EmulatorMessage[]> {
     const captured: EmulatorMessage[] = [];
-    for (const topic of topics) {
-      for (;;) {
-        const name = encodeURIComponent(this.subscription(topic));
-        const response = (await this.post(`subscriptions/${name}:pull`, { maxMessages: 100, returnImmediately: true })) as PullResponse;
-        const received = response.receivedMessages ?? [];
-        if (received.length === 0) break;
-        for (const r of received) {
-          captured.push({ topic, attributes: r.message.attributes ?? {}, data: Buffer.from(r.message.data ?? '', 'base64').toString('utf8') });
-        }
-        await this.post(`subscriptions/${name}:acknowledge`, { ackIds: received.map((r) => r.ackId) });
+    const name = encodeURIComponent(this.subscription(topic));
+    for (;;) {
+      const response = (await this.post(`subscriptions/${name}:pull`, { maxMessages: 100, returnImmediately: true })) as PullResponse;
+      const received = response.receivedMessages ?? [];
+      if (received.length === 0) return captured;
+      for (const r of received) {
+        captured.push({ topic, attributes: r.message.attributes ?? {}, data: Buffer.from(r.message.data ?? '', 'base64').toString('utf8') });
       }
+      await this.post(`subscriptions/${name}:acknowledge`, { ackIds: received.map((r) => r.ackId) });
     }
-    return captured;
   }
 
   private subscription(topic: string): string {
