@@ -7,6 +7,7 @@ import { generateDeployScript } from './deploy-script.ts';
 import { buildDiagramModel } from './diagram-model.ts';
 import { generateDot } from './dot.ts';
 import { generateMermaid } from './mermaid.ts';
+import { generateProcessorDocs } from './processor-docs.ts';
 import { generateReferenceDocs } from './reference-docs.ts';
 import { renderSvg } from './render-svg.ts';
 import { generateTerraform } from './terraform.ts';
@@ -31,6 +32,7 @@ export async function generateAll(result: LoadResult): Promise<Map<string, strin
     ['diagram.svg', await renderSvg(dot)],
     ['ARCHITECTURE.md', generateArchitecture(model, pipeline, mermaid)],
     ...generateReferenceDocs(model),
+    ['docs/processors.md', await generateProcessorDocs(model, pipeline)],
   ]);
   return new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

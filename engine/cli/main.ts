@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { checkProcessorCommand } from './check-processor-command.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { generateCommand } from './generate-command.ts';
 import { packageCommand } from './package-command.ts';
@@ -29,6 +30,7 @@ export function buildProgram(context: CommandContext): Command {
   program.addCommand(tickCommand(context));
   program.addCommand(packageCommand(context));
   program.addCommand(rehearseCommand(context));
+  program.addCommand(checkProcessorCommand(context));
   for (const command of program.commands)
     command.exitOverride().configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) });
   return program;

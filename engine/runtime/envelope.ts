@@ -136,7 +136,8 @@ export function buildEnvelope<T extends EnvelopeType>(input: EnvelopeInput<T>): 
   return envelope;
 }
 
-const ATTRIBUTE_OF = {
+/** Pub/Sub attribute of each envelope field (CloudEvents binary mode); `data` travels as the message body. */
+export const ENVELOPE_ATTRIBUTES = {
   specversion: 'ce-specversion',
   id: 'ce-id',
   source: 'ce-source',
@@ -151,8 +152,8 @@ const ATTRIBUTE_OF = {
 /** Pub/Sub form (CloudEvents binary mode): attributes `ce-*`, `data` as the JSON body. */
 export function toMessage(envelope: Envelope, extraAttributes: Readonly<Record<string, string>> = {}): OutgoingMessage {
   const attributes: Record<string, string> = { ...extraAttributes };
-  for (const [field, attribute] of Object.entries(ATTRIBUTE_OF)) {
-    const value = envelope[field as keyof typeof ATTRIBUTE_OF];
+  for (const [field, attribute] of Object.entries(ENVELOPE_ATTRIBUTES)) {
+    const value = envelope[field as keyof typeof ENVELOPE_ATTRIBUTES];
     if (value !== undefined) attributes[attribute] = value;
   }
   return { id: envelope.id, attributes, data: JSON.stringify(envelope.data) };
@@ -167,7 +168,7 @@ export function parseMessage(message: Pick<OutgoingMessage, 'id' | 'attributes' 
     throw new InvalidEnvelopeError(`message ${message.id}: body is not JSON`);
   }
   const value: Record<string, unknown> = { data };
-  for (const [field, attribute] of Object.entries(ATTRIBUTE_OF)) {
+  for (const [field, attribute] of Object.entries(ENVELOPE_ATTRIBUTES)) {
     const attributeValue = message.attributes[attribute];
     if (attributeValue !== undefined) value[field] = attributeValue;
   }

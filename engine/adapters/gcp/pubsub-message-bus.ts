@@ -17,6 +17,7 @@ import type { MessageHistory, PublishedMessage } from '../../ports/message-histo
 import { collections, createOnce, docId, recordOf, type Collections } from './firestore-docs.ts';
 import { ensureSubscription, ensureTopic } from './pubsub-admin.ts';
 
+/** Attribute carrying Baton's deterministic message id (see conventions.ts). */
 export { BATON_ID_ATTRIBUTE };
 
 /** How long a claimed-but-unsent publish may stay unsent before another publisher takes it over. */

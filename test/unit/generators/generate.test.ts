@@ -34,6 +34,7 @@ describe('generateAll', () => {
       'diagram.mmd',
       'diagram.svg',
       'docs/barriers.md',
+      'docs/processors.md',
       'docs/runbook.md',
       'docs/topics.md',
       'gcloud/deploy.sh',
