@@ -1,5 +1,5 @@
 // Data flow: push request → Processor.handle (OIDC → push body → readTrigger) → deliver → ExecutionStore? → handle(ctx) → buildCompletion → publish → ExecutionStore.set → 2xx | 5xx.
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { EntryRequest, EntryResponse, RequestVerifier } from '../entry/baton-handler.ts';
 import type { LogEntry, LogFields, Logger } from '../entry/cloud-logger.ts';
 import { createHttpListener, type HttpListener } from '../entry/http-adapter.ts';
@@ -59,15 +59,16 @@ export interface ProcessorParts {
  * |---|---|---|
  * | bad or missing OIDC token (when `BATON_OIDC_AUDIENCE` is set) | 401 / 403 | the caller is not Pub/Sub's invoker |
  * | the body is not a Pub/Sub push body | 400 | there is no message to settle; the sender is wrong |
- * | not a valid trigger for this processor (schema, type, address, key) | 200 + ERROR log | redelivery cannot fix it; the processor may publish only its completion topic, so the log line (with the message) is the record |
+ * | not a valid trigger for this processor (schema, type, address, key) | 400 + ERROR log | the processor may publish only its completion topic, so it cannot dead-letter the message itself: the 4xx makes Pub/Sub retry it a bounded number of times and then move it to the topic's dead-letter topic (the subscription's policy), where the DLQ alert sees it; the log line carries the reason |
  * | trigger already completed (same trigger id) | 200, `handle` not called | at-least-once delivery; the completion is out |
  * | `handle` threw `PermanentError` (or returned an invalid result) | one `failed` completion, 200 | retrying cannot help; the barrier records the failure |
  * | `handle` threw anything else | 500 | Pub/Sub redelivers with backoff, then dead-letters |
  * | publishing the completion failed | 500 | redelivery redoes the work and publishes the same message id |
  * | success | one completion, then 200 | never ack before the completion is published |
  *
- * A direct entry POST (no push wrapper, for entry processors) gets 400 instead of 200 when rejected:
- * its caller is a person or a scheduler, not a redelivering subscription.
+ * A direct entry POST (no push wrapper, for entry processors) is rejected with 400 the same way. Its
+ * message id is its `"id"`, or else a digest of its key and correlation id, so the same request sent
+ * twice is one execution; send a new `correlation_id` (or `id`) to run a key again.
  */
 export class Processor {
   /** `(req, res)` for `node:http` `createServer`, functions-framework `functions.http`, or Cloud Run. */
@@ -143,7 +144,7 @@ export class Processor {
     }
     if (this.binding.entry && isObject(body) && !('message' in body)) {
       // A scheduler or workflow calling the entry processor directly.
-      const id = typeof body.id === 'string' && body.id !== '' ? body.id : `entry:${randomUUID()}`;
+      const id = typeof body.id === 'string' && body.id !== '' ? body.id : entryId(body);
       const traceparent = request.headers.traceparent;
       const attributes: Record<string, string> = traceparent === undefined ? {} : { traceparent };
       const message = { id, attributes, data: JSON.stringify(body) };
@@ -157,7 +158,7 @@ export class Processor {
       return this.badRequest(error instanceof InvalidPushBodyError ? error.message : reasonOf(error));
     }
     const outcome = await this.deliver(delivery.message, { subscription: delivery.subscription, deliveryAttempt: delivery.deliveryAttempt });
-    return this.respond(outcome.status === 'retry' ? 500 : 200, { ...outcome });
+    return this.respond(outcome.status === 'retry' ? 500 : outcome.status === 'rejected' ? 400 : 200, { ...outcome });
   }
 
   /** A JSON response naming the processor and the pipeline hash. */
@@ -301,4 +302,10 @@ function failedResult(error: unknown): ProcessorResult {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The id of an entry request sent without one: the same key and correlation id are the same execution. */
+function entryId(body: Record<string, unknown>): string {
+  const digest = createHash('sha256').update(JSON.stringify([body.key ?? null, body.correlation_id ?? null])).digest('hex');
+  return `entry:${digest.slice(0, 20)}`;
 }

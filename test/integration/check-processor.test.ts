@@ -1,10 +1,14 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PubSubPublisher } from '../../engine/adapters/gcp/pubsub-publisher.ts';
 import { loadPipeline } from '../../engine/config/load-pipeline.ts';
+import { createProcessor, type CreateProcessorOptions, type Processor } from '../../engine/sdk/index.ts';
+import { playerGameSummary } from '../../examples/sdk-processor/player-game-summary.ts';
 import { packageRoot } from '../../engine/config/package-root.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { EMULATORS_AVAILABLE, freshProjectId, useEmulators } from './emulator-harness.ts';
@@ -215,6 +219,45 @@ describe.skipIf(!EMULATORS_AVAILABLE)('baton check-processor against the Pub/Sub
     },
     CHECK_TIMEOUT_MS,
   );
+
+  describe('processors written with the SDK', () => {
+    /** Serves a processor on node:http, publishing to the emulator as a deployed one would. */
+    async function serve(processor: Processor): Promise<{ url: string; close: () => Promise<void> }> {
+      const server = createServer((req, res) => void processor.listener(req, res));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+      const { port } = server.address() as AddressInfo;
+      return {
+        url: `http://127.0.0.1:${port}/`,
+        close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+      };
+    }
+    const sdkProcessors: { name: string; build: (options: Partial<CreateProcessorOptions>) => Processor }[] = [
+      { name: 'player_game_summary (examples/sdk-processor)', build: (options) => playerGameSummary(options) },
+      ...['nba_scrapers', 'bdl_injuries', 'prediction_worker'].map((name) => ({
+        name,
+        build: (options: Partial<CreateProcessorOptions>) =>
+          createProcessor({ pipeline: join(packageRoot(), 'pipeline.yaml'), name, handle: () => ({ status: 'success', recordCount: 1 }), ...options }),
+      })),
+    ];
+
+    it.each(sdkProcessors)(
+      'passes check-processor as $name',
+      async ({ name, build }) => {
+        const projectId = freshProjectId('sdk');
+        const publisher = new PubSubPublisher({ projectId, emulatorHost: emulators().pubsubHost });
+        const served = await serve(build({ publisher, oidc: false, logger: { log: () => undefined } }));
+        try {
+          const { code, stdout } = await check(name.split(' ')[0] ?? name, served.url, projectId);
+          expect(stdout).not.toContain('✗');
+          expect(code).toBe(0);
+        } finally {
+          await served.close();
+          await publisher.close();
+        }
+      },
+      CHECK_TIMEOUT_MS,
+    );
+  });
 
   describe.skipIf(!PYTHON_AVAILABLE)('examples/python-processor (standard library only)', () => {
     const children: ChildProcess[] = [];

@@ -93,6 +93,17 @@ describe('the one completion', () => {
     expect(await published()).toHaveLength(1);
   });
 
+  it('runs the same entry request sent twice without an id once (one execution per key and correlation id), and a new correlation id again', async () => {
+    const { processor, calls, published } = await setup('nba_scrapers');
+    const request = JSON.stringify({ key: KEY, correlation_id: 'nightly-1' });
+    expect((await processor.handle(post(request))).status).toBe(200);
+    expect((await processor.handle(post(request))).status).toBe(200);
+    expect(calls).toHaveLength(1);
+    expect(await published()).toHaveLength(1);
+    expect((await processor.handle(post(JSON.stringify({ key: KEY, correlation_id: 'rerun-2' })))).status).toBe(200);
+    expect(calls).toHaveLength(2);
+  });
+
   it('refuses an entry message without a key, naming the field it needs', async () => {
     const { processor, calls } = await setup('nba_scrapers');
     const reply = await processor.handle(post(pushBody({ id: 'x', attributes: {}, data: '{"game_date":"2025-11-28"}' })));

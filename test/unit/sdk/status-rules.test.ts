@@ -57,11 +57,11 @@ describe('status rules', () => {
     expect(calls).toHaveLength(0);
   });
 
-  it('acks a message that is not a valid envelope with 200, logs it as an ERROR with its data, and publishes nothing', async () => {
+  it('answers 400 to a message that is not a valid envelope (so the subscription dead-letters it), logs it as an ERROR with its data, and publishes nothing', async () => {
     const { processor, calls, lines, published } = await setup('bdl_injuries');
     const bad = { id: 'm-1', attributes: { 'ce-id': 'm-1' }, data: '{"key":"2025-11-28"}' };
     const reply = await processor.handle(post(pushBody(bad)));
-    expect(reply.status).toBe(200);
+    expect(reply.status).toBe(400);
     expect(reply.body.status).toBe('rejected');
     expect(calls).toHaveLength(0);
     expect(await published()).toHaveLength(0);
