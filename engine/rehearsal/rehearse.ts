@@ -41,6 +41,8 @@ export interface RehearsalOptions {
   readonly silent?: ProcessorHostOptions['silent'];
   /** One line per notable event (components up, triggers, denials). */
   readonly onProgress?: (line: string) => void;
+  /** Tests: messages an outside publisher sends once the components are up (poison, stray events). */
+  readonly inject?: readonly { readonly topic: string; readonly data: string; readonly attributes?: Readonly<Record<string, string>> }[];
   /** Tests: emulators already running (left running), and a project id of its own in them. */
   readonly emulators?: RunningEmulators;
   readonly projectId?: string;
@@ -264,6 +266,14 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
       fullList: () => () => Promise.resolve([]),
     });
 
+    for (const message of options.inject ?? []) {
+      const response = await fetch(`http://${emulators.pubsubHost}/v1/projects/${projectId}/topics/${message.topic}:publish`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ data: Buffer.from(message.data).toString('base64'), attributes: message.attributes ?? {} }] }),
+      });
+      if (!response.ok) throw new RehearsalError(`could not publish the injected message to ${message.topic}: HTTP ${response.status}`);
+    }
     processors.startKeys(keys);
     say(`started ${keys.length} key${keys.length === 1 ? '' : 's'} (${runId}), speed x${speed}`);
     const timeoutMs = options.timeoutMs ?? 600_000;

@@ -81,6 +81,24 @@ describe.skipIf(!EMULATORS_AVAILABLE)('baton rehearse: the generated deployment,
     });
   }, 240_000);
 
+  it("dead-letters a poison message with its reason through the barrier's own dead-letter grant, and is denied without it", async () => {
+    const poison = [{ topic: 'tables-loaded', data: '{"completion_pct": 100}', attributes: { 'ce-id': 'poison-1', 'ce-subject': KEY } }];
+    const result = await run(STALL_SHOP, 'poison', { inject: poison });
+    expect(result.denials).toEqual([]);
+    expect(result.end).toBe('finished');
+    expect(result.deadLetters).toEqual([expect.objectContaining({ deadLetterTopic: 'tables-loaded-dlq', id: 'poison-1', key: KEY })]);
+    expect(result.deadLetters[0]?.reason).not.toMatch(/^exhausted/);
+    expect(result.components.find((c) => c.component === 'loaded')?.deadLettered).toBe(1);
+
+    const withoutDeadLetterGrant = (model: DeployModel): DeployModel => ({
+      ...model,
+      serviceAccounts: model.serviceAccounts.map((a) => (a.component === 'loaded' ? { ...a, deadLetterPublishes: [] } : a)),
+    });
+    const denied = await run(STALL_SHOP, 'poison-denied', { inject: poison, adjustModel: withoutDeadLetterGrant });
+    expect(denied.end).toBe('denied');
+    expect(denied.denials[0]).toMatchObject({ identity: 'loaded', missing: 'roles/pubsub.publisher on topic tables-loaded-dlq for serviceAccount:loaded' });
+  }, 240_000);
+
   it('completes a stuck coordinator batch by its stall policy, driven only by the rendered scheduler job', async () => {
     const stuck = await run(STALL_SHOP, 'stall', { silent });
     expect(stuck.end).toBe('finished');
@@ -94,7 +112,7 @@ describe.skipIf(!EMULATORS_AVAILABLE)('baton rehearse: the generated deployment,
       ...model,
       coordinators: model.coordinators.map((c) => ({ ...c, tick: undefined as unknown as DeployModel['coordinators'][number]['tick'] })),
     });
-    const result = await run(STALL_SHOP, 'notick', { silent, adjustModel: withoutTick, timeoutMs: 30_000 });
+    const result = await run(STALL_SHOP, 'notick', { silent, adjustModel: withoutTick, timeoutMs: 20_000 });
     expect(result.end).toBe('timeout');
     expect(result.report.finishedKeys).toBe(0);
     expect(result.report.triggers.find((t) => t.emitter === 'report-coordinator')).toBeUndefined();
