@@ -22,6 +22,7 @@ import { startProcessorHost, type ProcessorHost, type ProcessorHostOptions } fro
 import { startPushGateway, type Denial, type DeliveryCounts, type PushGateway, type TickRoute } from './push-gateway.ts';
 import { readDeadLetters, type DeadLetterRow } from './read-dead-letters.ts';
 import { startSchedulerTimers } from './scheduler-timers.ts';
+import { freePort } from '../adapters/free-port.ts';
 
 /** What to rehearse. */
 export interface RehearsalOptions {
@@ -366,16 +367,4 @@ function formatSimulated(ms: number): string {
   return minutes >= 60
     ? `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`
     : `${minutes}m ${String(Math.floor((ms % 60_000) / 1000)).padStart(2, '0')}s`;
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
 }

@@ -1,9 +1,9 @@
 // Data flow: gcloud SDK jars → java processes on free 127.0.0.1 ports → readiness probe → hosts for the clients → stop().
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../free-port.ts';
 
 /** Running emulators, as `openGcpBackend` and the tests need them. */
 export interface RunningEmulators {
@@ -136,18 +136,6 @@ async function waitFor(url: string, method: string, deadline: number, child: Chi
     if (Date.now() > deadline) throw new Error(`emulator at ${url} did not answer in time`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function gcloudSdkRoot(): string | undefined {
