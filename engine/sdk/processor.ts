@@ -306,6 +306,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** The id of an entry request sent without one: the same key and correlation id are the same execution. */
 function entryId(body: Record<string, unknown>): string {
-  const digest = createHash('sha256').update(JSON.stringify([body.key ?? null, body.correlation_id ?? null])).digest('hex');
+  const digest = createHash('sha256')
+    .update(JSON.stringify([body.key ?? null, body.correlation_id ?? null]))
+    .digest('hex');
   return `entry:${digest.slice(0, 20)}`;
 }

@@ -113,11 +113,7 @@ describe('checkCompletions', () => {
     ['a stale pipeline hash', (i) => withData(i, (d) => (d.pipeline_hash = 'abc')), ['trigger/pipeline hash']],
     ['another key', (i) => withData(i, (d) => (d.key = '2025-11-28')), ['trigger/key']],
     ['a processor name of another processor', (i) => withData(i, (d) => (d.processor_name = 'team_offense_game_summary')), ['trigger/processor']],
-    [
-      'entities_changed left out where a barrier aggregates them',
-      (i) => withData(i, (d) => (d.metadata = {})),
-      ['trigger/entities_changed'],
-    ],
+    ['entities_changed left out where a barrier aggregates them', (i) => withData(i, (d) => (d.metadata = {})), ['trigger/entities_changed']],
     [
       'entities_changed as a list',
       (i) => withData(i, (d) => (d.metadata = { entities_changed: [1, 2], is_incremental: true })),
