@@ -1,6 +1,5 @@
 import { findingOf, type GraphRule } from '../graph-rule.ts';
-import { nodeKey } from '../pipeline-graph.ts';
-import { subscribersOf } from '../queries.ts';
+import { componentPublishersOf, subscribersOf } from '../queries.ts';
 
 /**
  * A barrier or coordinator that publishes to a topic nothing reads does its work for nobody: the seed's
@@ -30,15 +29,3 @@ export const componentTopicNoSubscriber: GraphRule = {
       });
   },
 };
-
-/** Names of the barriers and coordinators that publish to `topic`, each once. */
-export function componentPublishersOf({ graph }: Parameters<GraphRule['check']>[0], topic: string): string[] {
-  const key = nodeKey('topic', topic);
-  if (!graph.hasNode(key)) return [];
-  const names = graph
-    .filterInEdges(key, (_e, attributes) => attributes.kind === 'publishes')
-    .map((edge) => graph.source(edge))
-    .filter((source) => ['barrier', 'coordinator'].includes(graph.getNodeAttribute(source, 'kind')))
-    .map((source) => `${graph.getNodeAttribute(source, 'kind')} "${graph.getNodeAttribute(source, 'name')}"`);
-  return [...new Set(names)];
-}

@@ -1,6 +1,5 @@
 import { findingOf, type GraphRule } from '../graph-rule.ts';
-import { publishersOf, subscribersOf } from '../queries.ts';
-import { componentPublishersOf } from './component-topic-no-subscriber.ts';
+import { componentPublishersOf, publishersOf, subscribersOf } from '../queries.ts';
 
 /**
  * Messages on a topic nobody subscribes to vanish. A warning, because a processor's output topic is often
