@@ -8,6 +8,18 @@ export function publishersOf({ graph }: PipelineGraph, topic: string): string[] 
   return graph.filterInEdges(key, (_e, attributes) => attributes.kind === 'publishes').map((edge) => graph.getNodeAttribute(graph.source(edge), 'name'));
 }
 
+/** The barriers and coordinators that publish to `topic`, each once, as `barrier "name"`. */
+export function componentPublishersOf({ graph }: PipelineGraph, topic: string): string[] {
+  const key = nodeKey('topic', topic);
+  if (!graph.hasNode(key)) return [];
+  const names = graph
+    .filterInEdges(key, (_e, attributes) => attributes.kind === 'publishes')
+    .map((edge) => graph.source(edge))
+    .filter((source) => ['barrier', 'coordinator'].includes(graph.getNodeAttribute(source, 'kind')))
+    .map((source) => `${graph.getNodeAttribute(source, 'kind')} "${graph.getNodeAttribute(source, 'name')}"`);
+  return [...new Set(names)];
+}
+
 /** Names of the components subscribed to `topic` (one per subscription). */
 export function subscribersOf({ graph }: PipelineGraph, topic: string): string[] {
   const key = nodeKey('topic', topic);

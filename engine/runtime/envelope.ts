@@ -114,6 +114,10 @@ export function validateEnvelope(value: unknown): string[] {
 }
 
 function describeError(error: ErrorObject): string {
+  // Name the field: a misspelled one (completion_pct for completion_percentage, #14) must say which it is.
+  if (error.keyword === 'additionalProperties') {
+    return `${error.instancePath || '/'} has unknown field "${String((error.params as { additionalProperty?: unknown }).additionalProperty)}"`;
+  }
   return `${error.instancePath || '/'} ${error.message ?? 'is invalid'}`;
 }
 

@@ -1,5 +1,6 @@
 import type { GraphRule } from '../graph-rule.ts';
 import { barrierInputNoPublisher } from './barrier-input-no-publisher.ts';
+import { componentTopicNoSubscriber } from './component-topic-no-subscriber.ts';
 import { coordinatorWithoutCompletionTopic } from './coordinator-without-completion-topic.ts';
 import { cycle } from './cycle.ts';
 import { deadlineTiersOrder } from './deadline-tiers-order.ts';
@@ -26,6 +27,7 @@ export const GRAPH_RULES: readonly GraphRule[] = [
   phaseTrigger,
   cycle,
   topicNoPublisher,
+  componentTopicNoSubscriber,
   topicNoSubscriber,
   barrierInputNoPublisher,
   thresholdUnreachable,

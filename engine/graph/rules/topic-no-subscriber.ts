@@ -1,9 +1,10 @@
 import { findingOf, type GraphRule } from '../graph-rule.ts';
-import { publishersOf, subscribersOf } from '../queries.ts';
+import { componentPublishersOf, publishersOf, subscribersOf } from '../queries.ts';
 
 /**
- * Messages on a topic nobody subscribes to vanish. A warning, because a pipeline's last topic is often
- * read outside it: say so with `external_consumers`. Prevents #3.
+ * Messages on a topic nobody subscribes to vanish. A warning, because a processor's output topic is often
+ * read outside the pipeline: say so with `external_consumers`. A topic a barrier or coordinator publishes
+ * to is `graph/component-topic-no-subscriber`'s, an error. Prevents #3.
  */
 export const topicNoSubscriber: GraphRule = {
   code: 'graph/topic-no-subscriber',
@@ -13,6 +14,7 @@ export const topicNoSubscriber: GraphRule = {
   check(graph) {
     return graph.pipeline.topics
       .filter((t) => t.externalConsumers === undefined && subscribersOf(graph, t.name).length === 0)
+      .filter((t) => componentPublishersOf(graph, t.name).length === 0)
       .map((t) => {
         const writers = publishersOf(graph, t.name);
         const who = writers.length > 0 ? ` (published by ${[...new Set(writers)].join(', ')})` : '';

@@ -87,8 +87,12 @@ describe('baton run on the embedded backend', () => {
     const status = await runCli('status', '--state-dir', dir);
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/phase2-to-phase3\s+open 0\/21, needs all 21/);
+    expect(status.stdout).toMatch(/missing: .*bdl_player_boxscores/);
     expect(status.stdout).toMatch(/failed: .*bdl_player_boxscores/);
     expect(status.stdout).toContain('no deadline: waits until the threshold holds');
+    // Every phase of the key, not only the one that is stuck (#25: per-phase checks missed a 9-month gap).
+    expect(status.stdout).toMatch(/phase4-complete\s+no completion yet/);
+    expect(status.stdout).toMatch(/prediction-coordinator\s+no batch yet/);
   });
 
   it('refuses to overwrite an earlier run without --resume or --fresh, and rejects bad keys', async () => {

@@ -1,56 +1,9 @@
-import { parse } from '@cdktf/hcl2json';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { LoadResult } from '../../../engine/config/load-pipeline.ts';
 import { publishersOf, subscribersOf } from '../../../engine/graph/queries.ts';
 import { serviceAccountId } from '../../../generators/service-account-id.ts';
-import { fixturePath, generated, NBA_PIPELINE } from './generate-fixture.ts';
+import { fixturePath, NBA_PIPELINE } from './generate-fixture.ts';
+import { type Block, first, of, parseTerraform, type Parsed, type Resources } from './parse-terraform.ts';
 
-type Block = Record<string, unknown>;
-type Resources = Record<string, Record<string, Block>>;
-
-interface Parsed {
-  readonly result: LoadResult;
-  readonly resources: Resources;
-  readonly data: Resources;
-  readonly variables: Record<string, Block>;
-  readonly locals: Block;
-}
-
-/** Parses every generated .tf file with a real HCL parser and merges the blocks by type and name. */
-async function parseTerraform(file: string): Promise<Parsed> {
-  const { result, files } = await generated(file);
-  const resources: Resources = {};
-  const data: Resources = {};
-  const variables: Record<string, Block> = {};
-  const locals: Block = {};
-  for (const [path, content] of files) {
-    if (!path.endsWith('.tf')) continue;
-    const json = (await parse(path, content)) as {
-      resource?: Record<string, Record<string, Block[]>>;
-      data?: Record<string, Record<string, Block[]>>;
-      variable?: Record<string, Block[]>;
-      locals?: Block[];
-    };
-    for (const block of json.locals ?? []) Object.assign(locals, block);
-    for (const [target, source] of [
-      [resources, json.resource],
-      [data, json.data],
-    ] as const) {
-      for (const [type, byName] of Object.entries(source ?? {})) {
-        for (const [name, [block]] of Object.entries(byName)) {
-          target[type] ??= {};
-          expect(target[type][name], `${type}.${name} is declared twice`).toBeUndefined();
-          target[type][name] = block ?? {};
-        }
-      }
-    }
-    for (const [name, [block]] of Object.entries(json.variable ?? {})) variables[name] = block ?? {};
-  }
-  return { result, resources, data, variables, locals };
-}
-
-const of = (resources: Resources, type: string): [string, Block][] => Object.entries(resources[type] ?? {});
-const first = (value: unknown): Block => (Array.isArray(value) ? ((value[0] ?? {}) as Block) : {});
 /** `${google_service_account.x.email}` → `x` */
 const refName = (expression: unknown, type: string): string | undefined => new RegExp(`\\$\\{${type}\\.([^.]+)\\.`).exec(String(expression))?.[1];
 const accountIdOf = (resources: Resources, tfName: string | undefined): string | undefined =>
