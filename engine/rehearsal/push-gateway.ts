@@ -32,6 +32,8 @@ export interface DeliveryCounts {
 
 /** A call IAM would have refused. */
 export interface Denial {
+  /** The component the call was made by or, for an invoke, made to. */
+  readonly component: string;
   readonly identity: string;
   readonly call: string;
   readonly missing: string;
@@ -79,7 +81,7 @@ export async function startPushGateway(options: PushGatewayOptions): Promise<Pus
   const invoke = async (identity: string, target: PushTarget, consumer: string, path: string, body: string): Promise<number> => {
     const decision = options.policy.check(identity, { kind: 'invoke', target });
     if (!decision.allowed) {
-      options.onDenied({ identity, call: `invoke ${target.kind} ${target.name}`, missing: decision.missing });
+      options.onDenied({ component: consumer, identity, call: `invoke ${target.kind} ${target.name}`, missing: decision.missing });
       return 403;
     }
     const endpoint = options.endpointOf(target, consumer);

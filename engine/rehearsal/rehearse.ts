@@ -111,6 +111,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
   const deniedOnce = new Promise<void>((resolve) => (denied = resolve));
   const onDenied = (denial: Denial): void => {
     denials.push(denial);
+    deniedBy.set(denial.component, (deniedBy.get(denial.component) ?? 0) + 1);
     say(`DENIED ${denial.call} as ${denial.identity}: missing ${denial.missing}`);
     denied?.();
   };
@@ -136,9 +137,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
         upstreams: { pubsub: emulators.pubsubHost, firestore: emulators.firestoreHost },
         decide: (call) => policy.check(account.accountId, call),
         onCall: (call, decision) => {
-          if (decision.allowed) return;
-          deniedBy.set(account.component, (deniedBy.get(account.component) ?? 0) + 1);
-          onDenied({ identity: account.accountId, call: describeCall(call), missing: decision.missing });
+          if (!decision.allowed) onDenied({ component: account.component, identity: account.accountId, call: describeCall(call), missing: decision.missing });
         },
       });
       guards.set(account.component, guard);
@@ -170,10 +169,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
       ticks: tickRoutes(model),
       policy,
       endpointOf: (target, consumer) => (target.kind === 'service' ? processors.endpointOf(consumer) : endpoints.get(targetKey(target))),
-      onDenied: (denial) => {
-        deniedBy.set(denial.identity, (deniedBy.get(denial.identity) ?? 0) + 1);
-        onDenied(denial);
-      },
+      onDenied,
     });
     cleanups.push(() => gateway.close());
 
@@ -305,7 +301,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
       deliveries: processors.pulled.get(account.component) ??
         gateway.counts.get(account.component) ?? { requests: 0, acks: 0, retries: 0, filtered: 0, ticks: 0 },
       deadLettered: logCounts.get(account.component)?.deadLettered ?? 0,
-      denied: (deniedBy.get(account.component) ?? 0) + (deniedBy.get(account.accountId) ?? 0),
+      denied: deniedBy.get(account.component) ?? 0,
     }));
     return { runId, end, report, components, denials, deadLetters, wallMs: Date.now() - wallStart, simulatedMs: clock.now() - options.start, speed };
   } finally {

@@ -79,6 +79,7 @@ describe.skipIf(!EMULATORS_AVAILABLE)('baton rehearse: the generated deployment,
       call: 'publish to tables-loaded',
       missing: 'roles/pubsub.publisher on topic tables-loaded for serviceAccount:load-orders',
     });
+    expect(result.components.find((c) => c.component === 'load_orders')?.denied).toBeGreaterThan(0);
   }, 240_000);
 
   it("dead-letters a poison message with its reason through the barrier's own dead-letter grant, and is denied without it", async () => {
