@@ -122,12 +122,12 @@ describe('Coordinator', () => {
     const { batch } = await coordinator.handleTrigger(trigger('t1', ids));
     for (const id of ids.slice(0, 17)) await coordinator.handleReady(ready(batch.id, id));
     clock.advance(11 * MINUTE);
-    expect(await coordinator.tick()).toEqual([]);
+    expect((await coordinator.tick()).fired).toEqual([]);
     await coordinator.handleReady(ready(batch.id, 17));
     clock.advance(9 * MINUTE);
-    expect(await coordinator.tick()).toEqual([]);
+    expect((await coordinator.tick()).fired).toEqual([]);
     clock.advance(MINUTE);
-    const [fired] = await coordinator.tick();
+    const [fired] = (await coordinator.tick()).fired;
     expect(fired?.reason).toBe('stalled');
     await done.drain();
     expect((done.unique()[0]?.data as TriggerData).members_missing).toEqual(['18', '19']);
