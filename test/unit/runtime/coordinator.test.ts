@@ -177,4 +177,21 @@ describe('Coordinator', () => {
     await done.drain();
     expect((done.unique()[0]?.data as TriggerData).reason).toBe('all_complete');
   });
+
+  it('applies the stall policy to every other batch when one fails, and reports it (#16.4: one poison batch stopped every tick)', async () => {
+    const { coordinator, clock, store } = await setup();
+    const ids = Array.from({ length: 10 }, (_, i) => i);
+    const batches: string[] = [];
+    for (const key of ['2025-11-28', '2025-11-29']) {
+      const { batch } = await coordinator.handleTrigger(trigger(`t-${key}`, ids, key));
+      for (const id of ids.slice(0, 9)) await coordinator.handleReady(completion({ member: 'prediction_worker', key, batchId: batch.id, entityId: id }));
+      batches.push(batch.id);
+    }
+    clock.advance(11 * MINUTE);
+    const completeBatch = store.completeBatch.bind(store);
+    store.completeBatch = (batchId, draft) => (batchId === batches[0] ? Promise.reject(new Error('document too large')) : completeBatch(batchId, draft));
+    const report = await coordinator.tick();
+    expect(report.fired.map((t) => [t.scope, t.reason])).toEqual([[batches[1], 'stalled']]);
+    expect(report.failures).toEqual([{ component: 'predict', key: batches[0], reason: 'Error: document too large', permanent: false }]);
+  });
 });
