@@ -1,3 +1,5 @@
+import { MAX_KEY_LENGTH } from '../config/conventions.ts';
+
 /** Keys given on the command line, or why they are not valid. */
 export type ParsedKeys = { readonly ok: true; readonly keys: string[] } | { readonly ok: false; readonly error: string };
 
@@ -42,8 +44,8 @@ export function parseKeys(single: readonly string[], list: string | undefined, t
     const bad = keys.find((k) => !isDate(k));
     if (bad !== undefined) return { ok: false, error: `key "${bad}" is not a calendar date (YYYY-MM-DD); this pipeline's key is a date` };
   } else {
-    const bad = keys.find((k) => k.trim() === '' || k.length > 200);
-    if (bad !== undefined) return { ok: false, error: `key "${bad}" is empty or longer than 200 characters` };
+    const bad = keys.find((k) => k.trim() === '' || [...k].length > MAX_KEY_LENGTH);
+    if (bad !== undefined) return { ok: false, error: `key "${bad}" is empty or longer than ${MAX_KEY_LENGTH} characters` };
   }
   return { ok: true, keys: [...new Set(keys)] };
 }

@@ -48,10 +48,14 @@ export function tickCommand(context: CommandContext): Command {
           fullList: () => () => Promise.reject(new Error('a tick never opens a batch')),
           ...(loaded.hash === undefined ? {} : { pipelineHash: loaded.hash }),
         });
-        const fired = await runtime.tick();
-        for (const t of fired) stdout.write(`fired ${t.emitter} for ${t.scope}: ${t.reason}\n`);
-        stdout.write(`tick at ${new Date(clock.now()).toISOString()}: ${fired.length} fired\n`);
-        context.setExitCode(EXIT.ok);
+        const report = await runtime.tick();
+        for (const t of report.fired) stdout.write(`fired ${t.emitter} for ${t.scope}: ${t.reason}\n`);
+        for (const p of report.published) if (p.why !== 'decided') stdout.write(`published ${p.trigger.emitter} for ${p.trigger.scope}: ${p.why}\n`);
+        for (const f of report.failures) stderr.write(`baton tick: ${f.component}${f.key === undefined ? '' : ` key ${f.key}`} failed: ${f.reason}\n`);
+        const failed = report.failures.length === 0 ? '' : `, ${report.failures.length} failed`;
+        stdout.write(`tick at ${new Date(clock.now()).toISOString()}: ${report.fired.length} fired${failed}\n`);
+        // Every other key was still ticked; the exit code says something needs a look.
+        context.setExitCode(report.failures.length === 0 ? EXIT.ok : EXIT.invalid);
       } finally {
         await backend.close();
       }

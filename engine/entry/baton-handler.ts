@@ -4,6 +4,7 @@ import { DEAD_LETTER_ATTRIBUTES, type MessageBus } from '../ports/message-bus.ts
 import type { TriggerRecord } from '../ports/state-store.ts';
 import { isPermanent, reasonOf } from '../runtime/errors.ts';
 import type { TriggerData } from '../runtime/envelope.ts';
+import type { TickReport, TriggerPublication } from '../runtime/tick-report.ts';
 import type { LogEntry, LogFields, Logger } from './cloud-logger.ts';
 import type { EntryComponent } from './entry-component.ts';
 import type { OidcVerdict } from './oidc-verifier.ts';
@@ -95,6 +96,7 @@ export class BatonHandler {
         ...context,
       });
       if (fired) this.logFired(fired, context);
+      if (outcome.publication) this.logPublished(outcome.publication, context);
       return { status: 'ack', outcome: outcome.outcome, key: attributes['ce-subject'], fired: fired?.message.id };
     } catch (error) {
       const reason = reasonOf(error);
@@ -106,23 +108,55 @@ export class BatonHandler {
     }
   }
 
-  /** Runs the deadline / stall tick of the configured component; `name`, when given, must be it. */
+  /**
+   * Runs the deadline / stall tick of the configured component; `name`, when given, must be it.
+   *
+   * Status rule (#16.4): 500 only when the component could not tick at all (its keys could not be
+   * listed), so Cloud Scheduler retries a store outage. Once the keys are listed, each is ticked on its
+   * own and the answer is 200 — `status: "partial"` with every failed key and its reason in `failures`
+   * (each also logged as an ERROR) — so one poison key cannot make the scheduler retry forever while
+   * the other keys' deadlines stop.
+   */
   async tick(name?: string): Promise<EntryResponse> {
     const { component } = this.options;
     if (name !== undefined && name !== component.name) {
       return this.respond(404, { error: `this deployment runs ${component.kind} ${component.name}, not ${name}` });
     }
-    let fired: TriggerRecord[];
+    let report: TickReport;
     try {
-      fired = await component.tick();
+      report = await component.tick();
     } catch (error) {
       const reason = reasonOf(error);
       this.log({ severity: 'ERROR', message: `tick failed: ${reason}`, baton_event: `${component.kind}.tick_failed`, reason });
       return this.respond(500, { status: 'retry', error: reason });
     }
+    const { fired, published, failures } = report;
     for (const trigger of fired) this.logFired(trigger, {});
-    this.log({ severity: 'INFO', message: `tick: ${fired.length} fired`, baton_event: `${component.kind}.tick`, fired: fired.length });
-    return this.respond(200, { status: 'ok', fired: fired.map((t) => ({ key: t.scope, reason: t.reason, message_id: t.message.id })) });
+    for (const publication of published) this.logPublished(publication, {});
+    for (const failure of failures) {
+      this.log({
+        severity: 'ERROR',
+        message: `tick failed for ${failure.key ?? 'every key'}: ${failure.reason}`,
+        baton_event: `${component.kind}.tick_key_failed`,
+        key: failure.key,
+        reason: failure.reason,
+        permanent: failure.permanent,
+      });
+    }
+    this.log({
+      severity: failures.length === 0 ? 'INFO' : 'WARNING',
+      message: `tick: ${fired.length} fired, ${published.length} published, ${failures.length} failed`,
+      baton_event: `${component.kind}.tick`,
+      fired: fired.length,
+      published: published.length,
+      failed: failures.length,
+    });
+    return this.respond(200, {
+      status: failures.length === 0 ? 'ok' : 'partial',
+      fired: fired.map((t) => ({ key: t.scope, reason: t.reason, message_id: t.message.id })),
+      published: published.map((p) => ({ key: p.trigger.scope, why: p.why, message_id: p.trigger.message.id })),
+      failures: failures.map((f) => ({ key: f.key, reason: f.reason, permanent: f.permanent })),
+    });
   }
 
   /** Routes an HTTP request: `GET /healthz`, `POST …/tick`, and a push delivery on any other path. */
@@ -224,6 +258,28 @@ export class BatonHandler {
       ...context,
     });
     return { status: 'dead-lettered', reason, deadLetterTopic };
+  }
+
+  /**
+   * One line for every trigger put on the bus (#16.10), whatever put it there: `decided` now,
+   * `recovered on redelivery` after a crash between decide and publish, or `re-published by tick`.
+   * Counting these lines counts the triggers published; `*.fired` lines count decisions.
+   */
+  private logPublished({ trigger, why }: TriggerPublication, context: LogFields): void {
+    const { component } = this.options;
+    this.log({
+      severity: why === 'decided' ? 'INFO' : 'NOTICE',
+      message: `${component.kind} ${component.name}: published trigger for ${trigger.scope} (${why})`,
+      baton_event: 'trigger.published',
+      ...context,
+      key: trigger.message.attributes['ce-subject'] ?? trigger.scope,
+      scope: trigger.scope,
+      correlation_id: trigger.message.attributes['ce-correlationid'] ?? context.correlation_id,
+      traceparent: trigger.message.attributes['ce-traceparent'] ?? context.traceparent,
+      trigger_id: trigger.message.id,
+      topic: trigger.topic,
+      publish_reason: why,
+    });
   }
 
   private logFired(trigger: TriggerRecord, context: LogFields): void {

@@ -7,6 +7,7 @@ import type { StateStore, TriggerRecord } from '../ports/state-store.ts';
 import { CompletionBarrier } from '../runtime/completion-barrier.ts';
 import { Coordinator, type EntityListProvider } from '../runtime/coordinator.ts';
 import { ENVELOPE_TYPES } from '../runtime/envelope.ts';
+import type { TickReport, TriggerPublication } from '../runtime/tick-report.ts';
 import type { PushDelivery } from './parse-push-delivery.ts';
 
 /** Which runtime component a deployment runs. */
@@ -23,6 +24,8 @@ export interface DeliveryOutcome {
   readonly fired: TriggerRecord | undefined;
   /** Work messages put on the bus (coordinator triggers only). */
   readonly published?: number;
+  /** The trigger this delivery put on the bus and why — decided now or recovered (#16.10); barriers only. */
+  readonly publication?: TriggerPublication | undefined;
 }
 
 /** One barrier or coordinator as the entry points drive it. */
@@ -30,8 +33,11 @@ export interface EntryComponent extends ComponentTarget {
   /** The topic a delivery came from: where it is dead-lettered from. */
   topicOf(delivery: PushDelivery): string;
   handle(delivery: PushDelivery): Promise<DeliveryOutcome>;
-  /** Fires due deadline tiers (barrier) or stalled batches (coordinator); re-publishes undelivered triggers. */
-  tick(): Promise<TriggerRecord[]>;
+  /**
+   * Fires due deadline tiers (barrier) or stalled batches (coordinator); re-publishes undelivered
+   * triggers. Each key on its own: failures are in the report; throws only when nothing could be listed.
+   */
+  tick(): Promise<TickReport>;
 }
 
 /** What a component needs. */
@@ -63,7 +69,7 @@ export function createEntryComponent(target: ComponentTarget, options: EntryComp
       topicOf: () => barrier.listens.name,
       handle: async (delivery) => {
         const handled = await runtime.handle(delivery.message);
-        return { outcome: handled.outcome, fired: handled.fired };
+        return { outcome: handled.outcome, fired: handled.fired, publication: handled.published };
       },
       tick: () => runtime.tick(),
     };

@@ -5,13 +5,29 @@ import { startPushServer } from './push-server.ts';
 /**
  * Runs the entry point as a long-lived HTTP server from the environment (`BATON_COORDINATOR` or
  * `BATON_BARRIER`, …): what the coordinator image runs. Cloud Run sends SIGTERM before stopping an
- * instance; closing then lets in-flight pushes finish instead of being cut off mid-decision.
+ * instance; closing then lets in-flight pushes finish (within `BATON_DRAIN_MS`, default 8 s) instead of
+ * being cut off mid-decision, and closes the clients only after them.
  */
 export async function serve(env: Readonly<Record<string, string | undefined>> = process.env): Promise<void> {
   logUnhandledRejections(new CloudLogger({ projectId: env.GOOGLE_CLOUD_PROJECT ?? env.GCLOUD_PROJECT }));
-  const server = await startPushServer({ env, port: Number(env.PORT ?? 8080), host: env.BATON_HOST ?? '0.0.0.0' });
+  const drainMs = env.BATON_DRAIN_MS === undefined ? undefined : Number(env.BATON_DRAIN_MS);
+  const server = await startPushServer({
+    env,
+    port: Number(env.PORT ?? 8080),
+    host: env.BATON_HOST ?? '0.0.0.0',
+    ...(drainMs === undefined || !Number.isFinite(drainMs) ? {} : { drainMs }),
+  });
   server.handler.log({ severity: 'INFO', message: `listening on ${server.url}`, baton_event: 'entry.listening' });
-  process.once('SIGTERM', () => void server.close());
+  // Drain in-flight pushes, then close the clients (#16.9); a failure to close is logged as one ERROR line.
+  process.once('SIGTERM', () => {
+    server.close().then(
+      () => server.handler.log({ severity: 'INFO', message: 'shut down', baton_event: 'entry.stopped' }),
+      (error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        server.handler.log({ severity: 'ERROR', message: `shutdown failed: ${reason}`, baton_event: 'entry.shutdown_failed', reason });
+      },
+    );
+  });
 }
 
 let logging = false;

@@ -1,3 +1,4 @@
+import { MAX_TRIGGER_ENTITIES_BYTES } from '../config/conventions.ts';
 import type { ResolvedBarrier, ResolvedPipeline, Threshold } from '../config/resolved-pipeline.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { MessageBus, OutgoingMessage } from '../ports/message-bus.ts';
@@ -7,6 +8,7 @@ import { buildEnvelope, ENVELOPE_TYPES, expectType, parseMessage, TARGET_ATTRIBU
 import { NoModeProfileError, UnknownMemberError } from './errors.ts';
 import { evaluateThreshold, nextDeadline, summarizeMembers, type MemberSummary } from './evaluate-threshold.ts';
 import { selectProfile } from './select-profile.ts';
+import { emptyTickReport, mergeTickReport, tickFailure, type TickReport, type TriggerPublication } from './tick-report.ts';
 import { TriggerOutbox } from './trigger-outbox.ts';
 
 /** What a barrier needs; the CLI wires one per `ResolvedBarrier`. */
@@ -27,8 +29,8 @@ export interface BarrierOutcome {
   readonly outcome: 'recorded' | 'duplicate' | 'ignored';
   /** The trigger, when this call decided it. */
   readonly fired: TriggerRecord | undefined;
-  /** True when this call put a trigger on the bus (first publish or a re-publish after a crash). */
-  readonly published: boolean;
+  /** The trigger this call put on the bus, and why: decided now, or recovered after a crash between decide and publish (#16.10). */
+  readonly published: TriggerPublication | undefined;
 }
 
 /** A key as `baton status` shows it. */
@@ -78,7 +80,7 @@ export class CompletionBarrier {
       throw new UnknownMemberError(`barrier ${this.name}: "${member}" is not a member and does not publish to ${this.options.barrier.listens.name}`);
     }
     checkKey(this.options.pipeline.key, data.key);
-    if (!this.members.has(member)) return { outcome: 'ignored', fired: undefined, published: false };
+    if (!this.members.has(member)) return { outcome: 'ignored', fired: undefined, published: undefined };
 
     const { store, clock } = this.options;
     const now = clock.now();
@@ -93,23 +95,29 @@ export class CompletionBarrier {
       incremental: data.metadata?.is_incremental,
     };
     const recorded = await store.recordMember(this.name, data.key, record);
-    const result = await this.decide(data.key, clock.now());
+    const result = await this.decide(data.key, clock.now(), 'recovered on redelivery');
     return { outcome: recorded ? 'recorded' : 'duplicate', ...result };
   }
 
   /**
    * Evaluates deadlines for every open key with no traffic needed (#15), and re-publishes any trigger
-   * decided but not yet published (#10). Returns the triggers decided by this tick.
+   * decided but not yet published (#10). Each key on its own (#16.4): a key that fails is listed in the
+   * report's `failures` and every other key is still evaluated. Throws only when the keys cannot be listed.
    */
-  async tick(): Promise<TriggerRecord[]> {
+  async tick(): Promise<TickReport> {
     const now = this.options.clock.now();
-    const fired: TriggerRecord[] = [];
+    const report = emptyTickReport();
     for (const key of await this.options.store.listKeys(this.name, true)) {
-      const result = await this.decide(key, now);
-      if (result.fired) fired.push(result.fired);
+      try {
+        const result = await this.decide(key, now, 're-published by tick');
+        if (result.fired) report.fired.push(result.fired);
+        if (result.published) report.published.push(result.published);
+      } catch (error) {
+        report.failures.push(tickFailure(this.name, key, error));
+      }
     }
-    await this.outbox.flush(this.name);
-    return fired;
+    mergeTickReport(report, await this.outbox.flush(this.name));
+    return report;
   }
 
   /** A key's progress for `baton status`; undefined before its first completion. */
@@ -125,10 +133,12 @@ export class CompletionBarrier {
     };
   }
 
-  private async decide(key: string, now: number): Promise<Omit<BarrierOutcome, 'outcome'>> {
+  /** Decides the key and delivers its trigger; `recovery` names a publish of a trigger decided earlier. */
+  private async decide(key: string, now: number, recovery: 'recovered on redelivery' | 're-published by tick'): Promise<Omit<BarrierOutcome, 'outcome'>> {
     const decision = await this.options.store.decideTrigger(this.name, key, (state) => this.draft(state, now));
     const trigger = decision.trigger;
-    const published = trigger !== undefined && (await this.outbox.deliver(trigger));
+    const delivered = trigger !== undefined && (await this.outbox.deliver(trigger));
+    const published = delivered ? { trigger, why: decision.created ? ('decided' as const) : recovery } : undefined;
     return { fired: decision.created ? trigger : undefined, published };
   }
 
@@ -166,6 +176,11 @@ export class CompletionBarrier {
     const { barrier, pipelineHash } = this.options;
     const { snapshot } = state;
     const lineage = [...new Set(firing.joined.map((m) => m.messageId))];
+    const union = barrier.aggregateEntities ? unionEntities(firing.joined) : undefined;
+    // A union too large to store in one trigger is dropped, and the trigger is not incremental: its
+    // consumer takes the full list, a superset of the work — never a store write that fails forever (#16.4).
+    const entitiesCapped = union !== undefined && new TextEncoder().encode(JSON.stringify(union)).length > MAX_TRIGGER_ENTITIES_BYTES;
+    const entities = entitiesCapped ? undefined : union;
     const data: TriggerData = {
       key: snapshot.key,
       correlation_id: snapshot.correlationId,
@@ -177,8 +192,8 @@ export class CompletionBarrier {
       members_completed: [...firing.completed],
       members_missing: [...firing.missing],
       members_failed: [...firing.failed],
-      ...(barrier.aggregateEntities ? { entities_changed: unionEntities(firing.joined) } : {}),
-      is_incremental: firing.joined.length > 0 && firing.joined.every((m) => m.incremental === true),
+      ...(entities === undefined ? {} : { entities_changed: entities }),
+      is_incremental: !entitiesCapped && firing.joined.length > 0 && firing.joined.every((m) => m.incremental === true),
       lineage,
       ...(pipelineHash === undefined ? {} : { pipeline_hash: pipelineHash }),
     };

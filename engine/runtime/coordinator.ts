@@ -5,6 +5,7 @@ import type { BatchRecord, BatchState, EntityId, StateStore, TriggerDraft, Trigg
 import { checkKey } from './check-key.ts';
 import { buildEnvelope, ENVELOPE_TYPES, expectType, parseMessage, toMessage, type TriggerData } from './envelope.ts';
 import { BatchRefusedError, InvalidEnvelopeError, TransientError, UnknownBatchError } from './errors.ts';
+import { emptyTickReport, mergeTickReport, tickFailure, type TickReport } from './tick-report.ts';
 import { TriggerOutbox } from './trigger-outbox.ts';
 
 /** Every entity id of the coordinator's type for a key (a full, non-incremental run). */
@@ -134,16 +135,23 @@ export class Coordinator {
     return { outcome: recorded ? 'recorded' : 'duplicate', fired };
   }
 
-  /** Applies the stall policy to every active batch and re-publishes undelivered completions. */
-  async tick(): Promise<TriggerRecord[]> {
+  /**
+   * Applies the stall policy to every active batch and re-publishes undelivered completions. Each batch
+   * on its own (#16.4): one that fails is listed in `failures`, the others are still checked.
+   */
+  async tick(): Promise<TickReport> {
     const now = this.options.clock.now();
-    const fired: TriggerRecord[] = [];
+    const report = emptyTickReport();
     for (const batch of await this.options.store.listActiveBatches(this.name)) {
-      const trigger = await this.complete(batch.id, now);
-      if (trigger) fired.push(trigger);
+      try {
+        const trigger = await this.complete(batch.id, now);
+        if (trigger) report.fired.push(trigger);
+      } catch (error) {
+        report.failures.push(tickFailure(this.name, batch.id, error));
+      }
     }
-    await this.outbox.flush(this.name);
-    return fired;
+    mergeTickReport(report, await this.outbox.flush(this.name));
+    return report;
   }
 
   /** A batch's progress; undefined if unknown. */

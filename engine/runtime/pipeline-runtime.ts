@@ -5,6 +5,7 @@ import type { StateStore, TriggerRecord } from '../ports/state-store.ts';
 import { CompletionBarrier } from './completion-barrier.ts';
 import { Coordinator, type EntityListProvider } from './coordinator.ts';
 import { Subscriber } from './subscriber.ts';
+import { emptyTickReport, mergeTickReport, tickFailure, type TickReport, type TriggerPublication } from './tick-report.ts';
 
 /** One subscription the runtime knows of, and who consumes it. */
 export interface RuntimeSubscription {
@@ -16,6 +17,7 @@ export interface RuntimeSubscription {
 /** Something the runtime did that a caller may want to show or count. */
 export type RuntimeEvent =
   | { readonly kind: 'fired'; readonly trigger: TriggerRecord }
+  | { readonly kind: 'published'; readonly publication: TriggerPublication }
   | { readonly kind: 'duplicate'; readonly consumer: string }
   | { readonly kind: 'dead-lettered'; readonly subscription: string; readonly count: number };
 
@@ -64,6 +66,7 @@ export class PipelineRuntime {
             const outcome = await barrier.handle(message);
             if (outcome.outcome === 'duplicate') onEvent?.({ kind: 'duplicate', consumer });
             fired(outcome.fired);
+            if (outcome.published) onEvent?.({ kind: 'published', publication: outcome.published });
           }),
         ];
       }
@@ -97,12 +100,21 @@ export class PipelineRuntime {
     return settled;
   }
 
-  /** Fires due deadline tiers and stalled batches, and re-publishes undelivered triggers. */
-  async tick(): Promise<TriggerRecord[]> {
-    const fired: TriggerRecord[] = [];
-    for (const barrier of this.barriers.values()) fired.push(...(await barrier.tick()));
-    for (const coordinator of this.coordinators.values()) fired.push(...(await coordinator.tick()));
-    for (const trigger of fired) this.options.onEvent?.({ kind: 'fired', trigger });
-    return fired;
+  /**
+   * Fires due deadline tiers and stalled batches, and re-publishes undelivered triggers. Every component
+   * and every key on its own (#16.4): a failure is listed in the report and the rest still tick.
+   */
+  async tick(): Promise<TickReport> {
+    const report = emptyTickReport();
+    for (const component of [...this.barriers.values(), ...this.coordinators.values()]) {
+      try {
+        mergeTickReport(report, await component.tick());
+      } catch (error) {
+        report.failures.push(tickFailure(component.name, undefined, error));
+      }
+    }
+    for (const trigger of report.fired) this.options.onEvent?.({ kind: 'fired', trigger });
+    for (const publication of report.published) this.options.onEvent?.({ kind: 'published', publication });
+    return report;
   }
 }

@@ -1,6 +1,7 @@
 import type { Clock } from '../ports/clock.ts';
 import type { MessageBus } from '../ports/message-bus.ts';
 import type { StateStore, TriggerRecord } from '../ports/state-store.ts';
+import { emptyTickReport, tickFailure, type TickReport } from './tick-report.ts';
 
 /**
  * The publish half of "decide, then publish" (#10). A trigger is first stored as decided; only after
@@ -23,10 +24,19 @@ export class TriggerOutbox {
     return true;
   }
 
-  /** Re-publishes every decided-but-unpublished trigger (of one emitter, or all); returns how many. */
-  async flush(emitter?: string): Promise<number> {
-    let count = 0;
-    for (const trigger of await this.store.listUnpublished(emitter)) if (await this.deliver(trigger)) count++;
-    return count;
+  /**
+   * Re-publishes every decided-but-unpublished trigger (of one emitter, or all). Each trigger on its
+   * own: one that cannot be published is a failure in the report, and the rest are still published.
+   */
+  async flush(emitter?: string): Promise<TickReport> {
+    const report = emptyTickReport();
+    for (const trigger of await this.store.listUnpublished(emitter)) {
+      try {
+        if (await this.deliver(trigger)) report.published.push({ trigger, why: 're-published by tick' });
+      } catch (error) {
+        report.failures.push(tickFailure(trigger.emitter, trigger.scope, error));
+      }
+    }
+    return report;
   }
 }

@@ -40,7 +40,7 @@ export async function runSimulation(options: SimulatedRunOptions): Promise<RunEn
   for (;;) {
     let progressed = 0;
     do {
-      progressed = (await runtime.pump()) + (await simulator.pump()) + (await simulator.finishDue()) + (await runtime.tick()).length;
+      progressed = (await runtime.pump()) + (await simulator.pump()) + (await simulator.finishDue()) + (await tickOrThrow(runtime));
       await options.onStep?.();
     } while (progressed > 0);
     // Keys start once per instant of simulated time, not per step: checking which finished reads state.
@@ -87,4 +87,16 @@ async function nextWake({ pipeline, runtime, simulator, subscriptions, bus, stor
     }
   }
   return candidates.length === 0 ? undefined : Math.min(...candidates);
+}
+
+/**
+ * Ticks and returns how many triggers were decided. A local run is one process over one store: a key
+ * the tick cannot evaluate stops the run with its reason, as before per-key isolation (#16.4).
+ */
+async function tickOrThrow(runtime: SimulatedRunOptions['runtime']): Promise<number> {
+  const report = await runtime.tick();
+  const failure = report.failures[0];
+  if (failure !== undefined)
+    throw new Error(`tick failed for ${failure.component}${failure.key === undefined ? '' : ` key ${failure.key}`}: ${failure.reason}`);
+  return report.fired.length;
 }

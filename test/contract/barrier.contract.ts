@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_KEY_LENGTH } from '../../engine/config/conventions.ts';
 import type { ResolvedBarrier } from '../../engine/config/resolved-pipeline.ts';
 import type { MessageBus } from '../../engine/ports/message-bus.ts';
 import type { StateStore } from '../../engine/ports/state-store.ts';
@@ -149,7 +150,7 @@ export function barrierContract(name: string, factory: BackendFactory, traits: B
       const revived = gate(config);
       // The completion was never acked, so it is redelivered; the decided trigger goes out then.
       const outcome = await revived.handle(last);
-      expect(outcome).toMatchObject({ outcome: 'duplicate', fired: undefined, published: true });
+      expect(outcome).toMatchObject({ outcome: 'duplicate', fired: undefined, published: { why: 'recovered on redelivery' } });
       await revived.tick();
       const watcher = new Watcher(backend.bus, WATCH);
       await watcher.drain();
@@ -165,7 +166,10 @@ export function barrierContract(name: string, factory: BackendFactory, traits: B
       await expect(crashing.handle(completion({ member: 'm001', key: '2025-11-29' }))).rejects.toThrow('after publish');
 
       backend = backend.restart();
-      expect(await gate(config).tick()).toEqual([]);
+      // The tick publishes it again (the bus absorbs the same id) and says so.
+      const report = await gate(config).tick();
+      expect(report).toMatchObject({ fired: [], failures: [] });
+      expect(report.published.map((p) => p.why)).toEqual(['re-published by tick']);
       const watcher = new Watcher(backend.bus, WATCH);
       await watcher.drain();
       expect(watcher.deliveries).toHaveLength(1);
@@ -178,11 +182,11 @@ export function barrierContract(name: string, factory: BackendFactory, traits: B
       const barrier = gate(barrierOf(members, { deadlines: [tierOf('1h', 4), tierOf('2h', 3), tierOf('4h', 1)] }));
       for (const member of members.slice(0, 3)) await barrier.handle(completion({ member, key: '2025-11-29' }));
       clock.advance(3_600_000);
-      expect(await barrier.tick()).toEqual([]);
+      expect((await barrier.tick()).fired).toEqual([]);
       clock.advance(3_600_000);
-      const [fired] = await barrier.tick();
+      const [fired] = (await barrier.tick()).fired;
       expect(fired?.reason).toBe('deadline');
-      expect(await barrier.tick()).toEqual([]);
+      expect((await barrier.tick()).fired).toEqual([]);
       await barrier.handle(completion({ member: 'm003', key: '2025-11-29' }));
       const watcher = new Watcher(bus, WATCH);
       await watcher.drain();
@@ -222,6 +226,63 @@ export function barrierContract(name: string, factory: BackendFactory, traits: B
       expect(result).toEqual({ acked: 0, nacked: 0, deadLettered: 3 });
       const reasons = (await bus.deadLetters(IN)).map((d) => d.reason.split(':')[0]);
       expect(reasons).toEqual(['envelope/invalid', 'barrier/unknown-member', 'runtime/invalid-key']);
+    });
+
+    it('ticks every other key when one key fails (#16.4: one poison key stopped every deadline)', async () => {
+      await setup();
+      const members = memberNames(3);
+      const config = barrierOf(members, { deadlines: [tierOf('1h', 1)] });
+      for (const key of ['2025-11-28', '2025-11-29', '2025-11-30']) await gate(config).handle(completion({ member: 'm000', key }));
+      clock.advance(3_600_000);
+      const poisoned = new Proxy(backend.store, {
+        get(target, property, receiver) {
+          if (property !== 'decideTrigger') return Reflect.get(target, property, receiver) as unknown;
+          return (...args: Parameters<StateStore['decideTrigger']>) =>
+            args[1] === '2025-11-29' ? Promise.reject(new TransientError('document too large')) : target.decideTrigger(...args);
+        },
+      });
+      const report = await gate(config, { bus: backend.bus, store: poisoned }).tick();
+      expect(report.fired.map((t) => t.scope).sort()).toEqual(['2025-11-28', '2025-11-30']);
+      expect(report.published.map((p) => p.why)).toEqual(['decided', 'decided']);
+      expect(report.failures).toEqual([{ component: 'gate', key: '2025-11-29', reason: 'runtime/transient: document too large', permanent: false }]);
+      // The poison clears: the next tick fires the key it skipped.
+      expect((await gate(config).tick()).fired.map((t) => t.scope)).toEqual(['2025-11-29']);
+    });
+
+    it('reports a trigger the tick re-published after a crash between decide and publish (#16.10)', async () => {
+      await setup();
+      const config = barrierOf(memberNames(1));
+      const crashing = gate(config, { bus: crashOnce(backend.bus, (topic) => topic === TRIGGER_TOPIC), store: backend.store });
+      await expect(crashing.handle(completion({ member: 'm000', key: '2025-11-29' }))).rejects.toThrow('process killed');
+      backend = backend.restart();
+      const report = await gate(config).tick();
+      expect(report.fired).toEqual([]);
+      expect(report.published.map((p) => [p.trigger.message.id, p.why])).toEqual([['trigger:gate:2025-11-29', 're-published by tick']]);
+    });
+
+    it('refuses a key longer than the key rule allows as a permanent error (#16.4)', async () => {
+      await setup();
+      const rule = { ...pipelineOf(['m000']), key: { name: 'run_id', type: 'string' as const, pattern: undefined } };
+      const barrier = new CompletionBarrier({ barrier: barrierOf(['m000']), pipeline: rule, store: backend.store, bus: backend.bus, clock });
+      await expect(barrier.handle(completion({ member: 'm000', key: 'k'.repeat(MAX_KEY_LENGTH) }))).resolves.toMatchObject({ outcome: 'recorded' });
+      await expect(barrier.handle(completion({ member: 'm000', key: 'k'.repeat(MAX_KEY_LENGTH + 1) }))).rejects.toMatchObject({
+        code: 'runtime/invalid-key',
+        retryable: false,
+      });
+    });
+
+    it('fires a non-incremental trigger without the union when the entity union is too large to store (#16.4)', async () => {
+      const { bus } = await setup();
+      const members = memberNames(2);
+      const barrier = gate(barrierOf(members));
+      // Two members with 12,000 distinct 12-character ids each: a ~330 KB union, over the cap.
+      const ids = (member: string): string[] => Array.from({ length: 12_000 }, (_, i) => `${member}-${String(i).padStart(7, '0')}`);
+      for (const member of members) await barrier.handle(completion({ member, key: '2025-11-29', entities: { players: ids(member) }, incremental: true }));
+      const watcher = new Watcher(bus, WATCH);
+      await watcher.drain();
+      const data = watcher.unique()[0]?.data as TriggerData;
+      expect(data.is_incremental).toBe(false);
+      expect(data.entities_changed).toBeUndefined();
     });
   });
 }

@@ -23,9 +23,14 @@ const AUDIENCE = 'https://ingest-done.example.run.app';
 const INVOKER = 'pubsub-invoker@demo.iam.gserviceaccount.com';
 const signer = createTestSigner();
 
-/** A store whose next recordMember fails like an unavailable Firestore. */
+/** A store whose next recordMember fails like an unavailable Firestore; `poisonKey`'s decisions always fail. */
 class FlakyStore extends MemoryStateStore {
   failNext = false;
+  poisonKey: string | undefined;
+  override async decideTrigger(...args: Parameters<MemoryStateStore['decideTrigger']>): ReturnType<MemoryStateStore['decideTrigger']> {
+    if (args[1] === this.poisonKey) throw new Error('3 INVALID_ARGUMENT: document exceeds the maximum size');
+    return super.decideTrigger(...args);
+  }
   override async recordMember(barrier: string, key: string, record: MemberRecord): Promise<boolean> {
     if (this.failNext) {
       this.failNext = false;
@@ -206,6 +211,50 @@ function httpEntrySuite(transportName: 'node-http' | 'functions-http'): void {
         expect.objectContaining({ severity: 'WARNING', barrier: 'ingest-done', key: KEY, deadline_tier: 1, deadline_after: '1s', pipeline_hash: hash }),
       ]);
       expect(missed[0]?.['logging.googleapis.com/trace']).toMatch(/^projects\/demo\/traces\/[0-9a-f]{32}$/);
+    });
+
+    it('answers /tick 200 with the failed key listed and still fires every other key (#16.4: one poison key got 500 forever)', async () => {
+      const { transport, clock, store, lines, triggers } = await open();
+      const other = '2025-11-27';
+      await transport.request('POST', '/', pushBody(completion({ member: 'load_a', key: KEY })));
+      await transport.request('POST', '/', pushBody(completion({ member: 'load_a', key: other })));
+      clock.advance(1_500);
+      store.poisonKey = other;
+      const tick = await transport.request('POST', '/tick', { barrier: 'ingest-done' });
+      expect(tick).toMatchObject({
+        status: 200,
+        body: {
+          status: 'partial',
+          fired: [{ key: KEY, reason: 'deadline' }],
+          failures: [{ key: other, reason: 'Error: 3 INVALID_ARGUMENT: document exceeds the maximum size', permanent: false }],
+        },
+      });
+      await triggers.drain();
+      expect(triggers.unique().map((e) => e.subject)).toEqual([KEY]);
+      expect(lines.filter((l) => l.baton_event === 'barrier.tick_key_failed')).toEqual([expect.objectContaining({ severity: 'ERROR', key: other })]);
+    });
+
+    it('logs every publish of a trigger with why, including one recovered on redelivery (#16.10)', async () => {
+      const { transport, bus, lines, triggers } = await open();
+      const publish = bus.publish.bind(bus);
+      let killed = false;
+      bus.publish = (topic, message) => {
+        if (topic === 'stage-trigger' && !killed) {
+          killed = true;
+          return Promise.reject(new Error('process killed before publish'));
+        }
+        return publish(topic, message);
+      };
+      await transport.request('POST', '/', pushBody(completion({ member: 'load_a', key: KEY })));
+      await transport.request('POST', '/', pushBody(completion({ member: 'load_b', key: KEY })));
+      const last = pushBody(completion({ member: 'load_c', key: KEY }));
+      expect((await transport.request('POST', '/', last)).status).toBe(500);
+      expect((await transport.request('POST', '/', last)).body).toMatchObject({ status: 'ack', outcome: 'duplicate' });
+      await triggers.drain();
+      expect(triggers.unique()).toHaveLength(1);
+      expect(lines.filter((l) => l.baton_event === 'trigger.published')).toEqual([
+        expect.objectContaining({ key: KEY, trigger_id: `trigger:ingest-done:${KEY}`, publish_reason: 'recovered on redelivery' }),
+      ]);
     });
 
     it('refuses a tick for a barrier this deployment does not run', async () => {

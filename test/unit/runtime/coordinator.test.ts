@@ -122,12 +122,12 @@ describe('Coordinator', () => {
     const { batch } = await coordinator.handleTrigger(trigger('t1', ids));
     for (const id of ids.slice(0, 17)) await coordinator.handleReady(ready(batch.id, id));
     clock.advance(11 * MINUTE);
-    expect(await coordinator.tick()).toEqual([]);
+    expect((await coordinator.tick()).fired).toEqual([]);
     await coordinator.handleReady(ready(batch.id, 17));
     clock.advance(9 * MINUTE);
-    expect(await coordinator.tick()).toEqual([]);
+    expect((await coordinator.tick()).fired).toEqual([]);
     clock.advance(MINUTE);
-    const [fired] = await coordinator.tick();
+    const [fired] = (await coordinator.tick()).fired;
     expect(fired?.reason).toBe('stalled');
     await done.drain();
     expect((done.unique()[0]?.data as TriggerData).members_missing).toEqual(['18', '19']);
@@ -176,5 +176,22 @@ describe('Coordinator', () => {
     await coordinator.handleTrigger(trigger('t1', []));
     await done.drain();
     expect((done.unique()[0]?.data as TriggerData).reason).toBe('all_complete');
+  });
+
+  it('applies the stall policy to every other batch when one fails, and reports it (#16.4: one poison batch stopped every tick)', async () => {
+    const { coordinator, clock, store } = await setup();
+    const ids = Array.from({ length: 10 }, (_, i) => i);
+    const batches: string[] = [];
+    for (const key of ['2025-11-28', '2025-11-29']) {
+      const { batch } = await coordinator.handleTrigger(trigger(`t-${key}`, ids, key));
+      for (const id of ids.slice(0, 9)) await coordinator.handleReady(completion({ member: 'prediction_worker', key, batchId: batch.id, entityId: id }));
+      batches.push(batch.id);
+    }
+    clock.advance(11 * MINUTE);
+    const completeBatch = store.completeBatch.bind(store);
+    store.completeBatch = (batchId, draft) => (batchId === batches[0] ? Promise.reject(new Error('document too large')) : completeBatch(batchId, draft));
+    const report = await coordinator.tick();
+    expect(report.fired.map((t) => [t.scope, t.reason])).toEqual([[batches[1], 'stalled']]);
+    expect(report.failures).toEqual([{ component: 'predict', key: batches[0], reason: 'Error: document too large', permanent: false }]);
   });
 });
