@@ -91,8 +91,9 @@ export class BatonHandler {
       const fired = outcome.fired;
       this.log({
         severity: 'INFO',
-        message: `${component.kind} ${component.name}: ${outcome.outcome}`,
+        message: `${component.kind} ${component.name}: ${outcome.outcome}${outcome.reason === undefined ? '' : ` (${outcome.reason})`}`,
         baton_event: `${component.kind}.${outcome.outcome}`,
+        ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
         ...context,
       });
       if (fired) this.logFired(fired, context);

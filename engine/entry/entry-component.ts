@@ -18,8 +18,10 @@ export interface ComponentTarget {
 
 /** What handling one delivery did, for the response and the log line. */
 export interface DeliveryOutcome {
-  /** The runtime's outcome (`recorded`, `duplicate`, `ignored`, `opened`, `existing`, `stale`). */
+  /** The runtime's outcome (`recorded`, `duplicate`, `ignored`, `opened`, `existing`, `outdated`, `stale`). */
   readonly outcome: string;
+  /** Why the delivery changed nothing, when the runtime says (an `outdated` coordinator trigger). */
+  readonly reason?: string | undefined;
   /** The trigger this delivery decided, if any. */
   readonly fired: TriggerRecord | undefined;
   /** Work messages put on the bus (coordinator triggers only). */
@@ -92,7 +94,7 @@ export function createEntryComponent(target: ComponentTarget, options: EntryComp
     handle: async (delivery) => {
       if (isReady(delivery)) return runtime.handleReady(delivery.message);
       const opened = await runtime.handleTrigger(delivery.message);
-      return { outcome: opened.outcome, fired: undefined, published: opened.published };
+      return { outcome: opened.outcome, reason: opened.reason, fired: undefined, published: opened.published };
     },
     tick: () => runtime.tick(),
   };

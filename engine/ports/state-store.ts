@@ -96,12 +96,33 @@ export interface BatchRecord {
   readonly entities: readonly EntityId[];
   readonly incremental: boolean;
   readonly createdAt: number;
+  /**
+   * The trigger's own time (its envelope `time`, epoch ms): batches of a coordinator × key are ordered
+   * by it, then by `triggerMessageId`, never by arrival (see `isNewerBatch`).
+   */
+  readonly triggeredAt: number;
   readonly state: 'active' | 'completed' | 'superseded';
 }
 
-/** One entity a worker reported on. */
+/**
+ * Whether batch `a` comes from a newer trigger than batch `b`: later `triggeredAt`, ties broken by the
+ * trigger message id so every adapter and every arrival order agree. (Adapters read a batch stored
+ * before `triggeredAt` existed with its `createdAt` in its place.)
+ */
+export function isNewerBatch(a: BatchRecord, b: BatchRecord): boolean {
+  return a.triggeredAt !== b.triggeredAt ? a.triggeredAt > b.triggeredAt : a.triggerMessageId > b.triggerMessageId;
+}
+
+/** The batch from the newest trigger (`isNewerBatch`); undefined for none. */
+export function newestBatch(batches: readonly BatchRecord[]): BatchRecord | undefined {
+  return batches.reduce<BatchRecord | undefined>((newest, b) => (newest === undefined || isNewerBatch(b, newest) ? b : newest), undefined);
+}
+
+/** One report a worker made for an entity: one record per (entity, execution id), as barriers keep members. */
 export interface BatchItem {
   readonly entityId: EntityId;
+  /** The report's `execution_id`: a redelivery repeats it; a retry of the entity is a new execution. */
+  readonly executionId: string;
   readonly status: CompletionStatus;
   readonly messageId: string;
   readonly recordedAt: number;
@@ -110,6 +131,7 @@ export interface BatchItem {
 /** A batch with its progress. */
 export interface BatchState {
   readonly batch: BatchRecord;
+  /** Every recorded report, in recording order; an entity may have several (one per execution). */
   readonly items: readonly BatchItem[];
   /** Time of the last newly recorded item, or the batch's creation. */
   readonly lastProgressAt: number;
@@ -118,9 +140,12 @@ export interface BatchState {
 
 /** The outcome of opening a batch. */
 export interface OpenBatchResult {
-  /** `existing`: this batch id was opened before (a redelivered trigger); `refused`: another batch is active. */
-  readonly outcome: 'opened' | 'existing' | 'refused';
-  /** The stored batch with this id, or for `refused` the active one. */
+  /**
+   * `existing`: this batch id was opened before (a redelivered trigger); `refused`: another batch is
+   * active; `outdated`: a batch from a newer trigger was already opened for the key, so this one is not.
+   */
+  readonly outcome: 'opened' | 'existing' | 'refused' | 'outdated';
+  /** The stored batch with this id, for `refused` the active one, for `outdated` the newest one. */
   readonly batch: BatchRecord;
   /** Ids of batches this one superseded. */
   readonly superseded: readonly string[];
@@ -137,10 +162,13 @@ export interface OpenBatchResult {
  *   trigger exists for the barrier × key, atomically with reading that state (a unique insert in the
  *   same transaction). Under any concurrency exactly one call sees `created: true`.
  * - A decided trigger stays until `markPublished`; `listUnpublished` returns it so it is re-published.
- * - At most one batch per coordinator × key is active. `openBatch` is create-if-absent on the batch id;
- *   a different batch for an active key is refused or supersedes the active one, atomically.
- * - `recordBatchItem` is idempotent per (batch, entity); `completeBatch` is fire-once like `decideTrigger`
- *   and only for an active batch, which it marks completed in the same transaction.
+ * - At most one batch per coordinator × key is active, and it is the newest opened (`isNewerBatch`).
+ *   `openBatch` is create-if-absent on the batch id; a batch no newer than the newest one already
+ *   opened for the key (in any state) is `outdated` and not stored; otherwise, with an active batch,
+ *   it is refused or supersedes the active one — each atomically.
+ * - `recordBatchItem` is idempotent per (batch, entity, executionId): a redelivery is absorbed, a new
+ *   execution of an entity is a new record. `completeBatch` is fire-once like `decideTrigger` and only
+ *   for an active batch, which it marks completed in the same transaction.
  * - `evaluate` callbacks are synchronous and pure; adapters may call them inside a transaction.
  */
 export interface StateStore {
@@ -161,7 +189,7 @@ export interface StateStore {
 
   /** Opens a batch (see the interface invariants). */
   openBatch(batch: BatchRecord, onActive: 'refuse' | 'supersede'): Promise<OpenBatchResult>;
-  /** Records a worker's report for an entity; false when already recorded. */
+  /** Records a worker's report for an entity; false when this (entity, executionId) was already recorded. */
   recordBatchItem(batchId: string, item: BatchItem): Promise<boolean>;
   /** A batch with its items; undefined if unknown. */
   readBatch(batchId: string): Promise<BatchState | undefined>;

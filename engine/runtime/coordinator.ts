@@ -3,8 +3,8 @@ import type { Clock } from '../ports/clock.ts';
 import type { MessageBus, OutgoingMessage } from '../ports/message-bus.ts';
 import type { BatchRecord, BatchState, EntityId, StateStore, TriggerDraft, TriggerRecord } from '../ports/state-store.ts';
 import { checkKey } from './check-key.ts';
-import { buildEnvelope, ENVELOPE_TYPES, expectType, parseMessage, toMessage, type TriggerData } from './envelope.ts';
-import { BatchRefusedError, InvalidEnvelopeError, TransientError, UnknownBatchError } from './errors.ts';
+import { buildEnvelope, ENVELOPE_TYPES, envelopeProblems, expectType, parseMessage, toMessage, type EnvelopeInput, type TriggerData } from './envelope.ts';
+import { BatchRefusedError, InvalidEntityListError, InvalidEnvelopeError, TransientError, UnknownBatchError } from './errors.ts';
 import { emptyTickReport, mergeTickReport, tickFailure, type TickReport } from './tick-report.ts';
 import { TriggerOutbox } from './trigger-outbox.ts';
 
@@ -25,9 +25,15 @@ export interface CoordinatorOptions {
 
 /** What handling a trigger did. */
 export interface TriggerOutcome {
-  /** `opened` a new batch; `existing`: a redelivered trigger of a batch already opened. */
-  readonly outcome: 'opened' | 'existing';
+  /**
+   * `opened` a new batch; `existing`: a redelivered trigger of a batch already opened; `outdated`: a
+   * batch from a newer trigger was already opened for the key, so this (older, late) one is ignored.
+   */
+  readonly outcome: 'opened' | 'existing' | 'outdated';
+  /** The batch opened or found; for `outdated`, the newer batch that wins. */
   readonly batch: BatchRecord;
+  /** Why nothing was opened, for `outdated` (logged by the caller). */
+  readonly reason?: string;
   readonly superseded: readonly string[];
   /** Work messages put on the bus by this call (re-publishes after a crash included; the bus dedupes them). */
   readonly published: number;
@@ -79,25 +85,33 @@ export class Coordinator {
     const existing = await store.readBatch(id);
     const changed = data.entities_changed?.[coordinator.entityType];
     const incremental = data.is_incremental === true && changed !== undefined;
-    const entities = existing?.batch.entities ?? (incremental ? changed.ids : await this.fetchFullList(data.key));
-    const opened = await store.openBatch(
-      {
-        id,
-        coordinator: this.name,
-        key: data.key,
-        correlationId: envelope.correlationid,
-        traceparent: envelope.traceparent,
-        triggerMessageId: envelope.id,
-        entityType: coordinator.entityType,
-        entities: dedupeIds(entities),
-        incremental,
-        createdAt: clock.now(),
-        state: 'active',
-      },
-      coordinator.onActiveBatch,
-    );
+    const entities = existing?.batch.entities ?? dedupeIds(incremental ? changed.ids : await this.fetchFullList(data.key));
+    const candidate: BatchRecord = {
+      id,
+      coordinator: this.name,
+      key: data.key,
+      correlationId: envelope.correlationid,
+      traceparent: envelope.traceparent,
+      triggerMessageId: envelope.id,
+      entityType: coordinator.entityType,
+      entities,
+      incremental,
+      createdAt: clock.now(),
+      triggeredAt: Date.parse(envelope.time),
+      state: 'active',
+    };
+    // Every id must make a valid work message before the batch exists: a bad one found after
+    // `openBatch` would leave the batch active with no work out, and refuse the key's next trigger.
+    if (existing === undefined) this.checkEntities(candidate);
+    const opened = await store.openBatch(candidate, coordinator.onActiveBatch);
     if (opened.outcome === 'refused') {
       throw new BatchRefusedError(`coordinator ${this.name}: batch ${opened.batch.id} is still active for ${data.key}; on_active_batch is refuse`);
+    }
+    if (opened.outcome === 'outdated') {
+      const reason =
+        `coordinator ${this.name}: trigger ${envelope.id} (${envelope.time}) is older than trigger ${opened.batch.triggerMessageId} ` +
+        `(${new Date(opened.batch.triggeredAt).toISOString()}) of batch ${opened.batch.id} for ${data.key}; ignored`;
+      return { outcome: 'outdated', batch: opened.batch, reason, superseded: [], published: 0 };
     }
     const batch = opened.batch;
     let published = 0;
@@ -130,7 +144,13 @@ export class Coordinator {
       throw new UnknownBatchError(`coordinator ${this.name}: entity ${String(entityId)} is not in batch ${data.batch_id}`);
     }
     const now = clock.now();
-    const recorded = await store.recordBatchItem(data.batch_id, { entityId, status: data.status, messageId: envelope.id, recordedAt: now });
+    const recorded = await store.recordBatchItem(data.batch_id, {
+      entityId,
+      executionId: data.execution_id,
+      status: data.status,
+      messageId: envelope.id,
+      recordedAt: now,
+    });
     const fired = await this.complete(data.batch_id, now);
     return { outcome: recorded ? 'recorded' : 'duplicate', fired };
   }
@@ -176,7 +196,9 @@ export class Coordinator {
     if (done.size >= total) reason = 'all_complete';
     else if (stall && done.size / total >= stall.minFraction && now - state.lastProgressAt >= stall.noProgressForMs) reason = 'stalled';
     else return undefined;
-    const failed = new Set(state.items.filter((i) => i.status === 'failed').map((i) => idKey(i.entityId)));
+    // An entity failed only if every report for it failed: a later successful execution replaces a failure.
+    const succeeded = new Set(state.items.filter((i) => i.status !== 'failed').map((i) => idKey(i.entityId)));
+    const failed = new Set([...done].filter((id) => !succeeded.has(id)));
     const ok = batch.entities.filter((e) => done.has(idKey(e)) && !failed.has(idKey(e)));
     const data: TriggerData = {
       key: batch.key,
@@ -206,7 +228,11 @@ export class Coordinator {
   }
 
   private workMessage(batch: BatchRecord, entityId: EntityId): OutgoingMessage {
-    const envelope = buildEnvelope({
+    return toMessage(buildEnvelope(this.workInput(batch, entityId)));
+  }
+
+  private workInput(batch: BatchRecord, entityId: EntityId): EnvelopeInput<typeof ENVELOPE_TYPES.work> {
+    return {
       id: `work:${batch.id}:${String(entityId)}`,
       source: this.source,
       type: ENVELOPE_TYPES.work,
@@ -222,8 +248,21 @@ export class Coordinator {
         entity_type: batch.entityType,
         entity_id: entityId,
       },
+    };
+  }
+
+  /** Throws a permanent `InvalidEntityListError` naming (up to five of) the ids whose work message would be refused, and why. */
+  private checkEntities(batch: BatchRecord): void {
+    const bad = batch.entities.flatMap((entityId) => {
+      const problems = envelopeProblems(this.workInput(batch, entityId));
+      return problems.length === 0 ? [] : [`${describeId(entityId)} (${problems.join('; ')})`];
     });
-    return toMessage(envelope);
+    if (bad.length === 0) return;
+    const shown = bad.slice(0, 5).join(', ') + (bad.length > 5 ? `, and ${bad.length - 5} more` : '');
+    throw new InvalidEntityListError(
+      `coordinator ${this.name}: ${bad.length} of ${batch.entities.length} ${batch.entityType} ids for ${batch.key} cannot be sent as work, ` +
+        `so no batch was opened: ${shown}`,
+    );
   }
 
   private async fetchFullList(key: string): Promise<readonly EntityId[]> {
@@ -233,6 +272,12 @@ export class Coordinator {
       throw new TransientError(`coordinator ${this.name}: full entity list for ${key} failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+}
+
+/** An id as a reason shows it: JSON, so 7 and "7" differ; a long one cut, with its length. */
+function describeId(id: EntityId): string {
+  const text = JSON.stringify(id) ?? String(id);
+  return text.length <= 60 ? text : `${text.slice(0, 40)}… (${String(id).length} characters)`;
 }
 
 // Workers may echo an id as "7" for 7; ids compare by their text.

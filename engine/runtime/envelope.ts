@@ -123,7 +123,19 @@ function describeError(error: ErrorObject): string {
 
 /** Builds and validates an envelope (#13: a message that would break its consumer is never sent). */
 export function buildEnvelope<T extends EnvelopeType>(input: EnvelopeInput<T>): Envelope<T> {
-  const envelope: Envelope<T> = {
+  const envelope = assembleEnvelope(input);
+  const problems = validateEnvelope(envelope);
+  if (problems.length > 0) throw new InvalidEnvelopeError(`refusing to publish ${input.type} ${input.id}: ${problems.join('; ')}`);
+  return envelope;
+}
+
+/** What `buildEnvelope` would refuse in `input`, without throwing; empty when it would build. */
+export function envelopeProblems<T extends EnvelopeType>(input: EnvelopeInput<T>): string[] {
+  return validateEnvelope(assembleEnvelope(input));
+}
+
+function assembleEnvelope<T extends EnvelopeType>(input: EnvelopeInput<T>): Envelope<T> {
+  return {
     specversion: '1.0',
     id: input.id,
     source: input.source,
@@ -135,9 +147,6 @@ export function buildEnvelope<T extends EnvelopeType>(input: EnvelopeInput<T>): 
     datacontenttype: 'application/json',
     data: input.data,
   };
-  const problems = validateEnvelope(envelope);
-  if (problems.length > 0) throw new InvalidEnvelopeError(`refusing to publish ${input.type} ${input.id}: ${problems.join('; ')}`);
-  return envelope;
 }
 
 /** Pub/Sub attribute of each envelope field (CloudEvents binary mode); `data` travels as the message body. */

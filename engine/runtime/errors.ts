@@ -46,6 +46,16 @@ export class BatchRefusedError extends BatonError {
   readonly retryable = false;
 }
 
+/**
+ * A coordinator's entity list (full or incremental) holds an id no work message can carry — not a
+ * string or integer (e.g. 7.5), or one that makes the work id longer than the envelope allows. The
+ * trigger fails before any batch is opened, so the key is not wedged. Never retryable.
+ */
+export class InvalidEntityListError extends BatonError {
+  readonly code = 'coordinator/invalid-entity-list';
+  readonly retryable = false;
+}
+
 /** A dependency (store, bus, entity list) failed in a way that may pass on retry. */
 export class TransientError extends BatonError {
   readonly code = 'runtime/transient';

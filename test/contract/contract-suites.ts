@@ -1,5 +1,6 @@
 import type { BackendFactory, BackendTraits } from './backend.ts';
 import { barrierContract } from './barrier.contract.ts';
+import { coordinatorContract } from './coordinator.contract.ts';
 import { messageBusContract } from './message-bus.contract.ts';
 import { stateStoreContract } from './state-store.contract.ts';
 
@@ -8,4 +9,5 @@ export function runContractSuites(name: string, factory: BackendFactory, traits:
   messageBusContract(name, factory, traits);
   stateStoreContract(name, factory, traits);
   barrierContract(name, factory, traits);
+  coordinatorContract(name, factory, traits);
 }

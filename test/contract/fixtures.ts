@@ -1,5 +1,12 @@
 import type { CompletionStatus } from '../../engine/config/pipeline-spec.ts';
-import type { DeadlineTier, ResolvedBarrier, ResolvedPipeline, ResolvedProcessor, Threshold } from '../../engine/config/resolved-pipeline.ts';
+import type {
+  DeadlineTier,
+  ResolvedBarrier,
+  ResolvedCoordinator,
+  ResolvedPipeline,
+  ResolvedProcessor,
+  Threshold,
+} from '../../engine/config/resolved-pipeline.ts';
 import type { MessageBus, OutgoingMessage, SubscriptionConfig } from '../../engine/ports/message-bus.ts';
 import type { EntityId } from '../../engine/ports/state-store.ts';
 import { buildEnvelope, ENVELOPE_TYPES, parseMessage, toMessage, type Envelope } from '../../engine/runtime/envelope.ts';
@@ -161,4 +168,52 @@ export function shuffle<T>(items: readonly T[], random: () => number): T[] {
     [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
   }
   return copy;
+}
+
+/** A coordinator fanning out `players` work on `requests`, reading reports on `ready`, publishing `predictions-done`. */
+export function coordinatorOf(overrides: Partial<ResolvedCoordinator> = {}): ResolvedCoordinator {
+  const ref = (name: string) => ({ name, path: [] });
+  return {
+    name: 'predict',
+    description: '',
+    service: 'predict',
+    phase: ref('predictions'),
+    listens: ref('precompute-done'),
+    entityType: 'players',
+    fullListUrl: undefined,
+    workTopic: ref('requests'),
+    readyTopic: ref('ready'),
+    publishes: ref('predictions-done'),
+    stall: { minFraction: 0.9, noProgressFor: '10m', noProgressForMs: 600_000 },
+    onActiveBatch: 'refuse',
+    path: [],
+    ...overrides,
+  };
+}
+
+/** A trigger for a coordinator: incremental over `players`, or (undefined) a full run; `time` is the trigger's own time. */
+export function coordinatorTrigger(id: string, players: readonly EntityId[] | undefined, options: { key?: string; time?: string } = {}): OutgoingMessage {
+  const key = options.key ?? '2025-11-29';
+  return toMessage(
+    buildEnvelope({
+      id,
+      source: '//baton/demo/barriers/gate',
+      type: ENVELOPE_TYPES.trigger,
+      time: Date.parse(options.time ?? '2025-11-29T12:00:00Z'),
+      subject: key,
+      correlationId: 'run-1',
+      data: {
+        key,
+        correlation_id: 'run-1',
+        emitter: 'gate',
+        reason: 'all_complete',
+        members_completed: [],
+        members_missing: [],
+        lineage: [],
+        ...(players === undefined
+          ? { is_incremental: false }
+          : { is_incremental: true, entities_changed: { players: { ids: [...players], count: players.length } } }),
+      },
+    }),
+  );
 }

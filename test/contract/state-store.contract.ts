@@ -33,7 +33,7 @@ const draft = (reason = 'all_complete'): TriggerDraft => ({
   decidedAt: 5,
 });
 
-const batch = (id: string, key = '2025-11-29'): BatchRecord => ({
+const batch = (id: string, key = '2025-11-29', triggeredAt = 100): BatchRecord => ({
   id,
   coordinator: 'coord',
   key,
@@ -44,7 +44,16 @@ const batch = (id: string, key = '2025-11-29'): BatchRecord => ({
   entities: [1, 2, 3],
   incremental: true,
   createdAt: 100,
+  triggeredAt,
   state: 'active',
+});
+
+const item = (entityId: number, executionId: string, status: 'success' | 'failed', recordedAt: number) => ({
+  entityId,
+  executionId,
+  status,
+  messageId: `r-${entityId}-${executionId}`,
+  recordedAt,
 });
 
 /** The StateStore contract: every adapter runs it. */
@@ -151,11 +160,64 @@ export function stateStoreContract(name: string, factory: BackendFactory, traits
     it('records batch items idempotently and tracks the last progress time', async () => {
       const { store } = setup();
       await store.openBatch(batch('b1'), 'refuse');
-      expect(await store.recordBatchItem('b1', { entityId: 1, status: 'success', messageId: 'r1', recordedAt: 500 })).toBe(true);
-      expect(await store.recordBatchItem('b1', { entityId: 1, status: 'success', messageId: 'r1', recordedAt: 900 })).toBe(false);
+      expect(await store.recordBatchItem('b1', item(1, 'e1', 'success', 500))).toBe(true);
+      expect(await store.recordBatchItem('b1', item(1, 'e1', 'success', 900))).toBe(false);
       const state = await store.readBatch('b1');
       expect(state?.items).toHaveLength(1);
       expect(state?.lastProgressAt).toBe(500);
+    });
+
+    it('keeps one batch report per entity × execution: a retry after a failure is a new record (issue 16 #5)', async () => {
+      const { store } = setup();
+      await store.openBatch(batch('b1'), 'refuse');
+      expect(await store.recordBatchItem('b1', item(1, 'e1', 'failed', 500))).toBe(true);
+      expect(await store.recordBatchItem('b1', item(1, 'e1', 'failed', 600))).toBe(false);
+      expect(await store.recordBatchItem('b1', item(1, 'e2', 'success', 700))).toBe(true);
+      expect(await store.recordBatchItem('b1', item(1, 'e2', 'success', 800))).toBe(false);
+      const state = await store.readBatch('b1');
+      expect(state?.items.map((i) => [i.entityId, i.executionId, i.status])).toEqual([
+        [1, 'e1', 'failed'],
+        [1, 'e2', 'success'],
+      ]);
+      expect(state?.lastProgressAt).toBe(700);
+    });
+
+    it('records 100 concurrent reports of one entity, one per execution, each once (issue 16 #5)', async () => {
+      const { store } = setup();
+      await store.openBatch(batch('b1'), 'refuse');
+      const reports = Array.from({ length: 200 }, (_, i) => item(1, `e${String(i % 100)}`, 'success', 500 + i));
+      const recorded = await Promise.all(reports.map((r) => store.recordBatchItem('b1', r)));
+      expect(recorded.filter(Boolean)).toHaveLength(100);
+      expect((await store.readBatch('b1'))?.items).toHaveLength(100);
+    });
+
+    it('does not let a batch from an older trigger supersede a newer one that opened first (issue 16 #8)', async () => {
+      const { store } = setup();
+      await store.openBatch(batch('new', '2025-11-29', 200), 'supersede');
+      const old = await store.openBatch(batch('old', '2025-11-29', 100), 'supersede');
+      expect(old).toMatchObject({ outcome: 'outdated', batch: { id: 'new', state: 'active' }, superseded: [] });
+      expect(await store.readBatch('old')).toBeUndefined();
+      expect((await store.listActiveBatches('coord')).map((b) => b.id)).toEqual(['new']);
+      expect((await store.openBatch(batch('newer', '2025-11-29', 300), 'supersede')).superseded).toEqual(['new']);
+    });
+
+    it('orders batches of equal trigger time by trigger message id, whatever the arrival order (issue 16 #8)', async () => {
+      const { store } = setup();
+      await store.openBatch(batch('b2'), 'supersede');
+      expect((await store.openBatch(batch('b1'), 'supersede')).outcome).toBe('outdated');
+      expect((await store.openBatch(batch('b3'), 'supersede')).superseded).toEqual(['b2']);
+    });
+
+    it('keeps ordering against a completed batch, so a late older trigger never reopens the key (issue 16 #8)', async () => {
+      const { store } = setup();
+      await store.openBatch(batch('new', '2025-11-29', 200), 'refuse');
+      await store.completeBatch('new', () => draft());
+      const after = (backend = backend.restart());
+      expect(await after.store.openBatch(batch('old', '2025-11-29', 100), 'refuse')).toMatchObject({
+        outcome: 'outdated',
+        batch: { id: 'new', state: 'completed' },
+      });
+      expect((await after.store.openBatch(batch('newer', '2025-11-29', 300), 'refuse')).outcome).toBe('opened');
     });
 
     it('completes a batch exactly once under concurrency and marks it completed', async () => {

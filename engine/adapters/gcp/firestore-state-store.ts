@@ -1,17 +1,18 @@
 // Data flow: completion → barrier → FirestoreStateStore: keys/ (create) · members/ (create per member) · triggers/ (create = fire-once).
 import type { DocumentSnapshot, Firestore, QueryDocumentSnapshot } from '@google-cloud/firestore';
-import type {
-  BatchItem,
-  BatchRecord,
-  BatchState,
-  KeySnapshot,
-  KeyState,
-  MemberRecord,
-  OpenBatchResult,
-  StateStore,
-  TriggerDecision,
-  TriggerDraft,
-  TriggerRecord,
+import {
+  isNewerBatch,
+  type BatchItem,
+  type BatchRecord,
+  type BatchState,
+  type KeySnapshot,
+  type KeyState,
+  type MemberRecord,
+  type OpenBatchResult,
+  type StateStore,
+  type TriggerDecision,
+  type TriggerDraft,
+  type TriggerRecord,
 } from '../../ports/state-store.ts';
 import { DecisionRounds } from './decision-rounds.ts';
 import { collections, createOnce, docId, NOT_FOUND, recordOf, statusOf, type Collections } from './firestore-docs.ts';
@@ -41,7 +42,9 @@ interface TriggerDoc {
  *   is a duplicate. 500 or 2,000 concurrent completions write 500 or 2,000 different documents.
  * - `triggers/{emitter~scope}` — the fire-once decision, `create()`d with the server's must-not-exist
  *   precondition: exactly one caller succeeds, whatever the concurrency, across processes.
- * - `batches/{id}`, `batches/{id}/items/{entity}`, `active_batches/{coordinator~key}` for coordinators.
+ * - `batches/{id}`, `batches/{id}/items/{entity~execution}` (one per report, `create()`d like members) and
+ *   `active_batches/{coordinator~key}` for coordinators. The last names the newest batch opened for the
+ *   key (the active one, if any is); it is written only by `openBatch`, once per coordinator trigger.
  *
  * How the port's invariants hold here:
  * - `decideTrigger` reads the key (snapshot, members, trigger) and then creates the trigger document;
@@ -51,7 +54,8 @@ interface TriggerDoc {
  *   The stored trigger is the one evaluated by the winner, on a state in which the threshold held.
  * - `completeBatch` is the same create on the batch's slot in `triggers/`; superseding a batch fills
  *   that slot with a marker in the same transaction that opens the new batch, so a superseded batch
- *   can never complete. Only `openBatch` (once per coordinator trigger) uses a transaction.
+ *   can never complete. Only `openBatch` (once per coordinator trigger) uses a transaction: it reads the
+ *   newest batch through `active_batches/`, so a late trigger older than it is `outdated` (#8 of issue 16).
  */
 export class FirestoreStateStore implements StateStore {
   private readonly c: Collections;
@@ -142,45 +146,49 @@ export class FirestoreStateStore implements StateStore {
     // Rare (once per coordinator trigger) and touching only this coordinator × key: a transaction is fine here.
     return this.db.runTransaction(async (t) => {
       const batchRef = this.c.batches.doc(docId(batch.id));
-      const lockRef = this.c.activeBatches.doc(docId(batch.coordinator, batch.key));
-      const [stored, lock] = await Promise.all([t.get(batchRef), t.get(lockRef)]);
+      const newestRef = this.c.activeBatches.doc(docId(batch.coordinator, batch.key));
+      const [stored, newestLink] = await Promise.all([t.get(batchRef), t.get(newestRef)]);
       if (stored.exists) {
         const slot = await t.get(this.slotRef(batch.coordinator, batch.id));
-        return { outcome: 'existing', batch: withSlotState(recordOf<BatchRecord>(stored.data()), stored, slot), superseded: [] } satisfies OpenBatchResult;
+        return { outcome: 'existing', batch: withSlotState(batchOf(stored.data()), stored, slot), superseded: [] } satisfies OpenBatchResult;
       }
       const superseded: string[] = [];
-      const activeId = lock.exists ? String(lock.get('batchId')) : undefined;
-      if (activeId !== undefined && activeId !== batch.id) {
-        const activeRef = this.c.batches.doc(docId(activeId));
-        const [active, activeSlot] = await Promise.all([t.get(activeRef), t.get(this.slotRef(batch.coordinator, activeId))]);
-        if (active.exists && active.get('state') === 'active' && !activeSlot.exists) {
-          const activeRecord = recordOf<BatchRecord>(active.data());
-          if (onActive === 'refuse') return { outcome: 'refused', batch: activeRecord, superseded: [] } satisfies OpenBatchResult;
-          // The marker takes the batch's completion slot, so a late completeBatch for it can never create one.
-          const marker: TriggerDoc = { kind: 'superseded', emitter: batch.coordinator, scope: activeId, published: true, json: '{}' };
-          t.create(activeSlot.ref, { ...marker });
-          t.update(activeRef, { state: 'superseded' });
-          superseded.push(activeId);
+      const newestId = newestLink.exists ? String(newestLink.get('batchId')) : undefined;
+      if (newestId !== undefined) {
+        const newestRefDoc = this.c.batches.doc(docId(newestId));
+        const [newest, newestSlot] = await Promise.all([t.get(newestRefDoc), t.get(this.slotRef(batch.coordinator, newestId))]);
+        if (newest.exists) {
+          const newestRecord = withSlotState(batchOf(newest.data()), newest, newestSlot);
+          if (!isNewerBatch(batch, newestRecord)) return { outcome: 'outdated', batch: newestRecord, superseded: [] } satisfies OpenBatchResult;
+          if (newestRecord.state === 'active') {
+            if (onActive === 'refuse') return { outcome: 'refused', batch: newestRecord, superseded: [] } satisfies OpenBatchResult;
+            // The marker takes the batch's completion slot, so a late completeBatch for it can never create one.
+            const marker: TriggerDoc = { kind: 'superseded', emitter: batch.coordinator, scope: newestId, published: true, json: '{}' };
+            t.create(newestSlot.ref, { ...marker });
+            t.update(newestRefDoc, { state: 'superseded' });
+            superseded.push(newestId);
+          }
         }
       }
-      t.set(lockRef, { batchId: batch.id });
+      t.set(newestRef, { batchId: batch.id });
       t.create(batchRef, { coordinator: batch.coordinator, key: batch.key, state: 'active', json: JSON.stringify({ ...batch, state: 'active' }) });
       return { outcome: 'opened', batch: { ...batch, state: 'active' }, superseded } satisfies OpenBatchResult;
     });
   }
 
   recordBatchItem(batchId: string, item: BatchItem): Promise<boolean> {
-    const ref = this.itemsOf(batchId).doc(docId(String(item.entityId)));
+    // One document per report, never a shared per-batch or per-entity document updated (no hot document).
+    const ref = this.itemsOf(batchId).doc(docId(String(item.entityId), item.executionId));
     return createOnce(ref, { batchId, recordedAt: item.recordedAt, json: JSON.stringify(item) });
   }
 
   async readBatch(batchId: string): Promise<BatchState | undefined> {
     const batchDoc = await this.c.batches.doc(docId(batchId)).get();
     if (!batchDoc.exists) return undefined;
-    const stored = recordOf<BatchRecord>(batchDoc.data());
+    const stored = batchOf(batchDoc.data());
     const [items, slot] = await Promise.all([this.itemsOf(batchId).get(), this.slotRef(stored.coordinator, batchId).get()]);
     const batch = withSlotState(stored, batchDoc, slot);
-    const records = inCreationOrder(items.docs).map((d) => recordOf<BatchItem>(d.data()));
+    const records = inCreationOrder(items.docs).map((d) => itemOf(d.data()));
     const lastProgressAt = records.reduce((latest, item) => Math.max(latest, item.recordedAt), batch.createdAt);
     return { batch, items: records, lastProgressAt, completion: triggerOf(slot) };
   }
@@ -189,8 +197,8 @@ export class FirestoreStateStore implements StateStore {
     const docs = (await this.c.batches.where('coordinator', '==', coordinator).where('state', '==', 'active').get()).docs;
     if (docs.length === 0) return [];
     // A completion whose winner died before updating the batch's state still counts: the slot decides.
-    const slots = await this.db.getAll(...docs.map((d) => this.slotRef(coordinator, recordOf<BatchRecord>(d.data()).id)));
-    return docs.filter((_, i) => !slots[i]?.exists).map((d) => recordOf<BatchRecord>(d.data()));
+    const slots = await this.db.getAll(...docs.map((d) => this.slotRef(coordinator, batchOf(d.data()).id)));
+    return docs.filter((_, i) => !slots[i]?.exists).map((d) => batchOf(d.data()));
   }
 
   async completeBatch(batchId: string, evaluate: (state: BatchState) => TriggerDraft | undefined): Promise<TriggerDecision> {
@@ -201,13 +209,9 @@ export class FirestoreStateStore implements StateStore {
     const draft = evaluate(state);
     if (draft === undefined) return { trigger: undefined, created: false };
     const decision = await this.createTrigger({ ...draft, emitter: state.batch.coordinator, scope: batchId, publishedAt: undefined });
-    if (decision.created) {
-      // Cache the outcome on the batch (queries for active batches use it); the slot stays the truth.
-      await this.c.batches.doc(docId(batchId)).update({ state: 'completed' });
-      const lockRef = this.c.activeBatches.doc(docId(state.batch.coordinator, state.batch.key));
-      const lock = await lockRef.get();
-      if (lock.exists && lock.get('batchId') === batchId) await lockRef.delete({ lastUpdateTime: lock.updateTime ?? lock.createTime });
-    }
+    // Cache the outcome on the batch (queries for active batches use it); the slot stays the truth. The
+    // `active_batches/` link stays: it orders the next trigger for the key against this batch.
+    if (decision.created) await this.c.batches.doc(docId(batchId)).update({ state: 'completed' });
     return decision;
   }
 
@@ -244,6 +248,18 @@ function triggerOf(doc: DocumentSnapshot): TriggerRecord | undefined {
   if (data === undefined || data.kind !== 'trigger') return undefined;
   const record = recordOf<TriggerRecord>(data);
   return { ...record, publishedAt: data.published ? data.publishedAt : undefined };
+}
+
+/** A stored batch; one written before batches were ordered by their trigger's time orders by its creation. */
+function batchOf(data: { json?: unknown } | undefined): BatchRecord {
+  const record = recordOf<Omit<BatchRecord, 'triggeredAt'> & { triggeredAt?: number }>(data);
+  return { ...record, triggeredAt: record.triggeredAt ?? record.createdAt };
+}
+
+/** A stored report; one written when reports were keyed by entity only counts as its own execution. */
+function itemOf(data: { json?: unknown } | undefined): BatchItem {
+  const record = recordOf<Omit<BatchItem, 'executionId'> & { executionId?: string }>(data);
+  return { ...record, executionId: record.executionId ?? record.messageId };
 }
 
 function withSlotState(batch: BatchRecord, batchDoc: DocumentSnapshot, slot: DocumentSnapshot): BatchRecord {

@@ -1,15 +1,17 @@
-import type {
-  BatchItem,
-  BatchRecord,
-  BatchState,
-  KeySnapshot,
-  KeyState,
-  MemberRecord,
-  OpenBatchResult,
-  StateStore,
-  TriggerDecision,
-  TriggerDraft,
-  TriggerRecord,
+import {
+  isNewerBatch,
+  newestBatch,
+  type BatchItem,
+  type BatchRecord,
+  type BatchState,
+  type KeySnapshot,
+  type KeyState,
+  type MemberRecord,
+  type OpenBatchResult,
+  type StateStore,
+  type TriggerDecision,
+  type TriggerDraft,
+  type TriggerRecord,
 } from '../../ports/state-store.ts';
 
 interface KeyEntry {
@@ -76,9 +78,10 @@ export class MemoryStateStore implements StateStore {
   openBatch(batch: BatchRecord, onActive: 'refuse' | 'supersede'): Promise<OpenBatchResult> {
     const existing = this.batches.get(batch.id);
     if (existing) return Promise.resolve({ outcome: 'existing', batch: existing.batch, superseded: [] });
-    const active = [...this.batches.values()].filter(
-      (b) => b.batch.coordinator === batch.coordinator && b.batch.key === batch.key && b.batch.state === 'active',
-    );
+    const ofKey = [...this.batches.values()].filter((b) => b.batch.coordinator === batch.coordinator && b.batch.key === batch.key);
+    const newest = newestBatch(ofKey.map((b) => b.batch));
+    if (newest && !isNewerBatch(batch, newest)) return Promise.resolve({ outcome: 'outdated', batch: newest, superseded: [] });
+    const active = ofKey.filter((b) => b.batch.state === 'active');
     const first = active[0];
     if (first && onActive === 'refuse') return Promise.resolve({ outcome: 'refused', batch: first.batch, superseded: [] });
     for (const entry of active) entry.batch = { ...entry.batch, state: 'superseded' };
@@ -90,7 +93,7 @@ export class MemoryStateStore implements StateStore {
   recordBatchItem(batchId: string, item: BatchItem): Promise<boolean> {
     const entry = this.batches.get(batchId);
     if (entry === undefined) return Promise.reject(new Error(`no batch ${batchId}`));
-    const id = String(item.entityId);
+    const id = JSON.stringify([String(item.entityId), item.executionId]);
     if (entry.items.has(id)) return Promise.resolve(false);
     entry.items.set(id, item);
     entry.lastProgressAt = Math.max(entry.lastProgressAt, item.recordedAt);

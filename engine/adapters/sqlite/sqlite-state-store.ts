@@ -1,15 +1,17 @@
-import type {
-  BatchItem,
-  BatchRecord,
-  BatchState,
-  KeySnapshot,
-  KeyState,
-  MemberRecord,
-  OpenBatchResult,
-  StateStore,
-  TriggerDecision,
-  TriggerDraft,
-  TriggerRecord,
+import {
+  isNewerBatch,
+  newestBatch,
+  type BatchItem,
+  type BatchRecord,
+  type BatchState,
+  type KeySnapshot,
+  type KeyState,
+  type MemberRecord,
+  type OpenBatchResult,
+  type StateStore,
+  type TriggerDecision,
+  type TriggerDraft,
+  type TriggerRecord,
 } from '../../ports/state-store.ts';
 import { prepared, type SqliteDatabase, type Statement } from './open-sqlite-database.ts';
 
@@ -30,7 +32,19 @@ CREATE TABLE IF NOT EXISTS batches (
   id TEXT PRIMARY KEY, coordinator TEXT NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL, record TEXT NOT NULL, last_progress_at INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS batches_one_active ON batches (coordinator, key) WHERE state = 'active';
-CREATE TABLE IF NOT EXISTS batch_items (batch_id TEXT NOT NULL, entity_id TEXT NOT NULL, item TEXT NOT NULL, PRIMARY KEY (batch_id, entity_id));
+CREATE INDEX IF NOT EXISTS batches_by_key ON batches (coordinator, key);
+CREATE TABLE IF NOT EXISTS batch_reports (
+  batch_id TEXT NOT NULL, entity_id TEXT NOT NULL, execution_id TEXT NOT NULL, item TEXT NOT NULL,
+  PRIMARY KEY (batch_id, entity_id, execution_id)
+);
+`;
+
+// Reports used to be keyed by entity only (a retry after a failure was lost as a duplicate): move any
+// such rows over, each as its own execution, so a database written before keeps its batches' progress.
+const MIGRATE_BATCH_ITEMS = `
+INSERT OR IGNORE INTO batch_reports (batch_id, entity_id, execution_id, item)
+  SELECT batch_id, entity_id, COALESCE(json_extract(item, '$.executionId'), json_extract(item, '$.messageId')), item FROM batch_items ORDER BY rowid;
+DROP TABLE batch_items;
 `;
 
 interface TriggerRow {
@@ -61,6 +75,11 @@ export class SqliteStateStore implements StateStore {
 
   constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
+    // Checked inside the write lock: two processes opening the same file move the rows once.
+    const upgrade = db.transaction(() => {
+      if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'batch_items'").get() !== undefined) db.exec(MIGRATE_BATCH_ITEMS);
+    });
+    upgrade.immediate();
   }
 
   openKey(snapshot: KeySnapshot): Promise<KeySnapshot> {
@@ -122,12 +141,12 @@ export class SqliteStateStore implements StateStore {
     const open = this.db.transaction((): OpenBatchResult => {
       const existing = this.batchRow(batch.id);
       if (existing) return { outcome: 'existing', batch: toBatch(existing), superseded: [] };
-      const active = (
-        this.sql("SELECT record, state, last_progress_at FROM batches WHERE coordinator = ? AND key = ? AND state = 'active'").all(
-          batch.coordinator,
-          batch.key,
-        ) as BatchRow[]
+      const ofKey = (
+        this.sql('SELECT record, state, last_progress_at FROM batches WHERE coordinator = ? AND key = ?').all(batch.coordinator, batch.key) as BatchRow[]
       ).map(toBatch);
+      const newest = newestBatch(ofKey);
+      if (newest && !isNewerBatch(batch, newest)) return { outcome: 'outdated', batch: newest, superseded: [] };
+      const active = ofKey.filter((b) => b.state === 'active');
       const first = active[0];
       if (first && onActive === 'refuse') return { outcome: 'refused', batch: first, superseded: [] };
       this.sql("UPDATE batches SET state = 'superseded' WHERE coordinator = ? AND key = ? AND state = 'active'").run(batch.coordinator, batch.key);
@@ -147,9 +166,10 @@ export class SqliteStateStore implements StateStore {
 
   recordBatchItem(batchId: string, item: BatchItem): Promise<boolean> {
     const record = this.db.transaction((): boolean => {
-      const inserted = this.sql('INSERT OR IGNORE INTO batch_items (batch_id, entity_id, item) VALUES (?, ?, ?)').run(
+      const inserted = this.sql('INSERT OR IGNORE INTO batch_reports (batch_id, entity_id, execution_id, item) VALUES (?, ?, ?, ?)').run(
         batchId,
         String(item.entityId),
+        item.executionId,
         JSON.stringify(item),
       );
       if (inserted.changes === 0) return false;
@@ -221,10 +241,13 @@ export class SqliteStateStore implements StateStore {
     const row = this.batchRow(batchId);
     if (row === undefined) return undefined;
     const batch = toBatch(row);
-    const items = this.sql('SELECT item FROM batch_items WHERE batch_id = ? ORDER BY rowid').all(batchId) as { item: string }[];
+    const items = this.sql('SELECT execution_id, item FROM batch_reports WHERE batch_id = ? ORDER BY rowid').all(batchId) as {
+      execution_id: string;
+      item: string;
+    }[];
     return {
       batch,
-      items: items.map((i) => JSON.parse(i.item) as BatchItem),
+      items: items.map((i) => ({ ...(JSON.parse(i.item) as BatchItem), executionId: i.execution_id })),
       lastProgressAt: row.last_progress_at,
       completion: this.trigger(batch.coordinator, batchId),
     };
@@ -245,5 +268,7 @@ function toTrigger(row: TriggerRow): TriggerRecord {
 
 function toBatch(row: BatchRow): BatchRecord {
   // The state column is authoritative: superseding and completing update it, not the JSON.
-  return { ...(JSON.parse(row.record) as BatchRecord), state: row.state };
+  const record = JSON.parse(row.record) as Omit<BatchRecord, 'triggeredAt'> & { triggeredAt?: number };
+  // A batch stored before batches were ordered by their trigger's time orders by its creation.
+  return { ...record, triggeredAt: record.triggeredAt ?? record.createdAt, state: row.state };
 }

@@ -70,11 +70,9 @@ const REVIEWED: Record<string, string> = {
   'engine/adapters/gcp/firestore-state-store.ts › openBatch › Transaction.create': 'the new batch and a supersede marker in the old batch slot: create-only',
   'engine/adapters/gcp/firestore-state-store.ts › openBatch › Transaction.update': "one field (state) of the superseded batch's own document",
   'engine/adapters/gcp/firestore-state-store.ts › openBatch › Transaction.set':
-    'the active-batch lock of one coordinator × key ({ batchId } only), read in the same transaction',
+    'the newest-batch link of one coordinator × key ({ batchId } only), read in the same transaction; only openBatch writes it',
   'engine/adapters/gcp/firestore-state-store.ts › completeBatch › DocumentReference.update':
     "one field (state) of the completed batch's own document, by the one caller whose trigger create won",
-  'engine/adapters/gcp/firestore-state-store.ts › completeBatch › DocumentReference.delete':
-    'the active-batch lock, with a last-update-time precondition: only the lock this caller read',
   'engine/adapters/gcp/pubsub-message-bus.ts › publish › DocumentReference.delete': "the caller's own just-created publish claim, when the send failed",
   'engine/adapters/gcp/pubsub-message-bus.ts › publish › DocumentReference.update': "one field (sent) of the caller's own publish claim",
 };

@@ -8,6 +8,7 @@ import { createEntryComponent } from '../../../engine/entry/entry-component.ts';
 import { fetchEntityList } from '../../../engine/entry/fetch-entity-list.ts';
 import type { PushDelivery } from '../../../engine/entry/parse-push-delivery.ts';
 import { FakeClock } from '../../../engine/runtime/fake-clock.ts';
+import { coordinatorTrigger } from '../../contract/fixtures.ts';
 
 const loaded = loadPipeline(join(packageRoot(), 'pipeline.yaml'));
 
@@ -45,6 +46,14 @@ describe('createEntryComponent', () => {
     ['a trigger envelope when the subscription is unknown', delivery(undefined, 'dev.baton.trigger.v1'), 'nba-phase4-precompute-complete'],
   ])("tells a coordinator's input by %s", (_name, input, topic) => {
     expect(coordinator().topicOf(input)).toBe(topic);
+  });
+
+  it('answers an older trigger delivered after a newer one as outdated, with the reason the log line carries (issue 16 #8)', async () => {
+    const component = coordinator();
+    const push = (message: PushDelivery['message']): PushDelivery => ({ ...delivery('prediction-coordinator--nba-phase4-precompute-complete'), message });
+    expect((await component.handle(push(coordinatorTrigger('t-new', [1], { time: '2025-11-29T12:05:00Z' })))).outcome).toBe('opened');
+    const late = await component.handle(push(coordinatorTrigger('t-old', [2], { time: '2025-11-29T12:00:00Z' })));
+    expect(late).toMatchObject({ outcome: 'outdated', published: 0, reason: expect.stringMatching(/trigger t-old .* is older than trigger t-new/) as unknown });
   });
 
   it('refuses a barrier the pipeline does not declare, naming the ones it has', () => {
