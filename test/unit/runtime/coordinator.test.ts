@@ -1,35 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryMessageBus } from '../../../engine/adapters/memory/memory-message-bus.ts';
 import { MemoryStateStore } from '../../../engine/adapters/memory/memory-state-store.ts';
-import type { ResolvedCoordinator } from '../../../engine/config/resolved-pipeline.ts';
 import type { EntityId } from '../../../engine/ports/state-store.ts';
 import { Coordinator } from '../../../engine/runtime/coordinator.ts';
 import { buildEnvelope, ENVELOPE_TYPES, toMessage, type TriggerData, type WorkData } from '../../../engine/runtime/envelope.ts';
 import { BatchRefusedError, UnknownBatchError } from '../../../engine/runtime/errors.ts';
 import { FakeClock } from '../../../engine/runtime/fake-clock.ts';
-import { completion, subscriptionOf, Watcher } from '../../contract/fixtures.ts';
+import { completion, coordinatorOf, subscriptionOf, Watcher } from '../../contract/fixtures.ts';
 
 const MINUTE = 60_000;
-
-function coordinatorOf(overrides: Partial<ResolvedCoordinator> = {}): ResolvedCoordinator {
-  const ref = (name: string) => ({ name, path: [] });
-  return {
-    name: 'predict',
-    description: '',
-    service: 'predict',
-    phase: ref('predictions'),
-    listens: ref('precompute-done'),
-    entityType: 'players',
-    fullListUrl: undefined,
-    workTopic: ref('requests'),
-    readyTopic: ref('ready'),
-    publishes: ref('predictions-done'),
-    stall: { minFraction: 0.9, noProgressFor: '10m', noProgressForMs: 10 * MINUTE },
-    onActiveBatch: 'refuse',
-    path: [],
-    ...overrides,
-  };
-}
 
 function trigger(id: string, players: EntityId[] | undefined, key = '2025-11-29') {
   return toMessage(
