@@ -83,14 +83,17 @@ export function buildRunReport(
               ? fired.get(starter.name)?.decidedAt
               : rows.find((r) => r.phase === upstream?.name)?.startedAt;
       const end = coordinator ? batch?.completion : ender && fired.get(ender.name);
+      // The component's name, not the trigger record's emitter: a barrier with modes stores each
+      // generation under `<barrier>~<mode>`.
+      const endedBy = coordinator?.name ?? ender?.name;
       rows.push({
         phase: phase.name,
         gated: coordinator !== undefined || ender !== undefined,
         startedAt: startedAtPhase,
         finishedAt: end?.decidedAt,
-        endedBy: end ? end.emitter : (ender?.name ?? coordinator?.name),
+        endedBy,
         reason: end?.reason,
-        counted: end ? triggers.find((t) => t.key === view.key && t.emitter === end.emitter)?.detail : undefined,
+        counted: end ? triggers.find((t) => t.key === view.key && t.emitter === endedBy)?.detail : undefined,
       });
       // Selective processing: a phase started by an entity-aware trigger recomputes only what changed.
       const start = starter && fired.get(starter.name);

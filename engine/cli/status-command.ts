@@ -3,6 +3,7 @@ import type { Palette } from '../config/format-diagnostics.ts';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
 import { describeThreshold } from '../graph/describe.ts';
+import type { BarrierKeyStatus } from '../runtime/completion-barrier.ts';
 import type { TriggerData } from '../runtime/envelope.ts';
 import { inspectKey, type KeyView } from '../runtime/inspect-key.ts';
 import { suggestHint } from '../config/suggest.ts';
@@ -90,38 +91,11 @@ export function statusCommand(context: CommandContext): Command {
 export function formatKey(pipeline: ResolvedPipeline, view: KeyView, now: number, palette: Palette): string {
   const lines = [`${palette.bold(`key ${view.key}`)}  correlation id ${view.correlationId ?? '-'}`];
   const width = Math.max(...pipeline.barriers.map((b) => b.name.length), ...pipeline.coordinators.map((c) => c.name.length));
-  for (const { barrier, status } of view.barriers) {
+  for (const { barrier, generations } of view.barriers) {
     const name = barrier.padEnd(width);
-    if (status === undefined) {
-      lines.push(`  ${name}  ${palette.dim('no completion yet')}`);
-      continue;
-    }
-    const { snapshot } = status;
-    const expected = snapshot.expected.length;
-    const mode = snapshot.mode ? ` [${snapshot.mode}]` : '';
-    const rule = describeThreshold({ ...snapshot.threshold, required: snapshot.threshold.required.map((name) => ({ name, path: [] })), path: [] }, expected);
-    const count = `${status.completed.length}/${expected}`;
-    if (status.trigger) {
-      const data = JSON.parse(status.trigger.message.data) as TriggerData;
-      const tier = data.deadline_tier ? ` tier ${data.deadline_tier.tier} (after ${data.deadline_tier.after})` : '';
-      const when = formatDuration(status.trigger.decidedAt - snapshot.firstCompletionAt);
-      const missing = data.members_missing.length > 0 ? `; missing ${data.members_missing.join(', ')}` : '';
-      const joined = `${data.members_completed.length}/${data.members_completed.length + data.members_missing.length}`;
-      lines.push(`  ${name}  ${palette.green('fired')} ${data.reason}${tier} ${joined}${mode}, ${when} after the first completion${missing}`);
-      continue;
-    }
-    lines.push(`  ${name}  ${palette.yellow('open')} ${count}${mode}, needs ${rule}`);
-    if (status.missing.length > 0) lines.push(`  ${''.padEnd(width)}  missing: ${status.missing.join(', ')}`);
-    if (status.failed.length > 0) lines.push(`  ${''.padEnd(width)}  ${palette.red('failed')}: ${status.failed.join(', ')}`);
-    if (status.nextDeadlineAt !== undefined) {
-      const tier = snapshot.deadlines.findIndex((t) => snapshot.firstCompletionAt + t.afterMs === status.nextDeadlineAt);
-      const t = snapshot.deadlines[tier];
-      lines.push(
-        `  ${''.padEnd(width)}  next deadline: tier ${tier + 1} (≥${t?.minMembers ?? '?'} after ${t?.after ?? '?'}) in ${formatDuration(status.nextDeadlineAt - now)}`,
-      );
-    } else if (snapshot.deadlines.length === 0) {
-      lines.push(`  ${''.padEnd(width)}  no deadline: waits until the threshold holds`);
-    }
+    if (generations.length === 0) lines.push(`  ${name}  ${palette.dim('no completion yet')}`);
+    // One line group per generation: a barrier with modes shows each mode the key ran in.
+    for (const status of generations) lines.push(...formatGeneration(name, status, width, now, palette));
   }
   for (const batch of view.batches) {
     const name = batch.coordinator.padEnd(width);
@@ -136,4 +110,36 @@ export function formatKey(pipeline: ResolvedPipeline, view: KeyView, now: number
     );
   }
   return lines.join('\n');
+}
+
+/** One generation of a barrier × key: fired, or open with what it still needs. */
+function formatGeneration(name: string, status: BarrierKeyStatus, width: number, now: number, palette: Palette): string[] {
+  const lines: string[] = [];
+  const { snapshot } = status;
+  const expected = snapshot.expected.length;
+  const mode = snapshot.mode ? ` [${snapshot.mode}]` : '';
+  const rule = describeThreshold({ ...snapshot.threshold, required: snapshot.threshold.required.map((name) => ({ name, path: [] })), path: [] }, expected);
+  const count = `${status.completed.length}/${expected}`;
+  if (status.trigger) {
+    const data = JSON.parse(status.trigger.message.data) as TriggerData;
+    const tier = data.deadline_tier ? ` tier ${data.deadline_tier.tier} (after ${data.deadline_tier.after})` : '';
+    const when = formatDuration(status.trigger.decidedAt - snapshot.firstCompletionAt);
+    const missing = data.members_missing.length > 0 ? `; missing ${data.members_missing.join(', ')}` : '';
+    const joined = `${data.members_completed.length}/${data.members_completed.length + data.members_missing.length}`;
+    lines.push(`  ${name}  ${palette.green('fired')} ${data.reason}${tier} ${joined}${mode}, ${when} after the first completion${missing}`);
+    return lines;
+  }
+  lines.push(`  ${name}  ${palette.yellow('open')} ${count}${mode}, needs ${rule}`);
+  if (status.missing.length > 0) lines.push(`  ${''.padEnd(width)}  missing: ${status.missing.join(', ')}`);
+  if (status.failed.length > 0) lines.push(`  ${''.padEnd(width)}  ${palette.red('failed')}: ${status.failed.join(', ')}`);
+  if (status.nextDeadlineAt !== undefined) {
+    const tier = snapshot.deadlines.findIndex((t) => snapshot.firstCompletionAt + t.afterMs === status.nextDeadlineAt);
+    const t = snapshot.deadlines[tier];
+    lines.push(
+      `  ${''.padEnd(width)}  next deadline: tier ${tier + 1} (≥${t?.minMembers ?? '?'} after ${t?.after ?? '?'}) in ${formatDuration(status.nextDeadlineAt - now)}`,
+    );
+  } else if (snapshot.deadlines.length === 0) {
+    lines.push(`  ${''.padEnd(width)}  no deadline: waits until the threshold holds`);
+  }
+  return lines;
 }

@@ -54,6 +54,8 @@ export async function openStoredRun(pipeline: ResolvedPipeline, choice: BackendC
 /** Every key the state knows of: the run's keys first, then any other key a barrier has seen. */
 export async function knownKeys(pipeline: ResolvedPipeline, run: StoredRun): Promise<string[]> {
   const keys = new Set(run.record?.keys ?? []);
-  for (const barrier of pipeline.barriers) for (const key of await run.backend.store.listKeys(barrier.name, false)) keys.add(key);
+  for (const barrier of pipeline.barriers) {
+    for (const key of (await run.runtime.barriers.get(barrier.name)?.listKeys(false)) ?? []) keys.add(key);
+  }
   return [...keys];
 }

@@ -99,9 +99,11 @@ export function formatTrace(messages: readonly PublishedMessage[], showWork: boo
     const hop = joined.length > 0 ? formatDuration(m.publishedAt - last) : '';
     const target = data.target ? ` (starts ${data.target})` : '';
     const missing = data.members_missing.length > 0 ? `, missing ${data.members_missing.join(', ')}` : '';
+    // A barrier with modes fires once per mode of a key: the mode names the generation (issue 16 #1).
+    const generation = data.mode === undefined ? '' : ` [${data.mode}]`;
     lines.push(
       bold(
-        `${at}  ${hop.padStart(8)}  trigger  ${data.emitter} → ${m.topic}${target}: ${data.reason} ${data.members_completed.length}/${data.members_completed.length + data.members_missing.length}${missing}`,
+        `${at}  ${hop.padStart(8)}  trigger  ${data.emitter}${generation} → ${m.topic}${target}: ${data.reason} ${data.members_completed.length}/${data.members_completed.length + data.members_missing.length}${missing}`,
       ),
     );
     if (joined.length > 0) {

@@ -25,6 +25,7 @@ export interface DeadlineSnapshot {
  * changes nothing for this key, so in-flight keys are never stranded or mis-fired.
  */
 export interface KeySnapshot {
+  /** The barrier, or for a barrier with modes its generation `<barrier>~<mode>` (one per key × mode). */
   readonly barrier: string;
   readonly key: string;
   readonly expected: readonly string[];

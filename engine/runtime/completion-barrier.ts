@@ -5,7 +5,7 @@ import type { MessageBus, OutgoingMessage } from '../ports/message-bus.ts';
 import type { EntityId, KeySnapshot, KeyState, MemberRecord, StateStore, ThresholdSnapshot, TriggerDraft, TriggerRecord } from '../ports/state-store.ts';
 import { checkKey } from './check-key.ts';
 import { buildEnvelope, ENVELOPE_TYPES, expectType, parseMessage, TARGET_ATTRIBUTE, toMessage, type Envelope, type TriggerData } from './envelope.ts';
-import { NoModeProfileError, UnknownMemberError } from './errors.ts';
+import { UnknownMemberError } from './errors.ts';
 import { evaluateThreshold, nextDeadline, summarizeMembers, type MemberSummary } from './evaluate-threshold.ts';
 import { selectProfile } from './select-profile.ts';
 import { emptyTickReport, mergeTickReport, tickFailure, type TickReport, type TriggerPublication } from './tick-report.ts';
@@ -33,8 +33,9 @@ export interface BarrierOutcome {
   readonly published: TriggerPublication | undefined;
 }
 
-/** A key as `baton status` shows it. */
+/** A key as `baton status` shows it: one generation of it (one mode, for a barrier with modes). */
 export interface BarrierKeyStatus extends MemberSummary {
+  /** `snapshot.mode` names the generation; `snapshot.barrier` is its store name (`generationName`). */
   readonly snapshot: KeySnapshot;
   readonly trigger: TriggerRecord | undefined;
   /** Epoch ms of the next deadline tier, if the key is open and one is left. */
@@ -63,9 +64,35 @@ export class CompletionBarrier {
     this.source = `//baton/${pipeline.name}/barriers/${barrier.name}`;
   }
 
-  /** Message id of the barrier's one trigger for a key; deterministic so every re-publish dedupes. */
-  triggerId(key: string): string {
-    return `trigger:${this.name}:${key}`;
+  /**
+   * Message id of the barrier's trigger for a key's generation; deterministic so every re-publish
+   * dedupes. A barrier without modes has one generation per key and keeps `trigger:<barrier>:<key>`;
+   * with modes each mode is its own generation, so its trigger id ends in `~<mode>`.
+   */
+  triggerId(key: string, mode?: string): string {
+    return mode === undefined ? `trigger:${this.name}:${key}` : `trigger:${this.name}:${key}~${mode}`;
+  }
+
+  /**
+   * The name a generation is stored under (the `barrier` of every `StateStore` call, and the emitter of
+   * its trigger record): the barrier's name without modes; `<barrier>~<mode>` with modes, so each mode
+   * of a key has its own snapshot, members and fire-once trigger (issue 16 #1).
+   */
+  generationName(mode: string | undefined): string {
+    return mode === undefined ? this.name : `${this.name}~${mode}`;
+  }
+
+  /** Every generation name of this barrier: one per mode profile, or just its name. */
+  generationNames(): string[] {
+    const modes = this.options.barrier.modes;
+    return modes === undefined ? [this.name] : modes.profiles.map((p) => this.generationName(p.name));
+  }
+
+  /** Keys seen by any generation (`openOnly`: keys with a generation that has not fired), in first-seen order. */
+  async listKeys(openOnly: boolean): Promise<string[]> {
+    const keys = new Set<string>();
+    for (const generation of this.generationNames()) for (const key of await this.options.store.listKeys(generation, openOnly)) keys.add(key);
+    return [...keys];
   }
 
   /**
@@ -84,7 +111,7 @@ export class CompletionBarrier {
 
     const { store, clock } = this.options;
     const now = clock.now();
-    await this.openKey(envelope, now);
+    const generation = this.generationName((await this.openKey(envelope, now)).mode);
     const record: MemberRecord = {
       member,
       executionId: data.execution_id,
@@ -94,8 +121,8 @@ export class CompletionBarrier {
       entitiesChanged: data.metadata?.entities_changed,
       incremental: data.metadata?.is_incremental,
     };
-    const recorded = await store.recordMember(this.name, data.key, record);
-    const result = await this.decide(data.key, clock.now(), 'recovered on redelivery');
+    const recorded = await store.recordMember(generation, data.key, record);
+    const result = await this.decide(generation, data.key, clock.now(), 'recovered on redelivery');
     return { outcome: recorded ? 'recorded' : 'duplicate', ...result };
   }
 
@@ -107,56 +134,73 @@ export class CompletionBarrier {
   async tick(): Promise<TickReport> {
     const now = this.options.clock.now();
     const report = emptyTickReport();
-    for (const key of await this.options.store.listKeys(this.name, true)) {
-      try {
-        const result = await this.decide(key, now, 're-published by tick');
-        if (result.fired) report.fired.push(result.fired);
-        if (result.published) report.published.push(result.published);
-      } catch (error) {
-        report.failures.push(tickFailure(this.name, key, error));
+    for (const generation of this.generationNames()) {
+      for (const key of await this.options.store.listKeys(generation, true)) {
+        try {
+          const result = await this.decide(generation, key, now, 're-published by tick');
+          if (result.fired) report.fired.push(result.fired);
+          if (result.published) report.published.push(result.published);
+        } catch (error) {
+          report.failures.push(tickFailure(generation, key, error));
+        }
       }
+      mergeTickReport(report, await this.outbox.flush(generation));
     }
-    mergeTickReport(report, await this.outbox.flush(this.name));
     return report;
   }
 
-  /** A key's progress for `baton status`; undefined before its first completion. */
+  /**
+   * A key's progress for `baton status`: its latest generation (the one whose first completion came
+   * last); undefined before its first completion. `inspectGenerations` lists every generation.
+   */
   async inspect(key: string): Promise<BarrierKeyStatus | undefined> {
-    const state = await this.options.store.readKey(this.name, key);
-    if (state === undefined) return undefined;
-    const now = this.options.clock.now();
-    return {
-      ...summarizeMembers(state),
-      snapshot: state.snapshot,
-      trigger: state.trigger,
-      nextDeadlineAt: state.trigger === undefined ? nextDeadline(state, now) : undefined,
-    };
+    return (await this.inspectGenerations(key)).at(-1);
   }
 
-  /** Decides the key and delivers its trigger; `recovery` names a publish of a trigger decided earlier. */
-  private async decide(key: string, now: number, recovery: 'recovered on redelivery' | 're-published by tick'): Promise<Omit<BarrierOutcome, 'outcome'>> {
-    const decision = await this.options.store.decideTrigger(this.name, key, (state) => this.draft(state, now));
+  /** Every generation of a key (one per mode it ran in), oldest first by first completion. */
+  async inspectGenerations(key: string): Promise<BarrierKeyStatus[]> {
+    const now = this.options.clock.now();
+    const generations: BarrierKeyStatus[] = [];
+    for (const generation of this.generationNames()) {
+      const state = await this.options.store.readKey(generation, key);
+      if (state === undefined) continue;
+      generations.push({
+        ...summarizeMembers(state),
+        snapshot: state.snapshot,
+        trigger: state.trigger,
+        nextDeadlineAt: state.trigger === undefined ? nextDeadline(state, now) : undefined,
+      });
+    }
+    return generations.sort((a, b) => a.snapshot.firstCompletionAt - b.snapshot.firstCompletionAt);
+  }
+
+  /** Decides a key's generation and delivers its trigger; `recovery` names a publish of a trigger decided earlier. */
+  private async decide(
+    generation: string,
+    key: string,
+    now: number,
+    recovery: 'recovered on redelivery' | 're-published by tick',
+  ): Promise<Omit<BarrierOutcome, 'outcome'>> {
+    const decision = await this.options.store.decideTrigger(generation, key, (state) => this.draft(state, now));
     const trigger = decision.trigger;
     const delivered = trigger !== undefined && (await this.outbox.deliver(trigger));
     const published = delivered ? { trigger, why: decision.created ? ('decided' as const) : recovery } : undefined;
     return { fired: decision.created ? trigger : undefined, published };
   }
 
-  /** Fixes the key's expectations at its first completion; later calls get the stored snapshot. */
+  /**
+   * Fixes the expectations of the key's generation at its first completion; later calls get the stored
+   * snapshot. The mode is chosen from the completion's own `time` (the clock only if it has none), so
+   * a same-day completion handled after midnight still counts in the same-day generation, and every
+   * redelivery of a completion lands in the same generation (issue 16 #1).
+   */
   private async openKey(envelope: Envelope<'dev.baton.completion.v1'>, now: number): Promise<KeySnapshot> {
     const { barrier } = this.options;
     const key = envelope.data.key;
-    let profile;
-    try {
-      profile = barrier.modes === undefined ? undefined : selectProfile(barrier.modes, key, now);
-    } catch (error) {
-      // A key already open keeps the mode it was given, even if today's date has moved on.
-      const existing = error instanceof NoModeProfileError ? await this.options.store.readKey(this.name, key) : undefined;
-      if (existing) return existing.snapshot;
-      throw error;
-    }
+    const eventTime = Date.parse(envelope.time);
+    const profile = barrier.modes === undefined ? undefined : selectProfile(barrier.modes, key, Number.isNaN(eventTime) ? now : eventTime);
     return this.options.store.openKey({
-      barrier: this.name,
+      barrier: this.generationName(profile?.name),
       key,
       expected: (profile?.expect ?? barrier.members).map((m) => m.name),
       mode: profile?.name,
@@ -198,7 +242,7 @@ export class CompletionBarrier {
       ...(pipelineHash === undefined ? {} : { pipeline_hash: pipelineHash }),
     };
     const envelope = buildEnvelope({
-      id: this.triggerId(snapshot.key),
+      id: this.triggerId(snapshot.key, snapshot.mode),
       source: this.source,
       type: ENVELOPE_TYPES.trigger,
       time: now,

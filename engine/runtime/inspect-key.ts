@@ -7,8 +7,13 @@ import type { PipelineRuntime } from './pipeline-runtime.ts';
 export interface BarrierView {
   readonly barrier: string;
   readonly kind: 'phase' | 'dependency';
-  /** Undefined before the key's first completion reached this barrier. */
+  /** The key's latest generation; undefined before the key's first completion reached this barrier. */
   readonly status: BarrierKeyStatus | undefined;
+  /**
+   * Every generation of the key, oldest first: one for a barrier without modes, one per mode the key
+   * ran in for a barrier with modes (e.g. `tomorrow` on D−1, then the `overnight` rebuild on D+1).
+   */
+  readonly generations: readonly BarrierKeyStatus[];
 }
 
 /** One coordinator's batch for a key. */
@@ -35,15 +40,21 @@ export async function inspectKey(pipeline: ResolvedPipeline, runtime: PipelineRu
   const barriers: BarrierView[] = [];
   for (const barrier of pipeline.barriers) {
     const instance = runtime.barriers.get(barrier.name);
-    barriers.push({ barrier: barrier.name, kind: barrier.kind, status: instance && (await instance.inspect(key)) });
+    const generations = instance === undefined ? [] : await instance.inspectGenerations(key);
+    barriers.push({ barrier: barrier.name, kind: barrier.kind, status: generations.at(-1), generations });
   }
   const batches: BatchView[] = [];
   for (const coordinator of pipeline.coordinators) {
     const instance = runtime.coordinators.get(coordinator.name);
     if (instance === undefined) continue;
     for (const source of pipeline.barriers.filter((b) => b.publishes.name === coordinator.listens.name)) {
-      const batchId = instance.batchId(runtime.barriers.get(source.name)?.triggerId(key) ?? '');
-      batches.push({ coordinator: coordinator.name, batchId, progress: await instance.inspect(batchId) });
+      const barrier = runtime.barriers.get(source.name);
+      // One batch per generation of the source barrier's key (each generation's trigger starts its own).
+      const modes = source.modes === undefined ? [undefined] : (barriers.find((b) => b.barrier === source.name)?.generations ?? []).map((g) => g.snapshot.mode);
+      for (const mode of modes.length > 0 ? modes : [undefined]) {
+        const batchId = instance.batchId(barrier?.triggerId(key, mode) ?? '');
+        batches.push({ coordinator: coordinator.name, batchId, progress: await instance.inspect(batchId) });
+      }
     }
   }
   const correlationId = barriers.find((b) => b.status !== undefined)?.status?.snapshot.correlationId;

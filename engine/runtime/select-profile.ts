@@ -8,8 +8,10 @@ export function todayIn(timezone: string, now: number): string {
 }
 
 /**
- * Picks the mode profile for a date key: compares the key with today in the modes' time zone
- * (`before_today`, `today`, `after_today`). Throws a permanent error when no profile matches.
+ * Picks the mode profile for a date key: compares the key with the date of `now` in the modes' time
+ * zone (`before_today`, `today`, `after_today`). The barrier passes the completion's own time, so a
+ * completion counts in the mode of when it happened, not when it was handled (issue 16 #1). Throws a
+ * permanent error when no profile matches.
  */
 export function selectProfile(modes: Modes, key: string, now: number): ModeProfile {
   const today = todayIn(modes.timezone, now);

@@ -67,9 +67,11 @@ async function nextWake({ pipeline, runtime, simulator, subscriptions, bus, stor
   const job = simulator.nextEventAt();
   if (job !== undefined) candidates.push(job);
   for (const barrier of runtime.barriers.values()) {
-    for (const key of await store.listKeys(barrier.name, true)) {
-      const deadline = (await barrier.inspect(key))?.nextDeadlineAt;
-      if (deadline !== undefined) candidates.push(Math.max(deadline, now + 1));
+    for (const key of await barrier.listKeys(true)) {
+      for (const generation of await barrier.inspectGenerations(key)) {
+        const deadline = generation.nextDeadlineAt;
+        if (deadline !== undefined) candidates.push(Math.max(deadline, now + 1));
+      }
     }
   }
   for (const coordinator of pipeline.coordinators) {

@@ -14,6 +14,7 @@ import {
   completion,
   DONE_TOPIC,
   memberNames,
+  modesBarrierOf,
   pipelineOf,
   seeded,
   shuffle,
@@ -66,8 +67,8 @@ export function barrierContract(name: string, factory: BackendFactory, traits: B
   describe(`CompletionBarrier contract: ${name}`, { timeout: traits.testTimeoutMs }, () => {
     let backend: Backend;
     let clock: FakeClock;
-    const setup = async (): Promise<Backend> => {
-      clock = new FakeClock('2025-11-29T12:00:00Z');
+    const setup = async (start = '2025-11-29T12:00:00Z'): Promise<Backend> => {
+      clock = new FakeClock(start);
       backend = factory(clock);
       await backend.bus.subscribe(subscriptionOf(IN, DONE_TOPIC, { deadLetterTopic: `${DONE_TOPIC}-dlq` }));
       await backend.bus.subscribe(subscriptionOf(WATCH, TRIGGER_TOPIC));
@@ -283,6 +284,45 @@ export function barrierContract(name: string, factory: BackendFactory, traits: B
       const data = watcher.unique()[0]?.data as TriggerData;
       expect(data.is_incremental).toBe(false);
       expect(data.entities_changed).toBeUndefined();
+    });
+
+    it('fires each mode of a key as its own generation: tomorrow on D-1, then the overnight rebuild on D+1, each once (issue 16 #1)', async () => {
+      // D-1 (Nov 28 in New York): the tomorrow run needs only b; delivered twice.
+      const { bus } = await setup('2025-11-28T18:00:00Z');
+      const key = '2025-11-29';
+      const barrier = gate(modesBarrierOf());
+      const watcher = new Watcher(bus, WATCH);
+      for (let i = 0; i < 2; i++) await barrier.handle(completion({ member: 'b', key, execution: 'tomorrow', time: clock.now() }));
+      // D+1 (Nov 30 in New York): the overnight rebuild, every member, every completion delivered twice.
+      clock.advance(Date.parse('2025-11-30T15:00:00Z') - clock.now());
+      for (const member of ['a', 'b', 'c', 'a', 'b', 'c']) await barrier.handle(completion({ member, key, execution: 'overnight', time: clock.now() }));
+      // A late redelivery of the tomorrow completion (its own time is D-1) fires nothing new.
+      await barrier.handle(completion({ member: 'b', key, execution: 'tomorrow', time: Date.parse('2025-11-28T18:00:00Z') }));
+      const report = await barrier.tick();
+      expect(report.fired).toEqual([]);
+      expect(report.published).toEqual([]);
+      await watcher.drain();
+      expect(watcher.deliveries.map((m) => m.id)).toEqual([`trigger:gate:${key}~tomorrow`, `trigger:gate:${key}~overnight`]);
+      const data = watcher.unique().map((e) => e.data as TriggerData);
+      expect(data.map((d) => [d.key, d.mode, d.members_completed])).toEqual([
+        [key, 'tomorrow', ['b']],
+        [key, 'overnight', ['a', 'b', 'c']],
+      ]);
+      expect((await barrier.inspectGenerations(key)).map((g) => [g.snapshot.mode, g.trigger?.message.id])).toEqual([
+        ['tomorrow', `trigger:gate:${key}~tomorrow`],
+        ['overnight', `trigger:gate:${key}~overnight`],
+      ]);
+    });
+
+    it('counts a completion in the mode of its own time: a same-day completion handled 20 s after midnight in New York (issue 16 #1)', async () => {
+      // Its own time is 23:59:40 on Nov 28 in New York; the barrier handles it at 00:00:20 on Nov 29.
+      const { bus } = await setup('2025-11-29T05:00:20Z');
+      const key = '2025-11-28';
+      const outcome = await gate(modesBarrierOf()).handle(completion({ member: 'c', key, time: Date.parse('2025-11-29T04:59:40Z') }));
+      expect(outcome.fired?.message.id).toBe(`trigger:gate:${key}~same_day`);
+      const watcher = new Watcher(bus, WATCH);
+      await watcher.drain();
+      expect(watcher.unique().map((e) => [(e.data as TriggerData).mode, (e.data as TriggerData).members_completed])).toEqual([['same_day', ['c']]]);
     });
   });
 }

@@ -49,6 +49,27 @@ export function barrierOf(members: readonly string[], overrides: Partial<Resolve
   };
 }
 
+/**
+ * A barrier over a, b, c with the NBA pipeline's three modes (New York time): `overnight` (key before
+ * today) needs all three, `same_day` (today) only c, `tomorrow` (after today) only b.
+ */
+export function modesBarrierOf(overrides: Partial<ResolvedBarrier> = {}): ResolvedBarrier {
+  const only = (name: string) => [{ name, path: [] }];
+  return barrierOf(['a', 'b', 'c'], {
+    modes: {
+      select: 'key_date_vs_today',
+      timezone: 'America/New_York',
+      path: [],
+      profiles: [
+        { name: 'overnight', when: 'before_today', expect: undefined, threshold: thresholdOf('all'), path: [] },
+        { name: 'same_day', when: 'today', expect: only('c'), threshold: thresholdOf('all'), path: [] },
+        { name: 'tomorrow', when: 'after_today', expect: only('b'), threshold: thresholdOf('all'), path: [] },
+      ],
+    },
+    ...overrides,
+  });
+}
+
 /** The slice of a pipeline a barrier needs: processors publishing on DONE_TOPIC, a date key. */
 export function pipelineOf(processors: readonly string[]): Pick<ResolvedPipeline, 'name' | 'key' | 'processors'> {
   return {

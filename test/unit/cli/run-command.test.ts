@@ -119,7 +119,7 @@ describe('baton trace and status after a run', () => {
     const order = [
       'done     nba_scrapers',
       'trigger  phase2-to-phase3',
-      'trigger  phase3-to-phase4',
+      'trigger  phase3-to-phase4 [overnight]',
       'trigger  phase4-complete',
       'trigger  prediction-coordinator',
     ].map((s) => out.indexOf(s));
