@@ -82,8 +82,9 @@ export class CompletionBarrier {
     checkKey(this.options.pipeline.key, data.key);
     if (!this.members.has(member)) return { outcome: 'ignored', fired: undefined, published: undefined };
 
-    const { store, clock } = this.options;
-    const now = clock.now();
+    const { store } = this.options;
+    // The store's time, never this instance's clock: deadlines count from it (#16.6).
+    const now = await store.now();
     await this.openKey(envelope, now);
     const record: MemberRecord = {
       member,
@@ -95,7 +96,7 @@ export class CompletionBarrier {
       incremental: data.metadata?.is_incremental,
     };
     const recorded = await store.recordMember(this.name, data.key, record);
-    const result = await this.decide(data.key, clock.now(), 'recovered on redelivery');
+    const result = await this.decide(data.key, await store.now(), 'recovered on redelivery');
     return { outcome: recorded ? 'recorded' : 'duplicate', ...result };
   }
 
@@ -105,7 +106,7 @@ export class CompletionBarrier {
    * report's `failures` and every other key is still evaluated. Throws only when the keys cannot be listed.
    */
   async tick(): Promise<TickReport> {
-    const now = this.options.clock.now();
+    const now = await this.options.store.now();
     const report = emptyTickReport();
     for (const key of await this.options.store.listKeys(this.name, true)) {
       try {
@@ -124,7 +125,7 @@ export class CompletionBarrier {
   async inspect(key: string): Promise<BarrierKeyStatus | undefined> {
     const state = await this.options.store.readKey(this.name, key);
     if (state === undefined) return undefined;
-    const now = this.options.clock.now();
+    const now = await this.options.store.now();
     return {
       ...summarizeMembers(state),
       snapshot: state.snapshot,
