@@ -36,5 +36,5 @@ export function openEmbeddedBackend(stateDir: string, clock: Clock): EmbeddedBac
   mkdirSync(stateDir, { recursive: true });
   const file = databaseFile(stateDir);
   const db = openSqliteDatabase(file);
-  return { file, db, bus: new SqliteMessageBus(db, clock), store: new SqliteStateStore(db), journal: new SqliteRunJournal(db), close: () => db.close() };
+  return { file, db, bus: new SqliteMessageBus(db, clock), store: new SqliteStateStore(db, clock), journal: new SqliteRunJournal(db), close: () => db.close() };
 }

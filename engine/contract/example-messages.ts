@@ -210,7 +210,7 @@ async function fireBarrier(context: ExampleContext, barrier: ResolvedBarrier): P
     barrier,
     pipeline,
     pipelineHash: context.pipelineHash,
-    store: new MemoryStateStore(),
+    store: new MemoryStateStore(clock),
     bus: new MemoryMessageBus(clock),
     clock,
   });
@@ -239,7 +239,7 @@ async function runBatch(context: ExampleContext, coordinator: ResolvedCoordinato
     pipeline,
     pipelineHash: context.pipelineHash,
     fullList: () => Promise.resolve(entities),
-    store: new MemoryStateStore(),
+    store: new MemoryStateStore(clock),
     bus,
     clock,
   });

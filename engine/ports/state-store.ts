@@ -171,8 +171,16 @@ export interface OpenBatchResult {
  *   execution of an entity is a new record. `completeBatch` is fire-once like `decideTrigger` and only
  *   for an active batch, which it marks completed in the same transaction.
  * - `evaluate` callbacks are synchronous and pure; adapters may call them inside a transaction.
+ * - `now()` is the store's time, the one time base of every time a deadline or stall is measured from
+ *   (`firstCompletionAt`, `recordedAt`, `createdAt`, `lastProgressAt`) and of the `now` they are
+ *   evaluated at (#16.6): an instance whose own clock is off neither records nor evaluates with it.
  */
 export interface StateStore {
+  /**
+   * The store's current time in epoch ms. Firestore: the server's time (a read's `readTime`); memory and
+   * SQLite: the clock the store was constructed with (one process, so that clock is the store's clock).
+   */
+  now(): Promise<number>;
   /** Stores the key's snapshot if it has none; returns the stored one. */
   openKey(snapshot: KeySnapshot): Promise<KeySnapshot>;
   /** Records a completion; false when this (member, executionId) was already recorded. */

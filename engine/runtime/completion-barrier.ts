@@ -109,8 +109,9 @@ export class CompletionBarrier {
     checkKey(this.options.pipeline.key, data.key);
     if (!this.members.has(member)) return { outcome: 'ignored', fired: undefined, published: undefined };
 
-    const { store, clock } = this.options;
-    const now = clock.now();
+    const { store } = this.options;
+    // The store's time, never this instance's clock: deadlines count from it (#16.6).
+    const now = await store.now();
     const generation = this.generationName((await this.openKey(envelope, now)).mode);
     const record: MemberRecord = {
       member,
@@ -122,7 +123,7 @@ export class CompletionBarrier {
       incremental: data.metadata?.is_incremental,
     };
     const recorded = await store.recordMember(generation, data.key, record);
-    const result = await this.decide(generation, data.key, clock.now(), 'recovered on redelivery');
+    const result = await this.decide(generation, data.key, await store.now(), 'recovered on redelivery');
     return { outcome: recorded ? 'recorded' : 'duplicate', ...result };
   }
 
@@ -132,7 +133,7 @@ export class CompletionBarrier {
    * report's `failures` and every other key is still evaluated. Throws only when the keys cannot be listed.
    */
   async tick(): Promise<TickReport> {
-    const now = this.options.clock.now();
+    const now = await this.options.store.now();
     const report = emptyTickReport();
     for (const generation of this.generationNames()) {
       for (const key of await this.options.store.listKeys(generation, true)) {
@@ -159,7 +160,7 @@ export class CompletionBarrier {
 
   /** Every generation of a key (one per mode it ran in), oldest first by first completion. */
   async inspectGenerations(key: string): Promise<BarrierKeyStatus[]> {
-    const now = this.options.clock.now();
+    const now = await this.options.store.now();
     const generations: BarrierKeyStatus[] = [];
     for (const generation of this.generationNames()) {
       const state = await this.options.store.readKey(generation, key);

@@ -79,7 +79,7 @@ export class Coordinator {
     const envelope = expectType(parseMessage(message), ENVELOPE_TYPES.trigger);
     const data = envelope.data;
     checkKey(this.options.pipeline.key, data.key);
-    const { store, coordinator, clock } = this.options;
+    const { store, coordinator } = this.options;
     const id = this.batchId(envelope.id);
     // A batch opened before keeps its entity list: the full list is not fetched again.
     const existing = await store.readBatch(id);
@@ -96,7 +96,8 @@ export class Coordinator {
       entityType: coordinator.entityType,
       entities,
       incremental,
-      createdAt: clock.now(),
+      // The store's time: the stall policy measures from it (#16.6).
+      createdAt: await store.now(),
       triggeredAt: Date.parse(envelope.time),
       state: 'active',
     };
@@ -123,7 +124,7 @@ export class Coordinator {
         published++;
       }
       // An empty batch is complete at 0/0 at once.
-      if (batch.entities.length === 0) await this.complete(batch.id, clock.now());
+      if (batch.entities.length === 0) await this.complete(batch.id, await store.now());
     }
     return { outcome: opened.outcome, batch, superseded: opened.superseded, published };
   }
@@ -135,7 +136,7 @@ export class Coordinator {
     if (data.batch_id === undefined || data.entity_id === undefined) {
       throw new InvalidEnvelopeError(`message ${envelope.id}: a ready report needs batch_id and entity_id`);
     }
-    const { store, clock } = this.options;
+    const { store } = this.options;
     const state = await store.readBatch(data.batch_id);
     if (state === undefined || state.batch.coordinator !== this.name) throw new UnknownBatchError(`coordinator ${this.name}: unknown batch ${data.batch_id}`);
     if (state.batch.state === 'superseded') return { outcome: 'stale', fired: undefined };
@@ -143,7 +144,7 @@ export class Coordinator {
     if (!state.batch.entities.some((e) => idKey(e) === idKey(entityId))) {
       throw new UnknownBatchError(`coordinator ${this.name}: entity ${String(entityId)} is not in batch ${data.batch_id}`);
     }
-    const now = clock.now();
+    const now = await store.now();
     const recorded = await store.recordBatchItem(data.batch_id, {
       entityId,
       executionId: data.execution_id,
@@ -160,7 +161,7 @@ export class Coordinator {
    * on its own (#16.4): one that fails is listed in `failures`, the others are still checked.
    */
   async tick(): Promise<TickReport> {
-    const now = this.options.clock.now();
+    const now = await this.options.store.now();
     const report = emptyTickReport();
     for (const batch of await this.options.store.listActiveBatches(this.name)) {
       try {

@@ -45,7 +45,7 @@ export type BackendFactory = (clock: Clock) => Backend;
 export function memoryBackend(clock: Clock): Backend {
   const backend: Backend = {
     bus: new MemoryMessageBus(clock),
-    store: new MemoryStateStore(),
+    store: new MemoryStateStore(clock),
     durable: false,
     restart: () => backend,
     dispose: () => undefined,
@@ -60,7 +60,7 @@ export function sqliteBackend(clock: Clock): Backend {
     const db = openSqliteDatabase(join(dir, 'baton.db'));
     return {
       bus: new SqliteMessageBus(db, clock),
-      store: new SqliteStateStore(db),
+      store: new SqliteStateStore(db, clock),
       durable: true,
       restart: () => {
         db.close();

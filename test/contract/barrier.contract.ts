@@ -196,6 +196,24 @@ export function barrierContract(name: string, factory: BackendFactory, traits: B
       expect(data).toMatchObject({ reason: 'deadline', deadline_tier: { tier: 2, after: '2h' }, members_missing: ['m003', 'm004'] });
     });
 
+    it("measures a deadline from the store's time, not a skewed instance's clock (#16.6: a 10 min slow instance fired a 1 h tier 10 min early)", async () => {
+      await setup();
+      const members = memberNames(3);
+      const config = barrierOf(members, { deadlines: [tierOf('1h', 1)] });
+      const slowClock = new FakeClock(clock.now() - 10 * 60_000);
+      const slow = new CompletionBarrier({ barrier: config, pipeline: pipelineOf(members), store: backend.store, bus: backend.bus, clock: slowClock });
+      const storeTime = await backend.store.now();
+      await slow.handle(completion({ member: 'm000', key: '2025-11-29' }));
+      const firstCompletionAt = (await backend.store.readKey('gate', '2025-11-29'))?.snapshot.firstCompletionAt ?? 0;
+      // The store's time (Firestore: the server's, to within a round trip), never the slow clock's.
+      expect(Math.abs(firstCompletionAt - storeTime)).toBeLessThan(60_000);
+      clock.advance(55 * 60_000);
+      expect((await gate(config).tick()).fired).toEqual([]);
+      clock.advance(6 * 60_000);
+      const [fired] = (await gate(config).tick()).fired;
+      expect(fired?.reason).toBe('deadline');
+    });
+
     it('fires exactly once for each of 1,000 interleaved keys', async () => {
       const { bus } = await setup();
       const members = memberNames(3);

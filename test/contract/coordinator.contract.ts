@@ -67,6 +67,29 @@ export function coordinatorContract(name: string, factory: BackendFactory, trait
       expect((await coordinator.handleTrigger(coordinatorTrigger('t2', ['ok'], { time: '2025-11-29T12:01:00Z' }))).outcome).toBe('opened');
     });
 
+    it("measures the stall time from the store's time, not a skewed instance's clock (issue 16 #6)", async () => {
+      const entities = Array.from({ length: 10 }, (_, i) => i + 1);
+      const { store, bus, coordinator } = await setup(coordinatorOf(), entities);
+      const slowClock = new FakeClock(clock.now() - 10 * 60_000);
+      const slow = new Coordinator({
+        coordinator: coordinatorOf(),
+        pipeline: { name: 'demo', key: { name: 'game_date', type: 'date', pattern: undefined } },
+        fullList: () => Promise.resolve(entities),
+        store,
+        bus,
+        clock: slowClock,
+      });
+      const { batch } = await slow.handleTrigger(coordinatorTrigger('t1', entities));
+      for (const entityId of entities.slice(0, 9)) {
+        await slow.handleReady(completion({ member: 'prediction_worker', key: KEY, batchId: batch.id, entityId, status: 'success', execution: 'e1' }));
+      }
+      // Stall policy: 90 % done and no report for 10 min. The slow instance's clock is 10 min behind.
+      clock.advance(9 * 60_000);
+      expect((await coordinator.tick()).fired).toEqual([]);
+      clock.advance(2 * 60_000);
+      expect((await coordinator.tick()).fired.map((t) => t.reason)).toEqual(['stalled']);
+    });
+
     it('lets a successful retry replace a failed report, and still absorbs a redelivery of either (issue 16 #5)', async () => {
       const { coordinator, ready, done } = await setup();
       const { batch } = await coordinator.handleTrigger(coordinatorTrigger('t1', [1, 2]));

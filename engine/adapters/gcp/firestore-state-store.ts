@@ -1,5 +1,5 @@
 // Data flow: completion → barrier → FirestoreStateStore: keys/ (create) · members/ (create per member) · triggers/ (create = fire-once).
-import type { DocumentSnapshot, Firestore, QueryDocumentSnapshot } from '@google-cloud/firestore';
+import type { DocumentReference, DocumentSnapshot, Firestore, QueryDocumentSnapshot } from '@google-cloud/firestore';
 import {
   isNewerBatch,
   type BatchItem,
@@ -14,6 +14,8 @@ import {
   type TriggerDraft,
   type TriggerRecord,
 } from '../../ports/state-store.ts';
+import type { Clock } from '../../ports/clock.ts';
+import { SystemClock } from '../../runtime/system-clock.ts';
 import { DecisionRounds } from './decision-rounds.ts';
 import { collections, createOnce, docId, NOT_FOUND, recordOf, statusOf, type Collections } from './firestore-docs.ts';
 
@@ -21,6 +23,8 @@ import { collections, createOnce, docId, NOT_FOUND, recordOf, statusOf, type Col
 export interface FirestoreStateStoreOptions {
   /** Collection name prefix (default `baton_`). */
   readonly prefix?: string;
+  /** Measures time elapsed since the store read the server's time (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 /** What a trigger document holds besides its record: the slot may also be a supersede marker. */
@@ -62,16 +66,45 @@ export class FirestoreStateStore implements StateStore {
   /** Snapshots never change once stored, so each process reads one at most once. */
   private readonly snapshots = new Map<string, KeySnapshot>();
   private readonly rounds: DecisionRounds<RoundState, TriggerDecision>;
+  private readonly clock: Clock;
+  private readonly clockProbe: DocumentReference;
+  /** Server time minus this process's clock, read once (see `now`). */
+  private serverOffset: Promise<number> | undefined;
 
   constructor(
     private readonly db: Firestore,
     options: FirestoreStateStoreOptions = {},
   ) {
     this.c = collections(db, options.prefix ?? 'baton_');
+    this.clock = options.clock ?? new SystemClock();
+    // Only ever read, never written: a read of a missing document still carries the server's readTime.
+    this.clockProbe = db.collection(`${options.prefix ?? 'baton_'}clock`).doc('probe');
     this.rounds = new DecisionRounds<RoundState, TriggerDecision>(async (scope) => {
       const [barrier = '', key = ''] = JSON.parse(scope) as string[];
       return { key: await this.readKey(barrier, key), decided: undefined };
     });
+  }
+
+  /**
+   * The server's time: its `readTime` for one read, taken once per store, plus the time this process's
+   * clock has counted since (from the read's midpoint). So an instance whose clock is minutes off still
+   * gives the server's time, to within a round trip; what it keeps from its own clock is only the
+   * length of intervals (clock drift, parts per million, is not corrected within a process's life).
+   */
+  async now(): Promise<number> {
+    this.serverOffset ??= this.readServerOffset();
+    return this.clock.now() + (await this.serverOffset);
+  }
+
+  private async readServerOffset(): Promise<number> {
+    try {
+      const before = this.clock.now();
+      const probe = await this.clockProbe.get();
+      return probe.readTime.toMillis() - (before + this.clock.now()) / 2;
+    } catch (error) {
+      this.serverOffset = undefined;
+      throw error;
+    }
   }
 
   async openKey(snapshot: KeySnapshot): Promise<KeySnapshot> {

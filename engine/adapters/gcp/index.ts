@@ -50,7 +50,7 @@ export function openGcpBackend(options: GcpBackendOptions): GcpBackend {
   const clock = options.clock ?? new SystemClock();
   const prefix = options.prefix ?? 'baton_';
   const bus = new PubSubMessageBus({ pubsub, firestore, projectId: options.projectId, clock, prefix, provisioned: options.provisioned === true });
-  const store = new FirestoreStateStore(firestore, { prefix });
+  const store = new FirestoreStateStore(firestore, { prefix, clock });
   return {
     bus,
     store,

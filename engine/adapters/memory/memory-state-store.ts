@@ -13,6 +13,8 @@ import {
   type TriggerDraft,
   type TriggerRecord,
 } from '../../ports/state-store.ts';
+import type { Clock } from '../../ports/clock.ts';
+import { SystemClock } from '../../runtime/system-clock.ts';
 
 interface KeyEntry {
   readonly snapshot: KeySnapshot;
@@ -33,6 +35,13 @@ export class MemoryStateStore implements StateStore {
   private readonly keys = new Map<string, KeyEntry>();
   private readonly triggers = new Map<string, TriggerRecord>();
   private readonly batches = new Map<string, BatchEntry>();
+
+  /** `clock` is the store's own time base (`now()`), not the caller's. */
+  constructor(private readonly clock: Clock = new SystemClock()) {}
+
+  now(): Promise<number> {
+    return Promise.resolve(this.clock.now());
+  }
 
   openKey(snapshot: KeySnapshot): Promise<KeySnapshot> {
     const id = scopeId(snapshot.barrier, snapshot.key);

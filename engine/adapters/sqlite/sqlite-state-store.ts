@@ -13,6 +13,8 @@ import {
   type TriggerDraft,
   type TriggerRecord,
 } from '../../ports/state-store.ts';
+import type { Clock } from '../../ports/clock.ts';
+import { SystemClock } from '../../runtime/system-clock.ts';
 import { prepared, type SqliteDatabase, type Statement } from './open-sqlite-database.ts';
 
 // One row per fact, never a shared document rewritten per completion (#11, #12).
@@ -73,13 +75,24 @@ export class SqliteStateStore implements StateStore {
     return prepared(this.db, text);
   }
 
-  constructor(private readonly db: SqliteDatabase) {
+  /**
+   * `clock` is the store's time base (`now()`): the embedded backend is one process (one machine) per
+   * database file, so that process's clock is the store's clock.
+   */
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly clock: Clock = new SystemClock(),
+  ) {
     db.exec(SCHEMA);
     // Checked inside the write lock: two processes opening the same file move the rows once.
     const upgrade = db.transaction(() => {
       if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'batch_items'").get() !== undefined) db.exec(MIGRATE_BATCH_ITEMS);
     });
     upgrade.immediate();
+  }
+
+  now(): Promise<number> {
+    return Promise.resolve(this.clock.now());
   }
 
   openKey(snapshot: KeySnapshot): Promise<KeySnapshot> {

@@ -68,7 +68,7 @@ interface Transport {
 async function setup(options: { env?: Record<string, string>; oidc?: boolean; transport: 'node-http' | 'functions-http' }) {
   const clock = new FakeClock('2025-11-29T12:00:00Z');
   const bus = new MemoryMessageBus(clock);
-  const store = new FlakyStore();
+  const store = new FlakyStore(clock);
   await bus.subscribe(subscriptionOf('watch-trigger', 'stage-trigger'));
   await bus.subscribe(subscriptionOf('watch-dlq', 'ingest-complete-dlq'));
   const lines: Record<string, unknown>[] = [];
@@ -349,7 +349,7 @@ describe('openEntry', () => {
     ['a pipeline name that is not the bundled pipeline', { BATON_BARRIER: 'ingest-done', BATON_PIPELINE: 'other-pipeline' }, /names pipeline "other-pipeline"/],
   ])('refuses to start with %s', async (_name, env, error) => {
     const clock = new FakeClock();
-    const backend = { bus: new MemoryMessageBus(clock), store: new MemoryStateStore() };
+    const backend = { bus: new MemoryMessageBus(clock), store: new MemoryStateStore(clock) };
     await expect(openEntry({ env: { ...env, GOOGLE_CLOUD_PROJECT: 'demo' }, backend, clock, writeLog: () => undefined })).rejects.toThrow(error);
   });
 

@@ -31,7 +31,7 @@ async function open(env: Record<string, string> = {}) {
   const lines: Record<string, unknown>[] = [];
   const entry = await openEntry({
     env: { BATON_COORDINATOR: 'prediction-coordinator', BATON_PIPELINE: join(packageRoot(), 'pipeline.yaml'), GOOGLE_CLOUD_PROJECT: 'demo', ...env },
-    backend: { bus, store: new MemoryStateStore() },
+    backend: { bus, store: new MemoryStateStore(clock) },
     clock,
     fullList: () => Promise.resolve([]),
     writeLog: (line) => lines.push(JSON.parse(line) as Record<string, unknown>),

@@ -18,7 +18,7 @@ function coordinator() {
   const options = {
     pipeline: loaded.pipeline,
     pipelineHash: 'h',
-    store: new MemoryStateStore(),
+    store: new MemoryStateStore(clock),
     bus: new MemoryMessageBus(clock),
     clock,
     fullList: () => Promise.resolve([]),
@@ -62,7 +62,7 @@ describe('createEntryComponent', () => {
     const options = {
       pipeline: loaded.pipeline,
       pipelineHash: 'h',
-      store: new MemoryStateStore(),
+      store: new MemoryStateStore(clock),
       bus: new MemoryMessageBus(clock),
       clock,
       fullList: () => Promise.resolve([]),

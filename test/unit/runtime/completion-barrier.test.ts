@@ -10,7 +10,7 @@ import { barrierOf, completion, pipelineOf, subscriptionOf, thresholdOf, TRIGGER
 async function setup(config: ResolvedBarrier, processors = config.members.map((m) => m.name), now = '2025-11-29T12:00:00Z') {
   const clock = new FakeClock(now);
   const bus = new MemoryMessageBus(clock);
-  const store = new MemoryStateStore();
+  const store = new MemoryStateStore(clock);
   await bus.subscribe(subscriptionOf('watch', TRIGGER_TOPIC));
   const make = (barrier: ResolvedBarrier) => new CompletionBarrier({ barrier, pipeline: pipelineOf(processors), pipelineHash: 'abc123', store, bus, clock });
   const watcher = new Watcher(bus, 'watch');

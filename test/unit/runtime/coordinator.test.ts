@@ -38,7 +38,7 @@ function trigger(id: string, players: EntityId[] | undefined, key = '2025-11-29'
 async function setup(config = coordinatorOf(), fullList: EntityId[] = ['p1', 'p2', 'p3', 'p4']) {
   const clock = new FakeClock();
   const bus = new MemoryMessageBus(clock);
-  const store = new MemoryStateStore();
+  const store = new MemoryStateStore(clock);
   await bus.subscribe(subscriptionOf('work', 'requests'));
   await bus.subscribe(subscriptionOf('done', 'predictions-done'));
   let fetched = 0;

@@ -102,7 +102,7 @@ describe('an extra or misspelled envelope field (#14)', () => {
     it.each(COMPLETIONS)('a completion with %s', async (_what, data, field) => {
       const clock = new FakeClock('2025-11-29T12:00:00Z');
       const bus = new MemoryMessageBus(clock);
-      const store = new MemoryStateStore();
+      const store = new MemoryStateStore(clock);
       await bus.subscribe(subscriptionOf('watch-dlq', 'ingest-complete-dlq'));
       const entry = await openEntry({
         env: { BATON_BARRIER: 'ingest-done', BATON_PIPELINE: join(packageRoot(), 'test/fixtures/entry/deadline.yaml'), GOOGLE_CLOUD_PROJECT: 'demo' },

@@ -16,7 +16,7 @@ async function simulate(runId: string): Promise<{ topic: string; message: Outgoi
   const start = Date.parse('2025-11-30T06:00:00Z');
   const clock = new VirtualClock(start);
   const bus = new MemoryMessageBus(clock);
-  const store = new MemoryStateStore();
+  const store = new MemoryStateStore(clock);
   const published: { topic: string; message: OutgoingMessage }[] = [];
   const publish = bus.publish.bind(bus);
   bus.publish = (topic, message) => {
