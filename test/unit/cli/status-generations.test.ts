@@ -15,7 +15,7 @@ import { completion, modesBarrierOf, pipelineOf } from '../../contract/fixtures.
 describe('baton status for a barrier with modes', () => {
   it('shows each generation of a key: the fired tomorrow run and the open overnight rebuild', async () => {
     const clock = new FakeClock('2025-11-28T18:00:00Z');
-    const store = new MemoryStateStore();
+    const store = new MemoryStateStore(clock);
     const config = modesBarrierOf();
     const barrier = new CompletionBarrier({ barrier: config, pipeline: pipelineOf(['a', 'b', 'c']), store, bus: new MemoryMessageBus(clock), clock });
     const key = '2025-11-29';
