@@ -1,4 +1,5 @@
-import type { DocumentReference, Firestore } from '@google-cloud/firestore';
+import { Timestamp, type DocumentReference, type Firestore } from '@google-cloud/firestore';
+import { FIRESTORE_COLLECTIONS, RETENTION_MS, TTL_FIELD } from '../../config/conventions.ts';
 
 /** gRPC status of a `create()` that found the document already there. */
 const ALREADY_EXISTS = 6;
@@ -22,10 +23,11 @@ export function statusOf(error: unknown): number | undefined {
 /**
  * Creates a document with a must-not-exist precondition. Returns false when it already existed: that
  * precondition, checked by the server, is every fire-once and dedupe decision of the gcp backend.
+ * Every document carries `expire_at` (`expiryFrom`), which Firestore's TTL policy deletes it after.
  */
-export async function createOnce(ref: DocumentReference, data: Record<string, unknown>): Promise<boolean> {
+export async function createOnce(ref: DocumentReference, data: Record<string, unknown>, expireAt: Timestamp): Promise<boolean> {
   try {
-    await ref.create(data);
+    await ref.create({ ...data, [TTL_FIELD]: expireAt });
     return true;
   } catch (error) {
     if (statusOf(error) === ALREADY_EXISTS) return false;
@@ -33,18 +35,25 @@ export async function createOnce(ref: DocumentReference, data: Record<string, un
   }
 }
 
+/** The expiry of a document whose retention counts from `fromMs` (a key's first completion, a record's creation). */
+export function expiryFrom(fromMs: number): Timestamp {
+  return Timestamp.fromMillis(fromMs + RETENTION_MS);
+}
+
 /** Collection names under one prefix, so several Baton installations can share a database. */
 export function collections(db: Firestore, prefix: string) {
   const c = (name: string) => db.collection(`${prefix}${name}`);
+  const n = FIRESTORE_COLLECTIONS;
   return {
-    keys: c('keys'),
-    triggers: c('triggers'),
-    batches: c('batches'),
-    activeBatches: c('active_batches'),
-    busSubscriptions: c('bus_subscriptions'),
-    busPublished: c('bus_published'),
-    busSettled: c('bus_settled'),
-    busDeadLetters: c('bus_dead_letters'),
+    keys: c(n.keys),
+    triggers: c(n.triggers),
+    batches: c(n.batches),
+    activeBatches: c(n.activeBatches),
+    busSubscriptions: c(n.busSubscriptions),
+    busPublished: c(n.busPublished),
+    busSettled: c(n.busSettled),
+    busDeadLetters: c(n.busDeadLetters),
+    runJournal: c(n.runJournal),
   };
 }
 

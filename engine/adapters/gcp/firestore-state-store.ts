@@ -17,7 +17,8 @@ import {
 import type { Clock } from '../../ports/clock.ts';
 import { SystemClock } from '../../runtime/system-clock.ts';
 import { DecisionRounds } from './decision-rounds.ts';
-import { collections, createOnce, docId, NOT_FOUND, recordOf, statusOf, type Collections } from './firestore-docs.ts';
+import { FIRESTORE_SUBCOLLECTIONS, TTL_FIELD } from '../../config/conventions.ts';
+import { collections, createOnce, docId, expiryFrom, NOT_FOUND, recordOf, statusOf, type Collections } from './firestore-docs.ts';
 
 /** Options of the Firestore store. */
 export interface FirestoreStateStoreOptions {
@@ -112,16 +113,34 @@ export class FirestoreStateStore implements StateStore {
     const known = this.snapshots.get(id);
     if (known !== undefined) return known;
     const ref = this.c.keys.doc(id);
-    const stored = (await createOnce(ref, { barrier: snapshot.barrier, key: snapshot.key, json: JSON.stringify(snapshot) }))
+    const stored = (await createOnce(
+      ref,
+      { barrier: snapshot.barrier, key: snapshot.key, json: JSON.stringify(snapshot) },
+      expiryFrom(snapshot.firstCompletionAt),
+    ))
       ? snapshot
       : recordOf<KeySnapshot>((await ref.get()).data());
     this.snapshots.set(id, stored);
     return stored;
   }
 
-  recordMember(barrier: string, key: string, record: MemberRecord): Promise<boolean> {
+  async recordMember(barrier: string, key: string, record: MemberRecord): Promise<boolean> {
     const ref = this.membersOf(barrier, key).doc(docId(record.member, record.executionId));
-    return createOnce(ref, { barrier, key, recordedAt: record.recordedAt, json: JSON.stringify(record) });
+    // A member expires with its key (the key's first completion + retention), so the key goes as a unit.
+    const firstCompletionAt = (await this.snapshotOf(barrier, key))?.firstCompletionAt ?? record.recordedAt;
+    return createOnce(ref, { barrier, key, recordedAt: record.recordedAt, json: JSON.stringify(record) }, expiryFrom(firstCompletionAt));
+  }
+
+  /** A key's snapshot: cached once read (it never changes), else read from its document. */
+  private async snapshotOf(barrier: string, key: string): Promise<KeySnapshot | undefined> {
+    const id = docId(barrier, key);
+    const known = this.snapshots.get(id);
+    if (known !== undefined) return known;
+    const doc = await this.c.keys.doc(id).get();
+    if (!doc.exists) return undefined;
+    const stored = recordOf<KeySnapshot>(doc.data());
+    this.snapshots.set(id, stored);
+    return stored;
   }
 
   async readKey(barrier: string, key: string): Promise<KeyState | undefined> {
@@ -153,7 +172,7 @@ export class FirestoreStateStore implements StateStore {
       if (existing !== undefined) return { trigger: existing, created: false };
       const draft = evaluate(state);
       if (draft === undefined) return { trigger: undefined, created: false };
-      const decision = await this.createTrigger({ ...draft, emitter: barrier, scope: key, publishedAt: undefined });
+      const decision = await this.createTrigger({ ...draft, emitter: barrier, scope: key, publishedAt: undefined }, state.snapshot.firstCompletionAt);
       round.decided = decision.trigger;
       return decision;
     });
@@ -197,14 +216,20 @@ export class FirestoreStateStore implements StateStore {
             if (onActive === 'refuse') return { outcome: 'refused', batch: newestRecord, superseded: [] } satisfies OpenBatchResult;
             // The marker takes the batch's completion slot, so a late completeBatch for it can never create one.
             const marker: TriggerDoc = { kind: 'superseded', emitter: batch.coordinator, scope: newestId, published: true, json: '{}' };
-            t.create(newestSlot.ref, { ...marker });
+            t.create(newestSlot.ref, { ...marker, [TTL_FIELD]: expiryFrom(batch.createdAt) });
             t.update(newestRefDoc, { state: 'superseded' });
             superseded.push(newestId);
           }
         }
       }
-      t.set(newestRef, { batchId: batch.id });
-      t.create(batchRef, { coordinator: batch.coordinator, key: batch.key, state: 'active', json: JSON.stringify({ ...batch, state: 'active' }) });
+      t.set(newestRef, { batchId: batch.id, [TTL_FIELD]: expiryFrom(batch.createdAt) });
+      t.create(batchRef, {
+        coordinator: batch.coordinator,
+        key: batch.key,
+        state: 'active',
+        json: JSON.stringify({ ...batch, state: 'active' }),
+        [TTL_FIELD]: expiryFrom(batch.createdAt),
+      });
       return { outcome: 'opened', batch: { ...batch, state: 'active' }, superseded } satisfies OpenBatchResult;
     });
   }
@@ -212,7 +237,7 @@ export class FirestoreStateStore implements StateStore {
   recordBatchItem(batchId: string, item: BatchItem): Promise<boolean> {
     // One document per report, never a shared per-batch or per-entity document updated (no hot document).
     const ref = this.itemsOf(batchId).doc(docId(String(item.entityId), item.executionId));
-    return createOnce(ref, { batchId, recordedAt: item.recordedAt, json: JSON.stringify(item) });
+    return createOnce(ref, { batchId, recordedAt: item.recordedAt, json: JSON.stringify(item) }, expiryFrom(item.recordedAt));
   }
 
   async readBatch(batchId: string): Promise<BatchState | undefined> {
@@ -241,28 +266,28 @@ export class FirestoreStateStore implements StateStore {
     if (state.batch.state !== 'active') return { trigger: undefined, created: false };
     const draft = evaluate(state);
     if (draft === undefined) return { trigger: undefined, created: false };
-    const decision = await this.createTrigger({ ...draft, emitter: state.batch.coordinator, scope: batchId, publishedAt: undefined });
+    const decision = await this.createTrigger({ ...draft, emitter: state.batch.coordinator, scope: batchId, publishedAt: undefined }, state.batch.createdAt);
     // Cache the outcome on the batch (queries for active batches use it); the slot stays the truth. The
     // `active_batches/` link stays: it orders the next trigger for the key against this batch.
     if (decision.created) await this.c.batches.doc(docId(batchId)).update({ state: 'completed' });
     return decision;
   }
 
-  /** The fire-once create; a loser reads the winner's record (a supersede marker reads as no trigger). */
-  private async createTrigger(record: TriggerRecord): Promise<TriggerDecision> {
+  /** The fire-once create (expiring `retainedFrom` + retention: the key's first completion, the batch's creation); a loser reads the winner's record (a supersede marker reads as no trigger). */
+  private async createTrigger(record: TriggerRecord, retainedFrom: number): Promise<TriggerDecision> {
     const ref = this.slotRef(record.emitter, record.scope);
     const doc: TriggerDoc = { kind: 'trigger', emitter: record.emitter, scope: record.scope, published: false, json: JSON.stringify(record) };
-    if (await createOnce(ref, { ...doc })) return { trigger: record, created: true };
+    if (await createOnce(ref, { ...doc }, expiryFrom(retainedFrom))) return { trigger: record, created: true };
     return { trigger: triggerOf(await ref.get()), created: false };
   }
 
   /** A key's completions live under its snapshot, so reading them never scans other keys'. */
   private membersOf(barrier: string, key: string) {
-    return this.c.keys.doc(docId(barrier, key)).collection('members');
+    return this.c.keys.doc(docId(barrier, key)).collection(FIRESTORE_SUBCOLLECTIONS.members);
   }
 
   private itemsOf(batchId: string) {
-    return this.c.batches.doc(docId(batchId)).collection('items');
+    return this.c.batches.doc(docId(batchId)).collection(FIRESTORE_SUBCOLLECTIONS.items);
   }
 
   private slotRef(emitter: string, scope: string) {

@@ -14,7 +14,7 @@ import {
   type SubscriptionConfig,
 } from '../../ports/message-bus.ts';
 import type { MessageHistory, PublishedMessage } from '../../ports/message-history.ts';
-import { collections, createOnce, docId, recordOf, type Collections } from './firestore-docs.ts';
+import { collections, createOnce, docId, expiryFrom, recordOf, type Collections } from './firestore-docs.ts';
 import { ensureSubscription, ensureTopic } from './pubsub-admin.ts';
 
 /** Attribute carrying Baton's deterministic message id (see conventions.ts). */
@@ -92,24 +92,28 @@ export class PubSubMessageBus implements MessageBus, MessageHistory {
     await ensureSubscription(this.options.pubsub, this.options.projectId, config);
     this.ensuredTopics.set(config.topic, Promise.resolve());
     const record = { name: config.name, topic: config.topic, at: FieldValue.serverTimestamp(), json: JSON.stringify(config) };
-    await createOnce(this.c.busSubscriptions.doc(docId(config.name)), record);
+    await createOnce(this.c.busSubscriptions.doc(docId(config.name)), record, expiryFrom(this.options.clock.now()));
     this.configs.set(config.name, config);
   }
 
   async publish(topic: string, message: OutgoingMessage): Promise<PublishResult> {
     const ref = this.c.busPublished.doc(docId(topic, message.id));
     // The record doubles as the bus's history (MessageHistory): `baton trace` reads it back by key or correlation id.
-    const created = await createOnce(ref, {
-      topic,
-      id: message.id,
-      sent: false,
-      attributes: message.attributes,
-      data: message.data,
-      subject: message.attributes['ce-subject'] ?? null,
-      correlationId: message.attributes['ce-correlationid'] ?? null,
-      publishedAt: this.options.clock.now(),
-      at: FieldValue.serverTimestamp(),
-    });
+    const created = await createOnce(
+      ref,
+      {
+        topic,
+        id: message.id,
+        sent: false,
+        attributes: message.attributes,
+        data: message.data,
+        subject: message.attributes['ce-subject'] ?? null,
+        correlationId: message.attributes['ce-correlationid'] ?? null,
+        publishedAt: this.options.clock.now(),
+        at: FieldValue.serverTimestamp(),
+      },
+      expiryFrom(this.options.clock.now()),
+    );
     if (!created && (await this.sentByAnother(ref))) return { id: message.id, duplicate: true };
     try {
       if (this.options.provisioned !== true) await this.ensureTopic(topic);
@@ -231,11 +235,15 @@ export class PubSubMessageBus implements MessageBus, MessageHistory {
       deliveryAttempts: token.a,
       at: this.options.clock.now(),
     };
-    await createOnce(this.c.busDeadLetters.doc(docId(token.s, token.i)), {
-      subscription: token.s,
-      publishedAt: message.publishedAt,
-      json: JSON.stringify(record),
-    });
+    await createOnce(
+      this.c.busDeadLetters.doc(docId(token.s, token.i)),
+      {
+        subscription: token.s,
+        publishedAt: message.publishedAt,
+        json: JSON.stringify(record),
+      },
+      expiryFrom(record.at),
+    );
     if (config.deadLetterTopic !== undefined) {
       const attributes = {
         ...outgoing.attributes,
@@ -277,7 +285,11 @@ export class PubSubMessageBus implements MessageBus, MessageHistory {
 
   private async settle(token: AckToken): Promise<void> {
     // Record first: if the process dies before the Pub/Sub ack, the redelivery is recognised as settled.
-    await createOnce(this.c.busSettled.doc(docId(token.s, token.i)), { subscription: token.s, at: this.options.clock.now() });
+    await createOnce(
+      this.c.busSettled.doc(docId(token.s, token.i)),
+      { subscription: token.s, at: this.options.clock.now() },
+      expiryFrom(this.options.clock.now()),
+    );
     const client = await this.subscriber();
     await client.acknowledge({ subscription: this.subscriptionPath(token.s), ackIds: [token.p] });
   }

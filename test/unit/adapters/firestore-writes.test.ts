@@ -15,6 +15,14 @@ const WRITE_METHODS = new Set(['create', 'set', 'update', 'delete', 'add', 'runT
 
 /** `file › enclosing function › Receiver.method`, for every Firestore write in engine/ (sorted, with repeats). */
 function firestoreWrites(): { site: string; args: string[] }[] {
+  return scan().writes;
+}
+
+/**
+ * Every Firestore write in engine/, and every call of the `createOnce` helper (the one place most
+ * documents are created) with its arguments.
+ */
+function scan(): { writes: { site: string; args: string[] }[]; createOnceCalls: { site: string; args: string[] }[] } {
   const root = packageRoot();
   const engine = join(root, 'engine');
   const files = (readdirSync(engine, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => join(engine, f));
@@ -29,9 +37,13 @@ function firestoreWrites(): { site: string; args: string[] }[] {
   });
   const checker = program.getTypeChecker();
   const writes: { site: string; args: string[] }[] = [];
+  const createOnceCalls: { site: string; args: string[] }[] = [];
   for (const source of program.getSourceFiles()) {
     if (!source.fileName.startsWith(engine)) continue;
     const visit = (node: ts.Node): void => {
+      if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'createOnce') {
+        createOnceCalls.push({ site: `${relative(root, source.fileName)} › ${enclosingName(node)}`, args: node.arguments.map((a) => a.getText(source)) });
+      }
       if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && WRITE_METHODS.has(node.expression.name.text)) {
         const receiver = checker.getTypeAtLocation(node.expression.expression);
         const name = (receiver.getSymbol() ?? receiver.aliasSymbol)?.getName();
@@ -47,7 +59,7 @@ function firestoreWrites(): { site: string; args: string[] }[] {
     };
     visit(source);
   }
-  return writes.sort((a, b) => a.site.localeCompare(b.site));
+  return { writes: writes.sort((a, b) => a.site.localeCompare(b.site)), createOnceCalls };
 }
 
 function enclosingName(node: ts.Node): string {
@@ -104,5 +116,31 @@ describe('Firestore writes (#12: no full-document replace of shared state)', () 
     const barrierPath = writes.filter((w) => /firestore-state-store\.ts › (openKey|recordMember|decideTrigger|createTrigger)/.test(w.site));
     expect(barrierPath).toEqual([]);
     expect(writes.filter((w) => w.site.endsWith('.set') && !w.site.includes('run-journal') && !w.site.includes('Transaction.set'))).toEqual([]);
+  });
+});
+
+describe('Firestore retention (issue 16 #7: every document Baton creates expires)', () => {
+  const { writes, createOnceCalls } = scan();
+
+  it('sets expire_at on every create() and set(): the data names the TTL field', () => {
+    const creates = writes.filter((w) => /\.(create|set)$/.test(w.site));
+    expect(creates.length).toBeGreaterThan(0);
+    for (const { site, args } of creates) {
+      const data = site.includes('Transaction.') ? args[1] : args[0];
+      expect(data, site).toMatch(/\[TTL_FIELD\]|\bexpire_at\b/);
+    }
+  });
+
+  it("gives every createOnce() call an expiry computed by expiryFrom (a key's first completion, or the record's creation)", () => {
+    expect(createOnceCalls.length).toBeGreaterThanOrEqual(8);
+    for (const { site, args } of createOnceCalls) {
+      expect(args, site).toHaveLength(3);
+      expect(args[2], site).toMatch(/^expiryFrom\(/);
+    }
+  });
+
+  it('expires a barrier key as a unit: its snapshot and members count from its first completion', () => {
+    const keyPath = createOnceCalls.filter((c) => /firestore-state-store\.ts › (openKey|recordMember)$/.test(c.site));
+    expect(keyPath.map((c) => c.args[2])).toEqual(['expiryFrom(snapshot.firstCompletionAt)', 'expiryFrom(firstCompletionAt)']);
   });
 });
