@@ -610,9 +610,16 @@ fi
 step 'Firestore TTL on barrier state'
 if ! emulator_skips 'Firestore TTL policies'; then
   run gcloud firestore fields ttls update 'expire_at' --project "$PROJECT" --database "$DATABASE" --collection-group 'baton_keys' --enable-ttl --async
-  run gcloud firestore fields ttls update 'expire_at' --project "$PROJECT" --database "$DATABASE" --collection-group 'baton_members' --enable-ttl --async
   run gcloud firestore fields ttls update 'expire_at' --project "$PROJECT" --database "$DATABASE" --collection-group 'baton_triggers' --enable-ttl --async
   run gcloud firestore fields ttls update 'expire_at' --project "$PROJECT" --database "$DATABASE" --collection-group 'baton_batches' --enable-ttl --async
+  run gcloud firestore fields ttls update 'expire_at' --project "$PROJECT" --database "$DATABASE" --collection-group 'baton_active_batches' --enable-ttl --async
+  run gcloud firestore fields ttls update 'expire_at' --project "$PROJECT" --database "$DATABASE" --collection-group 'baton_bus_subscriptions' --enable-ttl --async
+  run gcloud firestore fields ttls update 'expire_at' --project "$PROJECT" --database "$DATABASE" --collection-group 'baton_bus_published' --enable-ttl --async
+  run gcloud firestore fields ttls update 'expire_at' --project "$PROJECT" --database "$DATABASE" --collection-group 'baton_bus_settled' --enable-ttl --async
+  run gcloud firestore fields ttls update 'expire_at' --project "$PROJECT" --database "$DATABASE" --collection-group 'baton_bus_dead_letters' --enable-ttl --async
+  run gcloud firestore fields ttls update 'expire_at' --project "$PROJECT" --database "$DATABASE" --collection-group 'baton_run_journal' --enable-ttl --async
+  run gcloud firestore fields ttls update 'expire_at' --project "$PROJECT" --database "$DATABASE" --collection-group 'members' --enable-ttl --async
+  run gcloud firestore fields ttls update 'expire_at' --project "$PROJECT" --database "$DATABASE" --collection-group 'items' --enable-ttl --async
 fi
 
 step 'alert policies'
