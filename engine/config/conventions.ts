@@ -77,3 +77,6 @@ export const FIRESTORE_SUBCOLLECTIONS = { members: 'members', items: 'items' } a
 export function firestoreCollectionGroups(prefix: string = DEFAULT_FIRESTORE_PREFIX): string[] {
   return [...Object.values(FIRESTORE_COLLECTIONS).map((name) => `${prefix}${name}`), ...Object.values(FIRESTORE_SUBCOLLECTIONS)];
 }
+
+/** Most rows of each kind one SQLite retention sweep deletes, so opening a large database stays quick. */
+export const SQLITE_SWEEP_LIMIT = 1000;

@@ -3,6 +3,9 @@ import type { BatchRecord, KeySnapshot, MemberRecord, TriggerDraft } from '../..
 import { FakeClock } from '../../engine/runtime/fake-clock.ts';
 import type { Backend, BackendFactory, BackendTraits } from './backend.ts';
 
+/** The time the contract's clocks start at: a key first completed then is younger than the retention when a restart sweeps (issue 16 #7). */
+const FRESH = new FakeClock().now();
+
 const snapshot = (key: string, correlationId = 'first'): KeySnapshot => ({
   barrier: 'gate',
   key,
@@ -11,7 +14,7 @@ const snapshot = (key: string, correlationId = 'first'): KeySnapshot => ({
   threshold: { kind: 'all', required: [], count: undefined, quorum: undefined },
   deadlines: [],
   countsAsComplete: ['success', 'partial'],
-  firstCompletionAt: 1_000,
+  firstCompletionAt: FRESH,
   correlationId,
   traceparent: undefined,
 });
@@ -33,7 +36,7 @@ const draft = (reason = 'all_complete'): TriggerDraft => ({
   decidedAt: 5,
 });
 
-const batch = (id: string, key = '2025-11-29', triggeredAt = 100): BatchRecord => ({
+const batch = (id: string, key = '2025-11-29', triggeredAt = 100, createdAt = 100): BatchRecord => ({
   id,
   coordinator: 'coord',
   key,
@@ -43,7 +46,7 @@ const batch = (id: string, key = '2025-11-29', triggeredAt = 100): BatchRecord =
   entityType: 'players',
   entities: [1, 2, 3],
   incremental: true,
-  createdAt: 100,
+  createdAt,
   triggeredAt,
   state: 'active',
 });
@@ -210,7 +213,7 @@ export function stateStoreContract(name: string, factory: BackendFactory, traits
 
     it('keeps ordering against a completed batch, so a late older trigger never reopens the key (issue 16 #8)', async () => {
       const { store } = setup();
-      await store.openBatch(batch('new', '2025-11-29', 200), 'refuse');
+      await store.openBatch(batch('new', '2025-11-29', 200, FRESH), 'refuse');
       await store.completeBatch('new', () => draft());
       const after = (backend = backend.restart());
       expect(await after.store.openBatch(batch('old', '2025-11-29', 100), 'refuse')).toMatchObject({

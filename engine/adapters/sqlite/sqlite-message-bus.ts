@@ -1,3 +1,4 @@
+import { RETENTION_MS, SQLITE_SWEEP_LIMIT } from '../../config/conventions.ts';
 import type { Clock } from '../../ports/clock.ts';
 import {
   DEAD_LETTER_ATTRIBUTES,
@@ -70,6 +71,31 @@ export class SqliteMessageBus implements MessageBus, MessageHistory {
     private readonly clock: Clock,
   ) {
     db.exec(SCHEMA);
+    this.sweepExpired();
+  }
+
+  /**
+   * Retention (issue 16 #7), run when the database opens: deletes up to `limit` published messages
+   * older than `RETENTION_DAYS` that no subscription still has to deliver (their dedupe record and
+   * history), and up to `limit` dead letters recorded before then. A message still pending on a
+   * subscription is kept whatever its age. Returns how many rows of each it deleted.
+   */
+  sweepExpired(limit: number = SQLITE_SWEEP_LIMIT): { messages: number; deadLetters: number } {
+    const cutoff = this.clock.now() - RETENTION_MS;
+    const sweep = this.db.transaction(() => {
+      const messages = this.sql(
+        `DELETE FROM bus_messages WHERE (topic, id) IN (
+           SELECT m.topic, m.id FROM bus_messages m
+           WHERE m.published_at < ? AND NOT EXISTS (SELECT 1 FROM bus_deliveries d WHERE d.topic = m.topic AND d.message_id = m.id)
+           LIMIT ?)`,
+      ).run(cutoff, limit).changes;
+      const deadLetters = this.sql('DELETE FROM bus_dead_letters WHERE seq IN (SELECT seq FROM bus_dead_letters WHERE at < ? LIMIT ?)').run(
+        cutoff,
+        limit,
+      ).changes;
+      return { messages, deadLetters };
+    });
+    return sweep.immediate();
   }
 
   subscribe(config: SubscriptionConfig): Promise<void> {

@@ -13,6 +13,7 @@ import {
   type TriggerDraft,
   type TriggerRecord,
 } from '../../ports/state-store.ts';
+import { RETENTION_MS, SQLITE_SWEEP_LIMIT } from '../../config/conventions.ts';
 import type { Clock } from '../../ports/clock.ts';
 import { SystemClock } from '../../runtime/system-clock.ts';
 import { prepared, type SqliteDatabase, type Statement } from './open-sqlite-database.ts';
@@ -89,6 +90,39 @@ export class SqliteStateStore implements StateStore {
       if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'batch_items'").get() !== undefined) db.exec(MIGRATE_BATCH_ITEMS);
     });
     upgrade.immediate();
+    this.sweepExpired();
+  }
+
+  /**
+   * Retention (issue 16 #7), run when the database opens: deletes up to `limit` barrier keys whose first
+   * completion is older than `RETENTION_DAYS` — each with all its rows (snapshot, members, trigger) in
+   * one transaction, so a key goes as a unit — and up to `limit` finished (not active) batches created
+   * before then, with their reports and completion. A key younger than the retention is never touched.
+   */
+  sweepExpired(limit: number = SQLITE_SWEEP_LIMIT): { keys: number; batches: number } {
+    const cutoff = this.clock.now() - RETENTION_MS;
+    const sweep = this.db.transaction(() => {
+      const keys = this.sql("SELECT barrier, key FROM barrier_keys WHERE json_extract(snapshot, '$.firstCompletionAt') < ? LIMIT ?").all(cutoff, limit) as {
+        barrier: string;
+        key: string;
+      }[];
+      for (const { barrier, key } of keys) {
+        this.sql('DELETE FROM barrier_members WHERE barrier = ? AND key = ?').run(barrier, key);
+        this.sql('DELETE FROM triggers WHERE emitter = ? AND scope = ?').run(barrier, key);
+        this.sql('DELETE FROM barrier_keys WHERE barrier = ? AND key = ?').run(barrier, key);
+      }
+      const batches = this.sql("SELECT id, coordinator FROM batches WHERE state <> 'active' AND json_extract(record, '$.createdAt') < ? LIMIT ?").all(
+        cutoff,
+        limit,
+      ) as { id: string; coordinator: string }[];
+      for (const { id, coordinator } of batches) {
+        this.sql('DELETE FROM batch_reports WHERE batch_id = ?').run(id);
+        this.sql('DELETE FROM triggers WHERE emitter = ? AND scope = ?').run(coordinator, id);
+        this.sql('DELETE FROM batches WHERE id = ?').run(id);
+      }
+      return { keys: keys.length, batches: batches.length };
+    });
+    return sweep.immediate();
   }
 
   now(): Promise<number> {
