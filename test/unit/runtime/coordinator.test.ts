@@ -3,36 +3,15 @@ import { MemoryMessageBus } from '../../../engine/adapters/memory/memory-message
 import { MemoryStateStore } from '../../../engine/adapters/memory/memory-state-store.ts';
 import type { EntityId } from '../../../engine/ports/state-store.ts';
 import { Coordinator } from '../../../engine/runtime/coordinator.ts';
-import { buildEnvelope, ENVELOPE_TYPES, toMessage, type TriggerData, type WorkData } from '../../../engine/runtime/envelope.ts';
+import type { TriggerData, WorkData } from '../../../engine/runtime/envelope.ts';
 import { BatchRefusedError, UnknownBatchError } from '../../../engine/runtime/errors.ts';
 import { FakeClock } from '../../../engine/runtime/fake-clock.ts';
-import { completion, coordinatorOf, subscriptionOf, Watcher } from '../../contract/fixtures.ts';
+import { completion, coordinatorOf, coordinatorTrigger, subscriptionOf, Watcher } from '../../contract/fixtures.ts';
 
 const MINUTE = 60_000;
 
 function trigger(id: string, players: EntityId[] | undefined, key = '2025-11-29') {
-  return toMessage(
-    buildEnvelope({
-      id,
-      source: '//baton/demo/barriers/gate',
-      type: ENVELOPE_TYPES.trigger,
-      time: 0,
-      subject: key,
-      correlationId: 'run-1',
-      data: {
-        key,
-        correlation_id: 'run-1',
-        emitter: 'gate',
-        reason: 'all_complete',
-        members_completed: [],
-        members_missing: [],
-        lineage: [],
-        ...(players === undefined
-          ? { is_incremental: false }
-          : { is_incremental: true, entities_changed: { players: { ids: players, count: players.length } } }),
-      },
-    }),
-  );
+  return coordinatorTrigger(id, players, { key });
 }
 
 async function setup(config = coordinatorOf(), fullList: EntityId[] = ['p1', 'p2', 'p3', 'p4']) {
