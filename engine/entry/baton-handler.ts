@@ -1,4 +1,5 @@
 // Data flow: HTTP request | CloudEvent → BatonHandler (auth → route) → EntryComponent.handle / tick → ack | dead-letter topic | retry; one log line each.
+import { authorizeRequest } from './authorize-request.ts';
 import type { ResolvedTopic } from '../config/resolved-pipeline.ts';
 import { DEAD_LETTER_ATTRIBUTES, type MessageBus } from '../ports/message-bus.ts';
 import type { TriggerRecord } from '../ports/state-store.ts';
@@ -210,20 +211,13 @@ export class BatonHandler {
     }
   }
 
-  private async authorize(request: EntryRequest): Promise<EntryResponse | undefined> {
-    const { verifier } = this.options;
-    if (verifier === undefined) return undefined;
-    let verdict: OidcVerdict;
-    try {
-      verdict = await verifier.verify(request.headers.authorization);
-    } catch (error) {
-      const reason = reasonOf(error);
-      this.log({ severity: 'ERROR', message: `cannot verify tokens: ${reason}`, baton_event: 'auth.unavailable' });
-      return this.respond(503, { error: 'cannot verify the token now' });
-    }
-    if (verdict.ok) return undefined;
-    this.log({ severity: 'WARNING', message: `rejected ${request.path}: ${verdict.reason}`, baton_event: 'auth.rejected', status: verdict.status });
-    return this.respond(verdict.status, { error: verdict.status === 401 ? 'unauthenticated' : 'forbidden' });
+  private authorize(request: EntryRequest): Promise<EntryResponse | undefined> {
+    return authorizeRequest(
+      this.options.verifier,
+      request,
+      (entry) => this.log(entry),
+      (status, body) => this.respond(status, body),
+    );
   }
 
   private async deadLetter(delivery: PushDelivery, reason: string, context: LogFields): Promise<DeliveryResult> {

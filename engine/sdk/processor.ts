@@ -1,9 +1,9 @@
 // Data flow: push request → Processor.handle (OIDC → push body → readTrigger) → deliver → ExecutionStore? → handle(ctx) → buildCompletion → publish → ExecutionStore.set → 2xx | 5xx.
+import { authorizeRequest } from '../entry/authorize-request.ts';
 import { createHash } from 'node:crypto';
 import type { EntryRequest, EntryResponse, RequestVerifier } from '../entry/baton-handler.ts';
 import type { LogEntry, LogFields, Logger } from '../entry/cloud-logger.ts';
 import { createHttpListener, type HttpListener } from '../entry/http-adapter.ts';
-import type { OidcVerdict } from '../entry/oidc-verifier.ts';
 import { InvalidPushBodyError, parsePushDelivery } from '../entry/parse-push-delivery.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { MessageBus, OutgoingMessage } from '../ports/message-bus.ts';
@@ -261,19 +261,13 @@ export class Processor {
     return { status: 'completed', executionId: ids.executionId, completion, result };
   }
 
-  private async authorize(request: EntryRequest): Promise<EntryResponse | undefined> {
-    const { verifier } = this.parts;
-    if (verifier === undefined) return undefined;
-    let verdict: OidcVerdict;
-    try {
-      verdict = await verifier.verify(request.headers.authorization);
-    } catch (error) {
-      this.log({ severity: 'ERROR', message: `cannot verify tokens: ${reasonOf(error)}`, baton_event: 'auth.unavailable' });
-      return this.respond(503, { error: 'cannot verify the token now' });
-    }
-    if (verdict.ok) return undefined;
-    this.log({ severity: 'WARNING', message: `rejected ${request.path}: ${verdict.reason}`, baton_event: 'auth.rejected', status: verdict.status });
-    return this.respond(verdict.status, { error: verdict.status === 401 ? 'unauthenticated' : 'forbidden' });
+  private authorize(request: EntryRequest): Promise<EntryResponse | undefined> {
+    return authorizeRequest(
+      this.parts.verifier,
+      request,
+      (entry) => this.log(entry),
+      (status, body) => this.respond(status, body),
+    );
   }
 
   private badRequest(reason: string): EntryResponse {
