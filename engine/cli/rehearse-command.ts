@@ -31,7 +31,10 @@ export function rehearseCommand(context: CommandContext): Command {
     .option('--key <key>', 'a key to run (repeatable)', (value: string, all: string[]) => [...all, value], [])
     .option('--keys <list>', 'keys: a date range 2025-11-01..2025-11-30 or a list a,b,c')
     .addOption(
-      new Option('--speed <n>', 'simulated seconds per real second: processors, deadlines, stall policies and scheduler jobs all run this much faster')
+      new Option(
+        '--speed <n>',
+        'simulated seconds per real second: processors, deadlines, stall policies, scheduler jobs and retry backoffs all run this much faster',
+      )
         .default(60)
         .argParser(positive('--speed')),
     )

@@ -8,6 +8,13 @@ export interface TopologyTarget {
   readonly projectId: string;
   /** The local URL a push subscription delivers to. */
   readonly pushEndpoint: (subscription: SubscriptionModel) => string;
+  /**
+   * Simulated seconds per real second. Retry backoffs are durations of the simulated deployment, so
+   * they are divided by it like every other duration (10 s → 0.17 s at x60); without that, a few
+   * transient 5xx answers cost minutes of real time (the emulator backs off 1 s, 18 s, 36 s… at
+   * 10 s/600 s) while deadlines and stall windows race ahead on the compressed clock.
+   */
+  readonly speed?: number;
 }
 
 /** A resource the emulator refused, said with what was sent. */
@@ -19,13 +26,14 @@ export class TopologyError extends Error {
 /**
  * Creates every topic, dead-letter topic, dead-letter hold subscription and subscription of the
  * deploy model — the same model Terraform and deploy.sh render — with the rendered names, filters,
- * ack deadlines, retry and dead-letter policies and retention. Returns how many of each it made.
+ * ack deadlines, retry (backoffs compressed by `speed`) and dead-letter policies and retention. Returns how many of each it made.
  */
 export async function createEmulatorTopology(model: DeployModel, target: TopologyTarget): Promise<{ topics: number; subscriptions: number }> {
   const base = `http://${target.pubsubHost}/v1/projects/${target.projectId}`;
   const topicPath = (name: string): string => `projects/${target.projectId}/topics/${name}`;
   let topics = 0;
   let subscriptions = 0;
+  const backoff = (simulatedSeconds: number): string => `${Math.max(simulatedSeconds / (target.speed ?? 1), 0.1).toFixed(3)}s`;
   for (const topic of model.topics) {
     await put(`${base}/topics/${topic.name}`, { labels: model.labels });
     topics++;
@@ -45,7 +53,7 @@ export async function createEmulatorTopology(model: DeployModel, target: Topolog
       topic: topicPath(subscription.topic),
       ackDeadlineSeconds: settings.ackDeadlineSeconds,
       messageRetentionDuration: `${settings.messageRetentionSeconds}s`,
-      retryPolicy: { minimumBackoff: `${settings.minBackoffSeconds}s`, maximumBackoff: `${settings.maxBackoffSeconds}s` },
+      retryPolicy: { minimumBackoff: backoff(settings.minBackoffSeconds), maximumBackoff: backoff(settings.maxBackoffSeconds) },
       ...(subscription.filter === undefined ? {} : { filter: subscription.filter }),
       ...(subscription.deadLetter === undefined
         ? {}

@@ -7,7 +7,7 @@ import type { RunningEmulators } from '../adapters/gcp/emulators.ts';
 import type { LoadResult } from '../config/load-pipeline.ts';
 import { packageRoot } from '../config/package-root.ts';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
-import { inspectKey, isKeyFinished } from '../runtime/inspect-key.ts';
+import { inspectKey, isKeyFinished, type KeyView } from '../runtime/inspect-key.ts';
 import { PipelineRuntime } from '../runtime/pipeline-runtime.ts';
 import { ScaledClock } from '../runtime/scaled-clock.ts';
 import { buildRunReport, type RunReport } from '../cli/run-report.ts';
@@ -176,6 +176,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
     const topology = await createEmulatorTopology(model, {
       pubsubHost: emulators.pubsubHost,
       projectId,
+      speed,
       pushEndpoint: (subscription) => `${gateway.url}/push/${encodeURIComponent(subscription.name)}`,
     });
     say(`topology: ${topology.topics} topics, ${topology.subscriptions} subscriptions (push endpoints → ${gateway.url})`);
@@ -292,6 +293,13 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
 
     const views = [];
     for (const key of keys) views.push(await inspectKey(pipeline, reader, key));
+    if (end === 'timeout') {
+      // What a reader needs to see why: what is still open, and where deliveries were refused.
+      for (const view of views) if (!isKeyFinished(pipeline, view)) say(`unfinished: ${describeOpen(view)}`);
+      for (const [component, c] of gateway.counts)
+        if (c.retries > 0) say(`retried: ${component} answered ${c.retries} of ${c.requests} deliveries with an error`);
+      say(`at the timeout: ${gateway.inFlight} push(es) in flight, ${processors.busy} processor deliveries running`);
+    }
     const deadLetters = await readDeadLetters(model, emulators.pubsubHost, projectId);
     const duplicates = [...logCounts.values()].reduce((sum, c) => sum + c.duplicates, 0);
     const report = buildRunReport(pipeline, views, options.start, duplicates, deadLetters.length);
@@ -363,4 +371,19 @@ function formatSimulated(ms: number): string {
   return minutes >= 60
     ? `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`
     : `${minutes}m ${String(Math.floor((ms % 60_000) / 1000)).padStart(2, '0')}s`;
+}
+
+/** One line on what holds a key open: each barrier without a trigger and what it waits for, each unfinished batch. */
+function describeOpen(view: KeyView): string {
+  const parts: string[] = [];
+  for (const barrier of view.barriers) {
+    if (barrier.status === undefined) parts.push(`${barrier.barrier} has seen nothing`);
+    else if (barrier.status.trigger === undefined) parts.push(`${barrier.barrier} waits for ${barrier.status.missing.join(', ') || 'its threshold'}`);
+    else if (barrier.status.trigger.publishedAt === undefined) parts.push(`${barrier.barrier} decided but not published`);
+  }
+  for (const batch of view.batches) {
+    if (batch.progress === undefined) parts.push(`${batch.coordinator} has no batch`);
+    else if (batch.progress.state.completion === undefined) parts.push(`${batch.coordinator} at ${batch.progress.done}/${batch.progress.total}`);
+  }
+  return `${view.key}: ${parts.join('; ') || 'every gate fired'}`;
 }

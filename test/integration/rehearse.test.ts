@@ -28,15 +28,19 @@ const silent = (processor: string, message: { data: string }): boolean =>
 
 describe.skipIf(!EMULATORS_AVAILABLE)('baton rehearse: the generated deployment, run on the emulators', () => {
   const emulators = useEmulators();
+  // The rehearsal's own progress lines, so a failed expectation says what the run was doing.
+  let progress: string[] = [];
   const run = (file: string, label: string, extra: Partial<RehearsalOptions> = {}): Promise<RehearsalResult> => {
     const pipeline = loaded(file);
+    progress = [];
     return rehearse({
+      onProgress: (line) => progress.push(line),
       loaded: pipeline,
       keys: [KEY],
       speed: 60,
       seed: pipeline.pipeline.simulation.seed,
       start: Date.parse(START),
-      timeoutMs: 150_000,
+      timeoutMs: 180_000,
       emulators: emulators(),
       projectId: freshProjectId(label),
       ...extra,
@@ -46,7 +50,7 @@ describe.skipIf(!EMULATORS_AVAILABLE)('baton rehearse: the generated deployment,
   it('runs an NBA day through push delivery, functions-framework, the coordinator process and the IAM guard, deciding the same triggers as baton run', async () => {
     const result = await run(join(root, 'pipeline.yaml'), 'nba');
     expect(result.denials).toEqual([]);
-    expect(result.end).toBe('finished');
+    expect(result.end, progress.join('\n')).toBe('finished');
     expect(result.report.finishedKeys).toBe(1);
 
     const embedded = await runCli('run', '--key', KEY, '--start', START, '--json', '--state-dir', mkdtempSync(join(tmpdir(), 'baton-rehearse-cmp-')));
@@ -63,7 +67,7 @@ describe.skipIf(!EMULATORS_AVAILABLE)('baton rehearse: the generated deployment,
     // Dependency triggers reach only the processor they address: the rendered filter, applied.
     expect(byName.get('player_composite_factors')?.deliveries).toMatchObject({ acks: 1, filtered: 2 });
     expect(result.deadLetters).toEqual([]);
-  }, 240_000);
+  }, 270_000);
 
   it('fails and names the missing binding when the rendered IAM lacks one grant', async () => {
     const withoutGrant = (model: DeployModel): DeployModel => ({
@@ -86,7 +90,7 @@ describe.skipIf(!EMULATORS_AVAILABLE)('baton rehearse: the generated deployment,
     const poison = [{ topic: 'tables-loaded', data: '{"completion_pct": 100}', attributes: { 'ce-id': 'poison-1', 'ce-subject': KEY } }];
     const result = await run(STALL_SHOP, 'poison', { inject: poison });
     expect(result.denials).toEqual([]);
-    expect(result.end).toBe('finished');
+    expect(result.end, progress.join('\n')).toBe('finished');
     expect(result.deadLetters).toEqual([expect.objectContaining({ deadLetterTopic: 'tables-loaded-dlq', id: 'poison-1', key: KEY })]);
     expect(result.deadLetters[0]?.reason).not.toMatch(/^exhausted/);
     expect(result.components.find((c) => c.component === 'loaded')?.deadLettered).toBe(1);
@@ -102,7 +106,7 @@ describe.skipIf(!EMULATORS_AVAILABLE)('baton rehearse: the generated deployment,
 
   it('completes a stuck coordinator batch by its stall policy, driven only by the rendered scheduler job', async () => {
     const stuck = await run(STALL_SHOP, 'stall', { silent });
-    expect(stuck.end).toBe('finished');
+    expect(stuck.end, progress.join('\n')).toBe('finished');
     expect(stuck.report.triggers.find((t) => t.emitter === 'report-coordinator')).toMatchObject({ reason: 'stalled', detail: '3/4' });
     expect(stuck.components.find((c) => c.component === 'report-coordinator')?.deliveries.ticks).toBeGreaterThan(0);
   }, 240_000);
