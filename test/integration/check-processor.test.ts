@@ -106,7 +106,8 @@ async function startTestProcessor(fault: Fault, projectId: string): Promise<{ ur
           body: JSON.stringify({ messages: [{ data: Buffer.from(JSON.stringify(data)).toString('base64'), attributes: out }] }),
         });
       if (fault === 'acks-before-publish') {
-        setTimeout(() => void publish(), 300);
+        // Late enough that a check starved of CPU (the cases run concurrently) still pulls before it lands.
+        setTimeout(() => void publish(), 1_500);
         return;
       }
       publish().then(
@@ -138,8 +139,10 @@ async function check(name: string, url: string, projectId: string): Promise<{ co
   return { code, stdout };
 }
 
+// Each case has its own project, processor and port, and spends most of its time watching for late
+// publishes, so the cases run concurrently (vitest's maxConcurrency, 5 at a time).
 describe.skipIf(!EMULATORS_AVAILABLE)('baton check-processor against the Pub/Sub emulator', () => {
-  it(
+  it.concurrent(
     'passes a processor that keeps the contract (exit 0, every line ✓)',
     async () => {
       const projectId = freshProjectId('check-good');
@@ -173,7 +176,7 @@ describe.skipIf(!EMULATORS_AVAILABLE)('baton check-processor against the Pub/Sub
     ['accepts-malformed', [/not-json\n +✗ http +HTTP 200/, /not-an-envelope\n +✗ http +HTTP 200/]],
   ];
 
-  it.each(violations)(
+  it.concurrent.each(violations)(
     'reports a processor with the fault %s (exit 1)',
     async (fault, expected) => {
       const projectId = freshProjectId(`check-${fault}`.slice(0, 20));
@@ -189,7 +192,7 @@ describe.skipIf(!EMULATORS_AVAILABLE)('baton check-processor against the Pub/Sub
     CHECK_TIMEOUT_MS,
   );
 
-  it(
+  it.concurrent(
     'prints the same report as JSON with --json',
     async () => {
       const projectId = freshProjectId('check-json');
@@ -240,7 +243,7 @@ describe.skipIf(!EMULATORS_AVAILABLE)('baton check-processor against the Pub/Sub
       })),
     ];
 
-    it.each(sdkProcessors)(
+    it.concurrent.each(sdkProcessors)(
       'passes check-processor as $name',
       async ({ name, build }) => {
         const projectId = freshProjectId('sdk');
@@ -273,7 +276,7 @@ describe.skipIf(!EMULATORS_AVAILABLE)('baton check-processor against the Pub/Sub
       { name: 'prediction_worker', phase: 'predictions', topic: 'nba-phase5-prediction-ready', entry: '' },
     ];
 
-    it.each(processors)(
+    it.concurrent.each(processors)(
       'passes check-processor as $name',
       async ({ name, phase, topic, entry }) => {
         const projectId = freshProjectId(`py-${phase}`);
