@@ -5,8 +5,11 @@ import { coordinatorWithoutCompletionTopic } from './coordinator-without-complet
 import { cycle } from './cycle.ts';
 import { deadlineTiersOrder } from './deadline-tiers-order.ts';
 import { dependencyNotGuaranteed } from './dependency-not-guaranteed.ts';
+import { dependencyNotUpstream } from './dependency-not-upstream.ts';
 import { dlqDisabledWithoutReason } from './dlq-disabled-without-reason.ts';
 import { duplicateName } from './duplicate-name.ts';
+import { modeCasesUncovered } from './mode-cases-uncovered.ts';
+import { modesNeedDateKey } from './modes-need-date-key.ts';
 import { phaseTrigger } from './phase-trigger.ts';
 import { pushWithoutInvoker } from './push-without-invoker.ts';
 import { subscriptionSettings } from './subscription-settings.ts';
@@ -31,6 +34,9 @@ export const GRAPH_RULES: readonly GraphRule[] = [
   topicNoSubscriber,
   barrierInputNoPublisher,
   thresholdUnreachable,
+  modesNeedDateKey,
+  modeCasesUncovered,
+  dependencyNotUpstream,
   dependencyNotGuaranteed,
   deadlineTiersOrder,
   unreachablePhase,
