@@ -16,6 +16,7 @@ import { subscriptionSettings } from './subscription-settings.ts';
 import { thresholdUnreachable } from './threshold-unreachable.ts';
 import { topicNoPublisher } from './topic-no-publisher.ts';
 import { topicNoSubscriber } from './topic-no-subscriber.ts';
+import { unknownEntityType } from './unknown-entity-type.ts';
 import { unknownPhase } from './unknown-phase.ts';
 import { unknownProcessor } from './unknown-processor.ts';
 import { unknownTopic } from './unknown-topic.ts';
@@ -27,6 +28,7 @@ export const GRAPH_RULES: readonly GraphRule[] = [
   unknownTopic,
   unknownProcessor,
   unknownPhase,
+  unknownEntityType,
   phaseTrigger,
   cycle,
   topicNoPublisher,

@@ -44,6 +44,18 @@ const cases: HintCase[] = [
     says: 'add "after_today: { when: after_today }" under barriers.ingest-done.modes.profiles',
     apply: (text) => replaceOnce(text, '      profiles:\n', '      profiles:\n        after_today: { when: after_today }\n'),
   },
+  {
+    fixture: 'unknown-entity-type',
+    code: 'graph/unknown-entity-type',
+    says: 'did you mean "stores"?',
+    apply: (text) => replaceOnce(replaceOnce(text, 'type: shops', 'type: stores'), 'changes: { stoers: 1.0 }', 'changes: { stores: 1.0 }'),
+  },
+  {
+    fixture: 'entity-types-undeclared',
+    code: 'graph/unknown-entity-type',
+    says: 'add "entities: { stores: {} }" at the top level',
+    apply: (text) => `${text}entities: { stores: {} }\n`,
+  },
 ];
 
 /** Each semantic rule's hint, followed literally, leaves a pipeline with no problem left. */
