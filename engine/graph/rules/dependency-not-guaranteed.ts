@@ -84,16 +84,15 @@ function isRequired(name: string, expected: readonly string[], threshold: Thresh
   return threshold.kind === 'all' || threshold.required.some((r) => r.name === name);
 }
 
-/** What to write so that `gate` requires `dep` in every mode. */
+/** What to write so that `gate` requires `dep` in every mode: each field to add it to. */
 function requireHint(gate: ResolvedBarrier, dep: string): string {
-  if (gate.modes === undefined) return `require it: add "${dep}" to ${formatPath([...gate.path, 'threshold', 'required'])}`;
-  const short = gate.modes.profiles.filter(
-    (p) =>
-      !isRequired(
-        dep,
-        (p.expect ?? gate.members).map((r) => r.name),
-        p.threshold,
-      ),
-  );
-  return `require it in every mode of "${gate.name}": in ${short.map((p) => `"${p.name}"`).join(', ')}, add "${dep}" to threshold.required (and to expect, if it lists members)`;
+  const isMember = gate.members.some((m) => m.name === dep);
+  const fields = (gate.modes?.profiles ?? [{ expect: undefined, threshold: gate.threshold, path: gate.path }]).flatMap((p) => {
+    const expected = (p.expect ?? gate.members).map((r) => r.name);
+    if (isRequired(dep, expected, p.threshold)) return [];
+    const expect = expected.includes(dep) || (p.expect === undefined && isMember) ? [] : [[...p.path, 'expect']];
+    const required = p.threshold.kind === 'all' ? [] : [[...p.threshold.path, 'required']];
+    return [...expect, ...required].map((path) => formatPath(path));
+  });
+  return `require it: add "${dep}" to ${fields.join(', ')}`;
 }
