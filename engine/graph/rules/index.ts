@@ -8,6 +8,7 @@ import { dependencyNotGuaranteed } from './dependency-not-guaranteed.ts';
 import { dependencyNotUpstream } from './dependency-not-upstream.ts';
 import { dlqDisabledWithoutReason } from './dlq-disabled-without-reason.ts';
 import { duplicateName } from './duplicate-name.ts';
+import { modeCaseDuplicated } from './mode-case-duplicated.ts';
 import { modeCasesUncovered } from './mode-cases-uncovered.ts';
 import { modesNeedDateKey } from './modes-need-date-key.ts';
 import { phaseTrigger } from './phase-trigger.ts';
@@ -38,6 +39,7 @@ export const GRAPH_RULES: readonly GraphRule[] = [
   thresholdUnreachable,
   modesNeedDateKey,
   modeCasesUncovered,
+  modeCaseDuplicated,
   dependencyNotUpstream,
   dependencyNotGuaranteed,
   deadlineTiersOrder,

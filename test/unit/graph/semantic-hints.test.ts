@@ -45,6 +45,12 @@ const cases: HintCase[] = [
     apply: (text) => replaceOnce(text, '      profiles:\n', '      profiles:\n        after_today: { when: after_today }\n'),
   },
   {
+    fixture: 'mode-case-duplicated',
+    code: 'graph/mode-case-duplicated',
+    says: 'remove barriers.ingest-done.modes.profiles.next_day',
+    apply: (text) => replaceOnce(text, '        next_day:\n          when: after_today\n          threshold: { count: 1 }\n', ''),
+  },
+  {
     fixture: 'unknown-entity-type',
     code: 'graph/unknown-entity-type',
     says: 'did you mean "stores"?',
