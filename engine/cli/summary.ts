@@ -30,6 +30,8 @@ export function formatSummary(result: LoadResult, palette: Palette): string {
     lines.push(`  ${palette.bold(barrier.name)}: ${barrier.listens.name} →${origin} ${barrier.publishes.name}`);
     lines.push(`    fires on ${describeBarrier(barrier)}`);
   }
+  const entityTypes = pipeline.entityTypes ?? [];
+  if (entityTypes.length > 0) lines.push('', `entity types (${entityTypes.length}): ${entityTypes.map((e) => e.name).join(', ')}`);
   if (pipeline.coordinators.length > 0) {
     lines.push('', `coordinators (${pipeline.coordinators.length}):`);
     for (const c of pipeline.coordinators) {

@@ -101,6 +101,8 @@ export interface PipelineSpec {
   version: 1;
   pipeline: { name: string; description?: string; project?: string; region?: string };
   key: { name: string; type?: 'date' | 'string'; pattern?: string; description?: string };
+  /** Declared entity types, by name. */
+  entities?: Record<string, { description?: string }>;
   defaults?: {
     subscription?: SubscriptionSpec;
     counts_as_complete?: CompletionStatus[];

@@ -191,6 +191,8 @@ export function resolve(spec: PipelineSpec): ResolvedPipeline {
     project: spec.pipeline.project,
     region: spec.pipeline.region,
     key: { name: spec.key.name, type: spec.key.type ?? 'string', pattern: spec.key.pattern },
+    entityTypes:
+      spec.entities && Object.entries(spec.entities).map(([name, entity]) => ({ name, description: entity.description ?? '', path: ['entities', name] })),
     orchestrator: {
       memoryMb: orchestrator.memory_mb ?? DEFAULTS.memoryMb,
       timeoutSeconds: orchestrator.timeout_seconds ?? DEFAULTS.timeoutSeconds,
@@ -226,6 +228,11 @@ function resolveSimulation(spec: SimulateSpec | undefined): ResolvedSimulation {
     defaults,
     processors: new Map(written.map(([name, s]) => [name, merge(defaults, s)])),
     references: written.map(([name]) => ref(name, ['simulate', 'processors', name])),
+    entityReferences: [
+      ...Object.keys(spec?.entities ?? {}).map((type) => ref(type, ['simulate', 'entities', type])),
+      ...Object.keys(spec?.defaults?.changes ?? {}).map((type) => ref(type, ['simulate', 'defaults', 'changes', type])),
+      ...written.flatMap(([name, s]) => Object.keys(s.changes ?? {}).map((type) => ref(type, ['simulate', 'processors', name, 'changes', type]))),
+    ],
   };
 }
 

@@ -138,6 +138,13 @@ export interface ResolvedCoordinator {
   readonly path: DocPath;
 }
 
+/** An entity type declared under the top-level `entities:`. */
+export interface ResolvedEntityType {
+  readonly name: string;
+  readonly description: string;
+  readonly path: DocPath;
+}
+
 /** How one simulated processor behaves, defaults applied. */
 export interface SimulatedBehaviour {
   readonly latencyMs: readonly [number, number];
@@ -157,6 +164,8 @@ export interface ResolvedSimulation {
   readonly processors: ReadonlyMap<string, SimulatedBehaviour>;
   /** Processor names written under simulate.processors, with where (checked by graph/unknown-processor). */
   readonly references: readonly Ref[];
+  /** Entity types written under simulate (entities, changes), with where (checked by graph/unknown-entity-type). */
+  readonly entityReferences: readonly Ref[];
 }
 
 export interface ResolvedPipeline {
@@ -165,6 +174,8 @@ export interface ResolvedPipeline {
   readonly project: string | undefined;
   readonly region: string | undefined;
   readonly key: { readonly name: string; readonly type: 'date' | 'string'; readonly pattern: string | undefined };
+  /** Declared entity types; undefined when the file has no top-level `entities:` (graph/unknown-entity-type reports references then). */
+  readonly entityTypes: readonly ResolvedEntityType[] | undefined;
   readonly orchestrator: { readonly memoryMb: number; readonly timeoutSeconds: number; readonly maxInstances: number };
   /** `defaults.subscription` with defaults applied: the settings of barrier and coordinator subscriptions. */
   readonly subscriptionDefaults: SubscriptionSettings;

@@ -23,6 +23,11 @@ export function processorReferences(pipeline: ResolvedPipeline): Ref[] {
   ];
 }
 
+/** Every entity type written in the pipeline outside `entities:`, with where it was written. */
+export function entityTypeReferences(pipeline: ResolvedPipeline): Ref[] {
+  return [...pipeline.coordinators.map((c) => ({ name: c.entityType, path: [...c.path, 'entities', 'type'] })), ...pipeline.simulation.entityReferences];
+}
+
 /** Every phase name written in the pipeline outside `phases:`, with where it was written. */
 export function phaseReferences(pipeline: ResolvedPipeline): Ref[] {
   return [...pipeline.barriers.flatMap((b) => (b.membersPhase ? [b.membersPhase] : [])), ...pipeline.coordinators.map((c) => c.phase)];

@@ -16,6 +16,7 @@ describe('baton validate', () => {
     expect(stdout).toContain('fires on all 21');
     expect(stdout).toContain('overnight: critical (2) + 60% of 5');
     expect(stdout).toContain('tiers 5→4@1h→3@2h→any@4h');
+    expect(stdout).toContain('entity types (2): players, teams');
   });
 
   it('exits 1 and prints located diagnostics with hints for an invalid file', async () => {
