@@ -115,10 +115,13 @@ export function buildDeployModel(result: LoadResult): DeployModel {
 
   const publishes = new Map<string, Set<string>>();
   for (const topic of topics) for (const p of topic.publishers) publishes.set(p, (publishes.get(p) ?? new Set()).add(topic.name));
-  const pulls = (component: string): string[] => subscriptions.filter((s) => s.consumer === component && !s.push).map((s) => s.name);
+  // Index the subscriptions by consumer once: a lookup per component keeps the model linear in processors.
+  const consumed = new Map<string, SubscriptionModel[]>();
+  for (const s of subscriptions) consumed.set(s.consumer, [...(consumed.get(s.consumer) ?? []), s]);
+  const pulls = (component: string): string[] => (consumed.get(component) ?? []).filter((s) => !s.push).map((s) => s.name);
   // Baton's own handler (barriers, coordinators) republishes poison messages to the consumed topic's DLQ itself.
   const deadLetterPublishes = (component: string, kind: ComponentKind): string[] =>
-    kind === 'processor' ? [] : unique(subscriptions.flatMap((s) => (s.consumer === component && s.deadLetter ? [s.deadLetter.name] : [])));
+    kind === 'processor' ? [] : unique((consumed.get(component) ?? []).flatMap((s) => (s.deadLetter ? [s.deadLetter.name] : [])));
   const account = (component: string, kind: ComponentKind, description: string): ServiceAccountModel => {
     const accountId = serviceAccountId(component);
     return {

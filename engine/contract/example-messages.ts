@@ -152,6 +152,17 @@ export function triggerOrigin(pipeline: ResolvedPipeline, processor: ResolvedPro
 
 /** Who publishes a topic in the pipeline (a barrier, a coordinator's work or batch completion, processors), or `external`. */
 function publisherOf(pipeline: ResolvedPipeline, topic: string): Exclude<TriggerOrigin, { kind: 'entry' }> {
+  // Asked once per processor; one answer per topic keeps the docs of a large pipeline linear.
+  let known = publishersOf.get(pipeline);
+  if (known === undefined) publishersOf.set(pipeline, (known = new Map<string, Exclude<TriggerOrigin, { kind: 'entry' }>>()));
+  const answer = known.get(topic) ?? findPublisher(pipeline, topic);
+  known.set(topic, answer);
+  return answer;
+}
+
+const publishersOf = new WeakMap<ResolvedPipeline, Map<string, Exclude<TriggerOrigin, { kind: 'entry' }>>>();
+
+function findPublisher(pipeline: ResolvedPipeline, topic: string): Exclude<TriggerOrigin, { kind: 'entry' }> {
   const barrier = pipeline.barriers.find((b) => b.publishes.name === topic && b.target === undefined);
   if (barrier) return { kind: 'barrier', barrier };
   const worked = pipeline.coordinators.find((c) => c.workTopic.name === topic);

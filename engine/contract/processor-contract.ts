@@ -24,7 +24,9 @@ export interface ProcessorContract {
 
 /** The contract of one processor, or undefined when the pipeline has no processor of that name. */
 export function processorContract(pipeline: ResolvedPipeline, name: string): ProcessorContract | undefined {
-  const processor = pipeline.processors.find((p) => p.name === name);
+  let byName = processorsByName.get(pipeline);
+  if (byName === undefined) processorsByName.set(pipeline, (byName = new Map(pipeline.processors.map((p) => [p.name, p]))));
+  const processor = byName.get(name);
   if (processor === undefined) return undefined;
   const phase = pipeline.phases.find((p) => p.name === processor.phase);
   if (phase === undefined) throw new Error(`processor ${name}: phase ${processor.phase} is not declared`);
@@ -33,9 +35,22 @@ export function processorContract(pipeline: ResolvedPipeline, name: string): Pro
     processor,
     phase,
     origin,
-    subscription: planSubscriptions(pipeline).find((s) => s.role === 'processor' && s.consumer === name),
+    subscription: processorSubscriptions(pipeline).get(name),
     publishes: processor.publishes.name,
     reportsEntities: reportsEntities(pipeline, processor),
     worker: origin.kind === 'coordinator',
   };
+}
+
+const processorsByName = new WeakMap<ResolvedPipeline, ReadonlyMap<string, ResolvedProcessor>>();
+const subscriptionsByProcessor = new WeakMap<ResolvedPipeline, ReadonlyMap<string, PlannedSubscription>>();
+
+/** Each processor's trigger subscription by processor name, indexed once per pipeline. */
+function processorSubscriptions(pipeline: ResolvedPipeline): ReadonlyMap<string, PlannedSubscription> {
+  let known = subscriptionsByProcessor.get(pipeline);
+  if (known === undefined) {
+    known = new Map(planSubscriptions(pipeline).flatMap((s) => (s.role === 'processor' ? [[s.consumer, s] as const] : [])));
+    subscriptionsByProcessor.set(pipeline, known);
+  }
+  return known;
 }

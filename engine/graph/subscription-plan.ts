@@ -23,9 +23,21 @@ export interface PlannedSubscription {
  * the generated manifests all take their subscriptions from here, so they cannot disagree (#6, #18).
  * Assumes a valid pipeline (every referenced topic declared).
  */
-export function planSubscriptions(pipeline: ResolvedPipeline): PlannedSubscription[] {
+export function planSubscriptions(pipeline: ResolvedPipeline): readonly PlannedSubscription[] {
+  // A resolved pipeline never changes, so its plan is computed once (callers ask per processor).
+  const known = plans.get(pipeline);
+  if (known !== undefined) return known;
+  const planned = Object.freeze(computePlan(pipeline));
+  plans.set(pipeline, planned);
+  return planned;
+}
+
+const plans = new WeakMap<ResolvedPipeline, readonly PlannedSubscription[]>();
+
+function computePlan(pipeline: ResolvedPipeline): PlannedSubscription[] {
+  const topics = new Map(pipeline.topics.map((t) => [t.name, t]));
   const deadLetter = (topic: string): string | undefined => {
-    const declared = pipeline.topics.find((t) => t.name === topic);
+    const declared = topics.get(topic);
     return declared?.deadLetter.enabled ? declared.deadLetter.topic : undefined;
   };
   const plan = (
