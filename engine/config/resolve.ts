@@ -191,6 +191,7 @@ export function resolve(spec: PipelineSpec): ResolvedPipeline {
     project: spec.pipeline.project,
     region: spec.pipeline.region,
     key: { name: spec.key.name, type: spec.key.type ?? 'string', pattern: spec.key.pattern },
+    keyCadenceMs: parseDuration(spec.key.cadence ?? (spec.key.type === 'hour' ? '1h' : '1d')),
     orchestrator: {
       memoryMb: orchestrator.memory_mb ?? DEFAULTS.memoryMb,
       timeoutSeconds: orchestrator.timeout_seconds ?? DEFAULTS.timeoutSeconds,
