@@ -41,8 +41,8 @@ export function completionAbsenceWindow(cadenceMs: number): string {
   return `${(cadenceMs + Math.min(cadenceMs, ABSENCE_GRACE_MS)) / 1000}s`;
 }
 
-/** `93600s` as people read it: `26h`, `2h`, `90m`. */
-function readableSeconds(window: string): string {
+/** `93600s` as people read it: `26 h`, `2 h`, `90 min`. */
+function formatWindow(window: string): string {
   const seconds = Number(window.slice(0, -1));
   if (seconds % 3600 === 0) return `${seconds / 3600} h`;
   if (seconds % 60 === 0) return `${seconds / 60} min`;
@@ -125,7 +125,7 @@ export function buildAlerts(
       query: `absent_over_time(pubsub_googleapis_com:topic_send_message_operation_count{monitored_resource="pubsub_topic",topic_id=${promString(topic)}}[${ABSENCE_WINDOW_PLACEHOLDER}])`,
       thresholdValue: 0,
       duration: '0s',
-      meaning: `Nothing was published to ${topic}, the pipeline's final output (published by ${publishers}; nothing in the pipeline consumes it), for the whole completion window (Terraform variable completion_absence_window, or BATON_COMPLETION_ABSENCE_WINDOW for deploy.sh; default ${absenceWindow} = ${readableSeconds(absenceWindow)}, from the key's cadence): no key ran to the end. Every phase can look healthy while one barrier waits forever; this is the one check that spans all of them.`,
+      meaning: `Nothing was published to ${topic}, the pipeline's final output (published by ${publishers}; nothing in the pipeline consumes it), for the whole completion window (Terraform variable completion_absence_window, or BATON_COMPLETION_ABSENCE_WINDOW for deploy.sh; default ${absenceWindow} = ${formatWindow(absenceWindow)}, from the key's cadence): no key ran to the end. Every phase can look healthy while one barrier waits forever; this is the one check that spans all of them.`,
       action: `Run \`npx baton status --backend gcp\` and find the earliest key that is not complete; its earliest open barrier names the members it still waits for. Re-run those members (or their phase's trigger), or accept the partial run; then confirm a message reaches ${topic}.`,
     });
   }
