@@ -27,6 +27,15 @@ const RANGE_FORMAT: Record<'date' | 'hour', string> = { date: 'YYYY-MM-DD..YYYY-
 /** How each ordered key type is written, for messages. */
 const FORMAT: Record<'date' | 'hour', string> = { date: 'YYYY-MM-DD', hour: 'YYYY-MM-DDTHH (UTC)' };
 
+const patterns = new Map<string, RegExp>();
+
+/** `key.pattern` compiled once: a `--keys-from` file or a busy barrier checks many keys against it. */
+function patternOf(source: string): RegExp {
+  let pattern = patterns.get(source);
+  if (pattern === undefined) patterns.set(source, (pattern = new RegExp(source)));
+  return pattern;
+}
+
 /** Why a key breaks the key rule, and which field of `key:` it breaks (to point at it in pipeline.yaml). */
 export interface KeyRuleProblem {
   readonly message: string;
@@ -44,7 +53,7 @@ export function keyRuleProblem(rule: KeyRule, key: string): KeyRuleProblem | und
   if (length > MAX_KEY_LENGTH) return { message: `is ${length} characters; a key has at most ${MAX_KEY_LENGTH} (every id derived from it must fit)` };
   if (rule.type === 'date' && !isCalendarDate(key)) return { message: `is not a date; key.type date expects ${FORMAT.date}`, field: 'type' };
   if (rule.type === 'hour' && !isCalendarHour(key)) return { message: `is not an hour; key.type hour expects ${FORMAT.hour}`, field: 'type' };
-  if (rule.pattern !== undefined && !new RegExp(rule.pattern).test(key)) return { message: `does not match key.pattern ${rule.pattern}`, field: 'pattern' };
+  if (rule.pattern !== undefined && !patternOf(rule.pattern).test(key)) return { message: `does not match key.pattern ${rule.pattern}`, field: 'pattern' };
   return undefined;
 }
 
