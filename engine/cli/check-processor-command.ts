@@ -62,6 +62,9 @@ Each rule of generated/docs/processors.md is one line, ✓ or ✗. Exit codes: 0
       }
       const badKey = options.key === undefined ? undefined : keyOptionError('--key', options.key, keyRuleContext(loaded));
       if (badKey !== undefined) return usage(badKey);
+      // A made-up key (check-<hex>) would break the pattern, and the processor would rightly refuse it.
+      if (options.key === undefined && pipeline.key.type === 'string' && pipeline.key.pattern !== undefined)
+        return usage(`pass --key: ${pipeline.key.name} must match key.pattern ${pipeline.key.pattern}, so no key can be made up`);
       const host = options.pubsubEmulator ?? process.env.PUBSUB_EMULATOR_HOST;
       if (host === undefined || host === '') {
         return usage('no Pub/Sub emulator: pass --pubsub-emulator HOST:PORT or set PUBSUB_EMULATOR_HOST (start one with `gcloud beta emulators pubsub start`)');

@@ -36,6 +36,16 @@ describe('keys on the command line are checked before anything runs (issue 10: -
     expect(stderr).toContain('window_hour is a string key, which has no order to step through; list the keys (a,b,c) or read them with --keys-from FILE');
   });
 
+  it('refuses a check-processor --key that breaks the rule, and asks for --key when a pattern leaves no key to make up', async () => {
+    const file = patternPipeline();
+    const bad = await runCli('check-processor', 'load_a', '--url', 'http://127.0.0.1:1/', '-f', file, '--key', 'x');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe(`baton check-processor: --key "x" does not match key.pattern ${PATTERN} (${file}:9:12)\n`);
+    const none = await runCli('check-processor', 'load_a', '--url', 'http://127.0.0.1:1/', '-f', file);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe(`baton check-processor: pass --key: window_hour must match key.pattern ${PATTERN}, so no key can be made up\n`);
+  });
+
   it('refuses a status --key that is not an hour before reading any state', async () => {
     const { code, stderr } = await runCli('status', '-f', HOURLY, '--state-dir', join(temp(), 'none'), '--key', '2026-11-29');
     expect(code).toBe(2);
