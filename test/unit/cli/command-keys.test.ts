@@ -46,6 +46,12 @@ describe('keys on the command line are checked before anything runs (issue 10: -
     expect(none.stderr).toBe(`baton check-processor: pass --key: window_hour must match key.pattern ${PATTERN}, so no key can be made up\n`);
   });
 
+  it('refuses a bad rehearse key before any emulator starts', async () => {
+    const { code, stderr } = await runCli('rehearse', HOURLY, '--keys', '2026-11-29T10,2026-11-29T7');
+    expect(code).toBe(2);
+    expect(stderr).toBe(`baton rehearse: --keys "2026-11-29T7" is not an hour; key.type hour expects YYYY-MM-DDTHH (UTC) (${HOURLY}:8:9)\n`);
+  });
+
   it('refuses a status --key that is not an hour before reading any state', async () => {
     const { code, stderr } = await runCli('status', '-f', HOURLY, '--state-dir', join(temp(), 'none'), '--key', '2026-11-29');
     expect(code).toBe(2);
