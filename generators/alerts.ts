@@ -28,8 +28,26 @@ export interface AlertModel {
 /** Where the completion-absence window goes in an absence alert's query (replaced at deploy time, never user text). */
 export const ABSENCE_WINDOW_PLACEHOLDER = '__BATON_COMPLETION_ABSENCE_WINDOW__';
 
-/** Default of the Terraform variable `completion_absence_window` (and deploy.sh's override): 26 h, as keys are daily. */
-export const DEFAULT_COMPLETION_ABSENCE_WINDOW = '93600s';
+/** Longest grace the no-final-output window adds to one key cadence: a daily key gets 26 h. */
+const ABSENCE_GRACE_MS = 2 * 3_600_000;
+
+/**
+ * Default of the Terraform variable `completion_absence_window` (and deploy.sh's override), as a
+ * PromQL duration in seconds: one key cadence (`key.cadence`; 1 d for date keys, 1 h for hour keys)
+ * plus a grace of 2 h, or of one more cadence when that is shorter — daily keys 93600s (26 h), hourly
+ * keys 7200s (2 h).
+ */
+export function completionAbsenceWindow(cadenceMs: number): string {
+  return `${(cadenceMs + Math.min(cadenceMs, ABSENCE_GRACE_MS)) / 1000}s`;
+}
+
+/** `93600s` as people read it: `26 h`, `2 h`, `90 min`. */
+function formatWindow(window: string): string {
+  const seconds = Number(window.slice(0, -1));
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  return window;
+}
 
 /** A PromQL string literal (topic names hold no quote or backslash, but escape anyway). */
 const promString = (value: string): string => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
@@ -47,6 +65,7 @@ export function buildAlerts(
   subscriptions: readonly SubscriptionModel[],
   barriers: readonly BarrierModel[],
   terminalTopics: readonly string[] = [],
+  absenceWindow: string = completionAbsenceWindow(86_400_000),
 ): AlertModel[] {
   const alerts: Omit<AlertModel, 'conditionName' | 'documentation' | 'query'>[] = [];
   const absences: Omit<AlertModel, 'conditionName' | 'documentation'>[] = [];
@@ -106,7 +125,7 @@ export function buildAlerts(
       query: `absent_over_time(pubsub_googleapis_com:topic_send_message_operation_count{monitored_resource="pubsub_topic",topic_id=${promString(topic)}}[${ABSENCE_WINDOW_PLACEHOLDER}])`,
       thresholdValue: 0,
       duration: '0s',
-      meaning: `Nothing was published to ${topic}, the pipeline's final output (published by ${publishers}; nothing in the pipeline consumes it), for the whole completion window (Terraform variable completion_absence_window, or BATON_COMPLETION_ABSENCE_WINDOW for deploy.sh; default ${DEFAULT_COMPLETION_ABSENCE_WINDOW} = 26 h): no key ran to the end. Every phase can look healthy while one barrier waits forever; this is the one check that spans all of them.`,
+      meaning: `Nothing was published to ${topic}, the pipeline's final output (published by ${publishers}; nothing in the pipeline consumes it), for the whole completion window (Terraform variable completion_absence_window, or BATON_COMPLETION_ABSENCE_WINDOW for deploy.sh; default ${absenceWindow} = ${formatWindow(absenceWindow)}, from the key's cadence): no key ran to the end. Every phase can look healthy while one barrier waits forever; this is the one check that spans all of them.`,
       action: `Run \`npx baton status --backend gcp\` and find the earliest key that is not complete; its earliest open barrier names the members it still waits for. Re-run those members (or their phase's trigger), or accept the partial run; then confirm a message reaches ${topic}.`,
     });
   }

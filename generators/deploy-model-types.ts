@@ -193,6 +193,8 @@ export interface DeployModel {
   readonly barriers: readonly BarrierModel[];
   readonly coordinators: readonly CoordinatorModel[];
   readonly alerts: readonly AlertModel[];
+  /** Default window of the no-final-output alerts, a PromQL duration derived from the key's cadence (`completionAbsenceWindow`). */
+  readonly completionAbsenceWindow: string;
   readonly state: StateLayout;
   readonly package: PackageModel;
   readonly prerequisites: PrerequisitesModel;

@@ -4,7 +4,7 @@ import type { PipelineGraph } from '../engine/graph/pipeline-graph.ts';
 import { publishersOf } from '../engine/graph/queries.ts';
 import { labelValue, tfId } from './escape.ts';
 import { serviceAccountId } from './service-account-id.ts';
-import { buildAlerts } from './alerts.ts';
+import { buildAlerts, completionAbsenceWindow } from './alerts.ts';
 import { STATE_LAYOUT } from './state-layout.ts';
 import {
   REQUIRED_APIS,
@@ -259,7 +259,9 @@ export function buildDeployModel(result: LoadResult): DeployModel {
       subscriptions,
       barrierModels,
       topics.filter((t) => t.terminal).map((t) => t.name),
+      completionAbsenceWindow(pipeline.keyCadenceMs),
     ),
+    completionAbsenceWindow: completionAbsenceWindow(pipeline.keyCadenceMs),
     state: STATE_LAYOUT,
     package: { zipVariable: 'baton_package_zip', defaultZip: '../../dist/baton-functions.zip', objectPrefix: 'baton-functions-' },
     prerequisites: { apis: [...REQUIRED_APIS, ...(topics.some((t) => t.kmsKey !== undefined) ? ['cloudkms.googleapis.com'] : [])].sort() },

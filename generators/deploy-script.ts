@@ -1,4 +1,4 @@
-import { ABSENCE_WINDOW_PLACEHOLDER, DEFAULT_COMPLETION_ABSENCE_WINDOW, type AlertModel } from './alerts.ts';
+import { ABSENCE_WINDOW_PLACEHOLDER, type AlertModel } from './alerts.ts';
 import type { DeployModel, SubscriptionModel } from './deploy-model.ts';
 import { labelValue, shellQuote } from './escape.ts';
 import { renderTemplate } from './render-template.ts';
@@ -22,7 +22,6 @@ export function generateDeployScript(model: DeployModel): string {
     region: model.region ?? '',
     labels,
     absenceWindowPlaceholder: ABSENCE_WINDOW_PLACEHOLDER,
-    completionAbsenceWindow: DEFAULT_COMPLETION_ABSENCE_WINDOW,
     serviceAccounts: model.serviceAccounts.map((a) => ({
       ...a,
       displayName: `Baton ${a.kind} ${a.component}`.slice(0, 100),

@@ -1,4 +1,4 @@
-import { ABSENCE_WINDOW_PLACEHOLDER, DEFAULT_COMPLETION_ABSENCE_WINDOW } from './alerts.ts';
+import { ABSENCE_WINDOW_PLACEHOLDER } from './alerts.ts';
 import type { DeployModel, PushTarget } from './deploy-model.ts';
 import { hclString, labelValue, tfId } from './escape.ts';
 import { renderTemplate } from './render-template.ts';
@@ -139,7 +139,6 @@ function terraformView(model: DeployModel): object {
       coordinators: aligned(model.coordinators, (c) => c.name),
     },
     state: { ...model.state, collections: model.state.collections.map((c) => ({ ...c, tfId: tfId(`ttl-${c.group}`) })) },
-    completionAbsenceWindow: DEFAULT_COMPLETION_ABSENCE_WINDOW,
     alerts: model.alerts.map((a) => {
       // The window is spliced in as `var.completion_absence_window`; the rest stays an escaped literal.
       const [queryBefore = '', queryAfter = ''] = a.query.split(ABSENCE_WINDOW_PLACEHOLDER);

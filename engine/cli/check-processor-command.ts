@@ -4,6 +4,7 @@ import { suggestHint } from '../config/suggest.ts';
 import type { CheckResult } from '../contract/check-completions.ts';
 import { processorContract } from '../contract/processor-contract.ts';
 import { runProcessorCheck, type ProcessorCheckReport } from '../contract/run-processor-check.ts';
+import { keyOptionError, keyRuleContext } from './parse-keys.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
 import { paletteFor } from './terminal.ts';
@@ -59,6 +60,11 @@ Each rule of generated/docs/processors.md is one line, ✓ or ✗. Exit codes: 0
         );
         return usage(`no processor "${name}" in ${options.file}${hint === undefined ? '' : `; ${hint}`}`);
       }
+      const badKey = options.key === undefined ? undefined : keyOptionError('--key', options.key, keyRuleContext(loaded));
+      if (badKey !== undefined) return usage(badKey);
+      // A made-up key (check-<hex>) would break the pattern, and the processor would rightly refuse it.
+      if (options.key === undefined && pipeline.key.type === 'string' && pipeline.key.pattern !== undefined)
+        return usage(`pass --key: ${pipeline.key.name} must match key.pattern ${pipeline.key.pattern}, so no key can be made up`);
       const host = options.pubsubEmulator ?? process.env.PUBSUB_EMULATOR_HOST;
       if (host === undefined || host === '') {
         return usage('no Pub/Sub emulator: pass --pubsub-emulator HOST:PORT or set PUBSUB_EMULATOR_HOST (start one with `gcloud beta emulators pubsub start`)');

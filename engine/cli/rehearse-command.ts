@@ -3,13 +3,14 @@ import { formatRunReport } from './run-report.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { formatDuration } from './format-time.ts';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
-import { parseKeys } from './parse-keys.ts';
+import { keyRuleContext, parseKeys } from './parse-keys.ts';
 import { paletteFor } from './terminal.ts';
 
 interface RehearseOptions {
   file: string;
   key: string[];
   keys?: string;
+  keysFrom?: string;
   speed: number;
   seed?: number;
   start?: string;
@@ -29,7 +30,8 @@ export function rehearseCommand(context: CommandContext): Command {
     )
     .argument('[file]', 'pipeline file', 'pipeline.yaml')
     .option('--key <key>', 'a key to run (repeatable)', (value: string, all: string[]) => [...all, value], [])
-    .option('--keys <list>', 'keys: a date range 2025-11-01..2025-11-30 or a list a,b,c')
+    .option('--keys <list>', 'keys: a range A..B (date or hour keys, both ends included) or a list a,b,c')
+    .option('--keys-from <file>', 'keys, one per line (# comments and blank lines ignored); - reads stdin')
     .addOption(
       new Option(
         '--speed <n>',
@@ -55,8 +57,9 @@ What it stands up, all from the same deploy model as generated/terraform and gen
   - every Cloud Scheduler job as a local timer, compressed by --speed
   - the rendered IAM, enforced: each component reaches the emulators through a guard that lets a
     call through only if its service account holds the role; a denied call fails the rehearsal
-OIDC is off (the emulator pushes without tokens). Without --key or --keys a date-keyed pipeline
-rehearses yesterday (UTC). Exit codes: 0 every key finished, 1 a key did not finish, a call was
+OIDC is off (the emulator pushes without tokens). Keys are checked against the key rule first; a
+range A..B steps by day (date keys) or hour (hour keys). Without --key, --keys or --keys-from a
+date-keyed pipeline rehearses yesterday (UTC). Exit codes: 0 every key finished, 1 a key did not finish, a call was
 denied, or the pipeline is invalid, 2 usage error or no emulators.`,
     )
     .action(async (file: string, options: RehearseOptions) => {
@@ -69,11 +72,16 @@ async function rehearseAction(file: string, options: RehearseOptions, context: C
   const loaded = loadValidPipeline(file, context);
   if (loaded === undefined || loaded.hash === undefined) return EXIT.invalid;
   const pipeline = loaded.pipeline;
-  const parsed = parseKeys(options.key, options.keys, pipeline.key.type);
+  const parsed = parseKeys(options, keyRuleContext(loaded));
   if (!parsed.ok) return usage(context, parsed.error);
+  for (const notice of parsed.notices) stderr.write(`${notice}\n`);
   let keys = parsed.keys;
   if (keys.length === 0) {
-    if (pipeline.key.type !== 'date') return usage(context, "pass --key or --keys: this pipeline's key is not a date, so there is no default");
+    if (pipeline.key.type !== 'date')
+      return usage(
+        context,
+        `pass --key, --keys or --keys-from: this pipeline's key is ${pipeline.key.type === 'hour' ? 'an hour' : 'not a date'}, so there is no default`,
+      );
     keys = [new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)];
   }
   const start = options.start === undefined ? Date.now() : Date.parse(options.start);

@@ -13,7 +13,7 @@ import { BackendError, openRunBackend, type RunBackend } from './run-backend.ts'
 import { runtimeSubscriptions, type RunRecord } from './stored-run.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { formatDuration } from './format-time.ts';
-import { parseKeys } from './parse-keys.ts';
+import { keyRuleContext, parseKeys } from './parse-keys.ts';
 import { buildRunReport, formatRunReport } from './run-report.ts';
 import { RunProgress } from './run-progress.ts';
 import { paletteFor } from './terminal.ts';
@@ -22,6 +22,7 @@ interface RunOptions {
   file: string;
   key: string[];
   keys?: string;
+  keysFrom?: string;
   stateDir: string;
   resume?: boolean;
   fresh?: boolean;
@@ -61,7 +62,8 @@ export function runCommand(context: CommandContext): Command {
     .description('run the pipeline end to end on the embedded backend (SQLite), with simulated processors and the real barriers and coordinator')
     .option('-f, --file <file>', 'pipeline file', 'pipeline.yaml')
     .option('--key <key>', 'a key to run (repeatable)', (value: string, previous: string[]) => [...previous, value], [])
-    .option('--keys <list>', 'keys: a date range 2025-11-01..2025-11-30 or a list a,b,c')
+    .option('--keys <list>', 'keys: a range A..B (date or hour keys, both ends included) or a list a,b,c')
+    .option('--keys-from <file>', 'keys, one per line (# comments and blank lines ignored); - reads stdin')
     .option('--state-dir <dir>', 'where the embedded backend keeps its state', '.baton')
     .option('--resume', 'continue the run in --state-dir after a crash or kill')
     .option('--fresh', 'delete the state in --state-dir and start over')
@@ -86,7 +88,11 @@ export function runCommand(context: CommandContext): Command {
     .addHelpText(
       'after',
       `
-Without --key or --keys a date-keyed pipeline runs yesterday (UTC). Time is simulated: the run jumps
+Every key is checked against the pipeline's key rule (key.type, key.pattern) before anything runs.
+A range A..B steps by day for date keys (2025-11-01..2025-11-30) and by hour for hour keys
+(2026-11-29T10..2026-11-29T13), at most 10000 keys; string keys have no order, so list them or use
+--keys-from. A repeated key runs once.
+Without --key, --keys or --keys-from a date-keyed pipeline runs yesterday (UTC). Time is simulated: the run jumps
 to the next event when idle, so hours of deadlines take seconds. State lives in --state-dir; after a
 kill, run again with --resume. Exit codes: 0 every key finished, 1 a key is stuck or the pipeline is
 invalid, 2 usage error (bad key, existing state without --resume/--fresh).`,
@@ -108,13 +114,14 @@ async function run(options: RunOptions, context: CommandContext): Promise<number
     return EXIT.usage;
   };
   if (options.resume && options.fresh) return usage('--resume continues the stored run and --fresh deletes it; pass one of them');
-  if (options.resume && (options.key.length > 0 || options.keys !== undefined))
-    return usage('--resume continues the stored run with its own keys; drop --key/--keys');
+  if (options.resume && (options.key.length > 0 || options.keys !== undefined || options.keysFrom !== undefined))
+    return usage('--resume continues the stored run with its own keys; drop --key/--keys/--keys-from');
   const limitMatch = /^([1-9][0-9]*)(m|h|d)$/.exec(options.limit);
   if (!limitMatch) return usage(`--limit ${options.limit}: write a duration like 90m, 48h or 3d`);
   if (options.backend === 'embedded' && (options.emulators || options.project !== undefined)) return usage('--emulators and --project go with --backend gcp');
-  const parsed = parseKeys(options.key, options.keys, pipeline.key.type);
+  const parsed = parseKeys(options, keyRuleContext(loaded));
   if (!parsed.ok) return usage(parsed.error);
+  for (const notice of parsed.notices) stderr.write(`${notice}\n`);
   const startedAt = options.start === undefined ? Date.now() : Date.parse(options.start);
   if (Number.isNaN(startedAt)) return usage(`--start ${options.start ?? ''}: not an ISO 8601 time`);
 
@@ -135,7 +142,10 @@ async function run(options: RunOptions, context: CommandContext): Promise<number
       if (options.resume) return usage(`nothing to resume: ${backend.where} holds no run`);
       let keys = parsed.keys;
       if (keys.length === 0) {
-        if (pipeline.key.type !== 'date') return usage("pass --key or --keys: this pipeline's key is not a date, so there is no default");
+        if (pipeline.key.type !== 'date')
+          return usage(
+            `pass --key, --keys or --keys-from: this pipeline's key is ${pipeline.key.type === 'hour' ? 'an hour' : 'not a date'}, so there is no default`,
+          );
         keys = [new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)];
       }
       const seed = options.seed ?? pipeline.simulation.seed;

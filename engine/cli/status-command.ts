@@ -7,6 +7,7 @@ import type { BarrierKeyStatus } from '../runtime/completion-barrier.ts';
 import type { TriggerData } from '../runtime/envelope.ts';
 import { inspectKey, type KeyView } from '../runtime/inspect-key.ts';
 import { suggestHint } from '../config/suggest.ts';
+import { keyOptionError, keyRuleContext } from './parse-keys.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { formatDuration } from './format-time.ts';
 import { knownKeys, openStoredRun } from './stored-run.ts';
@@ -37,6 +38,12 @@ export function statusCommand(context: CommandContext): Command {
         const loaded = loadValidPipeline(options.file, context);
         if (loaded === undefined) return;
         const pipeline = loaded.pipeline;
+        const badKey = options.key === undefined ? undefined : keyOptionError('--key', options.key, keyRuleContext(loaded));
+        if (badKey !== undefined) {
+          stderr.write(`baton status: ${badKey}\n`);
+          context.setExitCode(EXIT.usage);
+          return;
+        }
         const run = await openStoredRun(pipeline, options);
         if (run === undefined) {
           stderr.write(`baton status: ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`} holds no state; start one with: npx baton run\n`);

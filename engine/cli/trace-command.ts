@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
 import type { PublishedMessage } from '../ports/message-history.ts';
 import type { CompletionData, TriggerData, WorkData } from '../runtime/envelope.ts';
+import { keyOptionError, keyRuleContext } from './parse-keys.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { formatDuration } from './format-time.ts';
 import { openStoredRun } from './stored-run.ts';
@@ -35,8 +36,15 @@ export function traceCommand(context: CommandContext): Command {
       try {
         const messages = (await run.backend.bus.messagesOf(id)).filter((m) => !m.topic.endsWith('-dlq'));
         if (messages.length === 0) {
-          stderr.write(`baton trace: no message has key or correlation id "${id}" in ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`}\n`);
-          context.setExitCode(EXIT.invalid);
+          // An id that breaks the key rule can only be a correlation id; say so when it is not one either.
+          const badKey = keyOptionError('<id>', id, keyRuleContext(loaded));
+          const where = options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`;
+          stderr.write(
+            badKey === undefined
+              ? `baton trace: no message has key or correlation id "${id}" in ${where}\n`
+              : `baton trace: no message has correlation id "${id}" in ${where}, and it is not a key: ${badKey}\n`,
+          );
+          context.setExitCode(badKey === undefined ? EXIT.invalid : EXIT.usage);
           return;
         }
         if (options.json)

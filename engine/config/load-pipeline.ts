@@ -19,6 +19,8 @@ export interface LoadResult {
   readonly graph?: PipelineGraph;
   /** sha256 of the file's text, first 12 hex digits: stamped on manifests and messages. */
   readonly hash?: string;
+  /** Source positions of the parsed document (set when the file parsed): lets a command point into the file. */
+  readonly locator?: SourceLocator;
   /** True when schema errors stopped the graph checks from running. */
   readonly graphChecksSkipped: boolean;
 }
@@ -41,13 +43,13 @@ function loadFromSource(file: string, source: SourceText): LoadResult {
 
   const schema = validateSchema(parsed.data);
   const diagnostics = schema.findings.map(place);
-  if (schema.spec === undefined) return { file, diagnostics: sortDiagnostics(diagnostics), graphChecksSkipped: true };
+  if (schema.spec === undefined) return { file, diagnostics: sortDiagnostics(diagnostics), locator: parsed.locator, graphChecksSkipped: true };
 
   const pipeline = resolve(schema.spec);
   const graph = buildGraph(pipeline);
   diagnostics.push(...checkGraph(graph).map(place));
   const hash = createHash('sha256').update(source.text).digest('hex').slice(0, 12);
-  return { file, diagnostics: sortDiagnostics(diagnostics), pipeline, graph, hash, graphChecksSkipped: false };
+  return { file, diagnostics: sortDiagnostics(diagnostics), pipeline, graph, hash, locator: parsed.locator, graphChecksSkipped: false };
 }
 
 function positioned(finding: PositionedFinding): Diagnostic {

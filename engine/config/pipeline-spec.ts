@@ -100,7 +100,7 @@ export interface SimulateSpec {
 export interface PipelineSpec {
   version: 1;
   pipeline: { name: string; description?: string; project?: string; region?: string };
-  key: { name: string; type?: 'date' | 'string'; pattern?: string; description?: string };
+  key: { name: string; type?: 'date' | 'hour' | 'string'; pattern?: string; cadence?: string; description?: string };
   /** Declared entity types, by name. */
   entities?: Record<string, { description?: string }>;
   defaults?: {

@@ -193,6 +193,7 @@ export function resolve(spec: PipelineSpec): ResolvedPipeline {
     key: { name: spec.key.name, type: spec.key.type ?? 'string', pattern: spec.key.pattern },
     entityTypes:
       spec.entities && Object.entries(spec.entities).map(([name, entity]) => ({ name, description: entity.description ?? '', path: ['entities', name] })),
+    keyCadenceMs: parseDuration(spec.key.cadence ?? (spec.key.type === 'hour' ? '1h' : '1d')),
     orchestrator: {
       memoryMb: orchestrator.memory_mb ?? DEFAULTS.memoryMb,
       timeoutSeconds: orchestrator.timeout_seconds ?? DEFAULTS.timeoutSeconds,

@@ -168,12 +168,25 @@ export interface ResolvedSimulation {
   readonly entityReferences: readonly Ref[];
 }
 
+/** The business key's rule: `key:` with defaults applied. */
+export interface KeyRule {
+  readonly name: string;
+  /** `date` is YYYY-MM-DD, `hour` is YYYY-MM-DDTHH (UTC); both have an order, so `--keys A..B` ranges work. */
+  readonly type: KeyType;
+  readonly pattern: string | undefined;
+}
+
+/** The kinds of key a pipeline can have. */
+export type KeyType = 'date' | 'hour' | 'string';
+
 export interface ResolvedPipeline {
   readonly name: string;
   readonly description: string;
   readonly project: string | undefined;
   readonly region: string | undefined;
-  readonly key: { readonly name: string; readonly type: 'date' | 'string'; readonly pattern: string | undefined };
+  readonly key: KeyRule;
+  /** How often a new key starts (`key.cadence`; default 1 h for hour keys, else 1 d): sizes the no-final-output alert window. */
+  readonly keyCadenceMs: number;
   /** Declared entity types; undefined when the file has no top-level `entities:` (graph/unknown-entity-type reports references then). */
   readonly entityTypes: readonly ResolvedEntityType[] | undefined;
   readonly orchestrator: { readonly memoryMb: number; readonly timeoutSeconds: number; readonly maxInstances: number };

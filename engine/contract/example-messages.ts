@@ -23,9 +23,9 @@ export interface ExampleContext {
   readonly time: number;
 }
 
-/** An example context: key `2025-11-29` (or `example-key`), fixed ids and time, a fresh trace unless one is given. */
+/** An example context: key `2025-11-29` (hour keys `2025-11-29T10`, string keys `example-key`), fixed ids and time, a fresh trace unless one is given. */
 export function exampleContext(pipeline: ResolvedPipeline, pipelineHash: string, overrides: Partial<ExampleContext> = {}): ExampleContext {
-  const key = pipeline.key.type === 'date' ? '2025-11-29' : 'example-key';
+  const key = { date: '2025-11-29', hour: '2025-11-29T10', string: 'example-key' }[pipeline.key.type];
   return {
     pipeline,
     pipelineHash,

@@ -180,9 +180,10 @@ function incrementalOf(envelope: Envelope): Pick<SentTrigger, 'incremental'> {
   return { incremental: Object.fromEntries(Object.entries(data.entities_changed).map(([type, { ids }]) => [type, ids])) };
 }
 
-/** A key no earlier run used: a random date in 2001–2024 (an overnight run), or a random string. */
+/** A key no earlier run used: a random date (or hour of one) in 2001–2024, an overnight run; or a random string. */
 function randomKey(pipeline: ResolvedPipeline): string {
-  if (pipeline.key.type !== 'date') return `check-${randomBytes(4).toString('hex')}`;
+  if (pipeline.key.type === 'string') return `check-${randomBytes(4).toString('hex')}`;
   const day = Date.UTC(2001, 0, 1) + randomInt(0, 24 * 365) * 86_400_000;
-  return new Date(day).toISOString().slice(0, 10);
+  if (pipeline.key.type === 'date') return new Date(day).toISOString().slice(0, 10);
+  return new Date(day + randomInt(0, 24) * 3_600_000).toISOString().slice(0, 13);
 }

@@ -60,7 +60,7 @@ variable "notification_channels" {
 }
 
 variable "completion_absence_window" {
-  description = "How long the terminal topic may receive nothing before \"pipeline produced no final output\" fires (a PromQL duration; keys are daily, so a little over a day)."
+  description = "How long the terminal topic may receive nothing before \"pipeline produced no final output\" fires (a PromQL duration; the default is one key cadence plus a grace, from key.cadence in pipeline.yaml)."
   type        = string
   default     = "93600s"
   validation {

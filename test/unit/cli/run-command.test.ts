@@ -103,7 +103,7 @@ describe('baton run on the embedded backend', () => {
     expect(again.stderr).toContain('holds state from an earlier run; pass --resume to continue it or --fresh to start over');
     const bad = await runCli('run', '--key', '2025-02-30', '--state-dir', stateDir());
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('key "2025-02-30" is not a calendar date');
+    expect(bad.stderr).toContain('--key "2025-02-30" is not a date; key.type date expects YYYY-MM-DD (pipeline.yaml:');
     const backwards = await runCli('run', '--keys', '2025-11-30..2025-11-01', '--state-dir', stateDir());
     expect(backwards.stderr).toContain('the range ends before it starts');
   });

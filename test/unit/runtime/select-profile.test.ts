@@ -28,6 +28,16 @@ describe('selectProfile', () => {
     expect(selectProfile(modes(['before_today', 'today', 'after_today']), key, NOW).name).toBe(name);
   });
 
+  it('compares an hour key by its date part: every hour of today is today (issue 10)', () => {
+    const all = modes(['before_today', 'today', 'after_today']);
+    expect(['2025-11-28T23', '2025-11-29T00', '2025-11-29T23', '2025-11-30T00'].map((key) => selectProfile(all, key, NOW).name)).toEqual([
+      'before_today',
+      'today',
+      'today',
+      'after_today',
+    ]);
+  });
+
   it('throws a permanent error naming the gap when no profile matches', () => {
     expect(() => selectProfile(modes(['before_today']), '2025-11-29', NOW)).toThrow(NoModeProfileError);
     expect(() => selectProfile(modes(['before_today']), '2025-11-29', NOW)).toThrow(/no mode profile has when: today/);
