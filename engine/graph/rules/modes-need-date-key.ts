@@ -21,8 +21,8 @@ export const modesNeedDateKey: GraphRule = {
           [...(barrier.modes?.path ?? barrier.path), 'select'],
           `barrier "${barrier.name}" selects its mode by ${barrier.modes?.select ?? 'key_date_vs_today'}, but key "${pipeline.key.name}" is a ${pipeline.key.type}, not a date or an hour; keys would be compared as text`,
           pipeline.key.pattern === undefined
-            ? `set "type: date" (or "type: hour") under key (every key is then YYYY-MM-DD), or give the barrier one threshold instead of modes`
-            : `set "type: date" (or "type: hour") under key and remove its pattern, or give the barrier one threshold instead of modes`,
+            ? `set "type: date" under key (every key is then YYYY-MM-DD; "type: hour" for YYYY-MM-DDTHH keys), or give the barrier one threshold instead of modes`
+            : `set "type: date" under key and remove its pattern (every key is then YYYY-MM-DD; "type: hour" for YYYY-MM-DDTHH keys), or give the barrier one threshold instead of modes`,
         ),
       );
   },
