@@ -18,6 +18,8 @@ export interface DeadlineSnapshot {
   readonly after: string;
   readonly afterMs: number;
   readonly minMembers: number;
+  /** True: the tier fires without the threshold's required members. Absent in snapshots stored before it existed: false. */
+  readonly ignoreRequired?: boolean;
 }
 
 /**
