@@ -119,6 +119,7 @@ export class Coordinator {
       entityType: coordinator.entityType,
       entities,
       incremental,
+      countsAsComplete: coordinator.countsAsComplete,
       // The store's time: the stall policy measures from it (#16.6).
       createdAt: await store.now(),
       triggeredAt: Date.parse(envelope.time),
@@ -201,7 +202,12 @@ export class Coordinator {
   /** A batch's progress; undefined if unknown. */
   async inspect(batchId: string): Promise<BatchProgress | undefined> {
     const state = await this.options.store.readBatch(batchId);
-    return state && { state, ...tallyBatch(state, this.options.coordinator.countsAsComplete) };
+    return state && { state, ...tallyBatch(state, this.countsAsComplete(state)) };
+  }
+
+  /** What counts for a batch: as fixed when it opened; the current setting for a batch stored before that. */
+  private countsAsComplete(state: BatchState): readonly CompletionStatus[] {
+    return state.batch.countsAsComplete ?? this.options.coordinator.countsAsComplete;
   }
 
   private async complete(batchId: string, now: number): Promise<TriggerRecord | undefined> {
@@ -213,7 +219,7 @@ export class Coordinator {
   private draft(state: BatchState, now: number): TriggerDraft | undefined {
     const { coordinator, pipelineHash } = this.options;
     const { batch } = state;
-    const tally = tallyBatch(state, coordinator.countsAsComplete);
+    const tally = tallyBatch(state, this.countsAsComplete(state));
     const reason = completionReason(tally, coordinator.stall, now - state.lastProgressAt);
     if (reason === undefined) return undefined;
     const ok = [...tally.counted];

@@ -117,6 +117,21 @@ export function coordinatorContract(name: string, factory: BackendFactory, trait
       expect((await coordinator.handleReady(ready(batch.id, 2))).fired?.reason).toBe('all_complete');
     });
 
+    it('keeps the counts_as_complete a batch opened with when the config changes under it', async () => {
+      const { coordinator, ready, store, bus } = await setup(coordinatorOf({ countsAsComplete: ['success', 'no_data'] }));
+      const { batch } = await coordinator.handleTrigger(coordinatorTrigger('t1', [1, 2]));
+      const edited = new Coordinator({
+        coordinator: coordinatorOf({ countsAsComplete: ['success'] }),
+        pipeline: { name: 'demo', key: { name: 'game_date', type: 'date', pattern: undefined } },
+        fullList: () => Promise.resolve([]),
+        store,
+        bus,
+        clock,
+      });
+      await edited.handleReady(ready(batch.id, 1, 'no_data'));
+      expect((await edited.handleReady(ready(batch.id, 2))).fired?.reason).toBe('all_complete');
+    });
+
     it('lets the stall policy see only entities that count: 9 of 10 reported with one failed is 80 %, under a 90 % minimum (issue 10)', async () => {
       const { coordinator, ready } = await setup();
       const entities = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
