@@ -137,14 +137,22 @@ function formatGeneration(name: string, status: BarrierKeyStatus, width: number,
   lines.push(`  ${name}  ${palette.yellow('open')} ${count}${mode}, needs ${rule}`);
   if (status.missing.length > 0) lines.push(`  ${''.padEnd(width)}  missing: ${status.missing.join(', ')}`);
   if (status.failed.length > 0) lines.push(`  ${''.padEnd(width)}  ${palette.red('failed')}: ${status.failed.join(', ')}`);
+  // Required members not counted yet hold every tier that does not say ignore_required (issue 10).
+  const waiting = snapshot.threshold.required.filter((m) => !status.completed.includes(m));
+  const needs = (t: { ignoreRequired?: boolean } | undefined): string => (waiting.length > 0 && t?.ignoreRequired !== true ? ` and ${waiting.join(', ')}` : '');
   if (status.nextDeadlineAt !== undefined) {
     const tier = snapshot.deadlines.findIndex((t) => snapshot.firstCompletionAt + t.afterMs === status.nextDeadlineAt);
     const t = snapshot.deadlines[tier];
     lines.push(
-      `  ${''.padEnd(width)}  next deadline: tier ${tier + 1} (≥${t?.minMembers ?? '?'} after ${t?.after ?? '?'}) in ${formatDuration(status.nextDeadlineAt - now)}`,
+      `  ${''.padEnd(width)}  next deadline: tier ${tier + 1} (≥${t?.minMembers ?? '?'}${needs(t)} after ${t?.after ?? '?'}) in ${formatDuration(status.nextDeadlineAt - now)}`,
     );
   } else if (snapshot.deadlines.length === 0) {
     lines.push(`  ${''.padEnd(width)}  no deadline: waits until the threshold holds`);
+  } else {
+    const held = waiting.length > 0 && snapshot.deadlines.some((t) => t.ignoreRequired !== true);
+    lines.push(
+      `  ${''.padEnd(width)}  every deadline tier elapsed${held ? `; the tiers wait for the required ${waiting.join(', ')}` : ' short of its minimum'}`,
+    );
   }
   return lines;
 }

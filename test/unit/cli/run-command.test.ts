@@ -103,6 +103,7 @@ describe('baton run on the embedded backend', () => {
     expect(honours.summary.triggers.find((t) => t.emitter === 'phase4-complete')).toBeUndefined();
     const status = await runCli('status', '--file', join(dir, 'honours.yaml'), '--state-dir', join(dir, 'a'));
     expect(status.stdout).toMatch(/phase4-complete\s+open 2\/5, needs critical \(1\) \+ 4 of 5/);
+    expect(status.stdout).toContain('every deadline tier elapsed; the tiers wait for the required player_daily_cache');
 
     const ignores = write('ignores.yaml', '      - { after: 4h, min_members: 1, ignore_required: true }');
     const fired = await runJson('--file', ignores, '--key', '2025-11-29', '--state-dir', join(dir, 'b'));
