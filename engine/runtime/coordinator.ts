@@ -223,6 +223,7 @@ export class Coordinator {
     const reason = completionReason(tally, coordinator.stall, now - state.lastProgressAt);
     if (reason === undefined) return undefined;
     const ok = [...tally.counted];
+    const counted = new Set(ok.map(idKey));
     const data: TriggerData = {
       key: batch.key,
       correlation_id: batch.correlationId,
@@ -230,7 +231,7 @@ export class Coordinator {
       reason,
       members_completed: ok.map(String),
       // As a barrier's: every entity not counted, the failed ones included; members_failed names those.
-      members_missing: [...tally.failed, ...tally.unreported].map(String),
+      members_missing: batch.entities.filter((e) => !counted.has(idKey(e))).map(String),
       members_failed: tally.failed.map(String),
       entities_changed: { [batch.entityType]: { ids: ok, count: ok.length } },
       is_incremental: batch.incremental,
