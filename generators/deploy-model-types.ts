@@ -125,7 +125,8 @@ export interface BarrierModel {
   readonly target: string | undefined;
   readonly members: readonly string[];
   readonly rule: string;
-  readonly deadlines: readonly { readonly after: string; readonly minMembers: number }[];
+  /** Each tier; `requirement` says whether it waits for the threshold's required members (empty without any). */
+  readonly deadlines: readonly { readonly after: string; readonly minMembers: number; readonly requirement: string }[];
   readonly serviceAccount: string;
   /** Its scheduled tick: deadlines, and re-publishing a decided-but-unpublished trigger. */
   readonly tick: TickModel;

@@ -1,5 +1,5 @@
 import type { LoadResult } from '../engine/config/load-pipeline.ts';
-import { describeBarrier, describeCoordinator } from '../engine/graph/describe.ts';
+import { describeBarrier, describeCoordinator, describeTierRequirement } from '../engine/graph/describe.ts';
 import type { PipelineGraph } from '../engine/graph/pipeline-graph.ts';
 import { publishersOf } from '../engine/graph/queries.ts';
 import { labelValue, tfId } from './escape.ts';
@@ -211,7 +211,7 @@ export function buildDeployModel(result: LoadResult): DeployModel {
       target: barrier.target,
       members: barrier.members.map((m) => m.name),
       rule: describeBarrier(barrier),
-      deadlines: barrier.deadlines.map((d) => ({ after: d.after, minMembers: d.minMembers })),
+      deadlines: barrier.deadlines.map((d) => ({ after: d.after, minMembers: d.minMembers, requirement: describeTierRequirement(barrier, d) })),
       serviceAccount: serviceAccountId(barrier.name),
       tick: required(barrierTicks.get(barrier.name), `tick of ${barrier.name}`),
       oidc: oidcOf(barrier.name),

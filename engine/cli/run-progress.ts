@@ -1,3 +1,4 @@
+import { describeCounts, unreportedOf } from '../runtime/describe-trigger.ts';
 import type { Palette } from '../config/format-diagnostics.ts';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
 import type { ProcessorSimulator } from '../simulator/processor-simulator.ts';
@@ -29,8 +30,9 @@ export class RunProgress {
   fired(trigger: TriggerRecord): void {
     if (this.stream.isTTY) return;
     const data = JSON.parse(trigger.message.data) as TriggerData;
-    const counted = `${data.members_completed.length}/${data.members_completed.length + data.members_missing.length}`;
-    const missing = data.members_missing.length > 0 ? ` missing ${data.members_missing.join(', ')}` : '';
+    const counted = describeCounts(data);
+    const unreported = unreportedOf(data);
+    const missing = unreported.length > 0 ? ` missing ${unreported.join(', ')}` : '';
     this.stream.write(
       `[+${formatDuration(trigger.decidedAt - this.startedAt).padStart(7)}] ${data.key} ${trigger.emitter} fired: ${trigger.reason} ${counted}${missing}\n`,
     );

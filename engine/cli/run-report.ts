@@ -1,3 +1,4 @@
+import { countOf, describeCounts, unreportedOf } from '../runtime/describe-trigger.ts';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
 import type { Palette } from '../config/format-diagnostics.ts';
 import type { TriggerData } from '../runtime/envelope.ts';
@@ -50,11 +51,14 @@ export function buildRunReport(
       const trigger = b.status?.trigger;
       if (!trigger) continue;
       const data = dataOf(trigger.message);
-      const counted = `${data.members_completed.length}/${data.members_completed.length + data.members_missing.length}`;
+      // A barrier has few members: name the failed ones rather than count them.
+      const counted = countOf(data);
       const tier = data.deadline_tier ? ` tier ${data.deadline_tier.tier} (after ${data.deadline_tier.after})` : '';
       const mode = data.mode ? ` [${data.mode}]` : '';
-      const missing = data.members_missing.length > 0 ? `, missing ${data.members_missing.join(', ')}` : '';
-      triggers.push({ key: view.key, emitter: b.barrier, reason: data.reason, detail: `${counted}${mode}${tier}${missing}` });
+      const unreported = unreportedOf(data);
+      const missing = unreported.length > 0 ? `, missing ${unreported.join(', ')}` : '';
+      const failed = (data.members_failed ?? []).length > 0 ? `, failed ${(data.members_failed ?? []).join(', ')}` : '';
+      triggers.push({ key: view.key, emitter: b.barrier, reason: data.reason, detail: `${counted}${mode}${tier}${failed}${missing}` });
     }
     for (const batch of view.batches) {
       const completion = batch.progress?.state.completion;
@@ -63,7 +67,7 @@ export function buildRunReport(
         key: view.key,
         emitter: batch.coordinator,
         reason: completion.reason,
-        detail: `${batch.progress?.done ?? 0}/${batch.progress?.total ?? 0}`,
+        detail: describeCounts(dataOf(completion.message)),
       });
     }
     const rows: PhaseRow[] = [];

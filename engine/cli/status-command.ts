@@ -1,3 +1,4 @@
+import { countOf, unreportedOf } from '../runtime/describe-trigger.ts';
 import { Command, Option } from 'commander';
 import type { Palette } from '../config/format-diagnostics.ts';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
@@ -110,10 +111,13 @@ export function formatKey(pipeline: ResolvedPipeline, view: KeyView, now: number
       lines.push(`  ${name}  ${palette.dim('no batch yet')}`);
       continue;
     }
-    const { state, done, total } = batch.progress;
-    const completion = state.completion ? `${palette.green('completed')} ${state.completion.reason}` : palette.yellow(state.batch.state);
+    const { state, counted, failed, total } = batch.progress;
+    // A batch that completed with failed or missing entities is `partial`: it finished, not all of it counted.
+    const finished = counted.length === total ? palette.green('completed') : palette.yellow('partial');
+    const completion = state.completion ? `${finished} ${state.completion.reason}` : palette.yellow(state.batch.state);
+    const failures = failed.length > 0 ? `, ${palette.red(`${failed.length} failed`)}` : '';
     lines.push(
-      `  ${name}  ${completion} ${done}/${total} ${state.batch.entityType}${state.batch.incremental ? ' (incremental)' : ' (full list)'}, last progress ${formatDuration(now - state.lastProgressAt)} ago`,
+      `  ${name}  ${completion} ${counted.length}/${total}${failures} ${state.batch.entityType}${state.batch.incremental ? ' (incremental)' : ' (full list)'}, last progress ${formatDuration(now - state.lastProgressAt)} ago`,
     );
   }
   return lines.join('\n');
@@ -131,22 +135,31 @@ function formatGeneration(name: string, status: BarrierKeyStatus, width: number,
     const data = JSON.parse(status.trigger.message.data) as TriggerData;
     const tier = data.deadline_tier ? ` tier ${data.deadline_tier.tier} (after ${data.deadline_tier.after})` : '';
     const when = formatDuration(status.trigger.decidedAt - snapshot.firstCompletionAt);
-    const missing = data.members_missing.length > 0 ? `; missing ${data.members_missing.join(', ')}` : '';
-    const joined = `${data.members_completed.length}/${data.members_completed.length + data.members_missing.length}`;
-    lines.push(`  ${name}  ${palette.green('fired')} ${data.reason}${tier} ${joined}${mode}, ${when} after the first completion${missing}`);
+    const unreported = unreportedOf(data);
+    const missing = unreported.length > 0 ? `; missing ${unreported.join(', ')}` : '';
+    const failed = (data.members_failed ?? []).length > 0 ? `; ${palette.red('failed')} ${(data.members_failed ?? []).join(', ')}` : '';
+    lines.push(`  ${name}  ${palette.green('fired')} ${data.reason}${tier} ${countOf(data)}${mode}, ${when} after the first completion${missing}${failed}`);
     return lines;
   }
   lines.push(`  ${name}  ${palette.yellow('open')} ${count}${mode}, needs ${rule}`);
   if (status.missing.length > 0) lines.push(`  ${''.padEnd(width)}  missing: ${status.missing.join(', ')}`);
   if (status.failed.length > 0) lines.push(`  ${''.padEnd(width)}  ${palette.red('failed')}: ${status.failed.join(', ')}`);
+  // Required members not counted yet hold every tier that does not say ignore_required (issue 10).
+  const waiting = snapshot.threshold.required.filter((m) => !status.completed.includes(m));
+  const needs = (t: { ignoreRequired?: boolean } | undefined): string => (waiting.length > 0 && t?.ignoreRequired !== true ? ` and ${waiting.join(', ')}` : '');
   if (status.nextDeadlineAt !== undefined) {
     const tier = snapshot.deadlines.findIndex((t) => snapshot.firstCompletionAt + t.afterMs === status.nextDeadlineAt);
     const t = snapshot.deadlines[tier];
     lines.push(
-      `  ${''.padEnd(width)}  next deadline: tier ${tier + 1} (≥${t?.minMembers ?? '?'} after ${t?.after ?? '?'}) in ${formatDuration(status.nextDeadlineAt - now)}`,
+      `  ${''.padEnd(width)}  next deadline: tier ${tier + 1} (≥${t?.minMembers ?? '?'}${needs(t)} after ${t?.after ?? '?'}) in ${formatDuration(status.nextDeadlineAt - now)}`,
     );
   } else if (snapshot.deadlines.length === 0) {
     lines.push(`  ${''.padEnd(width)}  no deadline: waits until the threshold holds`);
+  } else {
+    const held = waiting.length > 0 && snapshot.deadlines.some((t) => t.ignoreRequired !== true);
+    lines.push(
+      `  ${''.padEnd(width)}  every deadline tier elapsed${held ? `; the tiers wait for the required ${waiting.join(', ')}` : ' short of its minimum'}`,
+    );
   }
   return lines;
 }

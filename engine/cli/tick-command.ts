@@ -1,3 +1,5 @@
+import { describeCounts } from '../runtime/describe-trigger.ts';
+import type { TriggerData } from '../runtime/envelope.ts';
 import { Command, Option } from 'commander';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
 import { PipelineRuntime } from '../runtime/pipeline-runtime.ts';
@@ -49,7 +51,8 @@ export function tickCommand(context: CommandContext): Command {
           ...(loaded.hash === undefined ? {} : { pipelineHash: loaded.hash }),
         });
         const report = await runtime.tick();
-        for (const t of report.fired) stdout.write(`fired ${t.emitter} for ${t.scope}: ${t.reason}\n`);
+        for (const t of report.fired)
+          stdout.write(`fired ${t.emitter} for ${t.scope}: ${t.reason} ${describeCounts(JSON.parse(t.message.data) as TriggerData)}\n`);
         for (const p of report.published) if (p.why !== 'decided') stdout.write(`published ${p.trigger.emitter} for ${p.trigger.scope}: ${p.why}\n`);
         for (const f of report.failures) stderr.write(`baton tick: ${f.component}${f.key === undefined ? '' : ` key ${f.key}`} failed: ${f.reason}\n`);
         const failed = report.failures.length === 0 ? '' : `, ${report.failures.length} failed`;

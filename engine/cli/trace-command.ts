@@ -1,3 +1,4 @@
+import { describeCounts, unreportedOf } from '../runtime/describe-trigger.ts';
 import { Command, Option } from 'commander';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
 import type { PublishedMessage } from '../ports/message-history.ts';
@@ -106,13 +107,12 @@ export function formatTrace(messages: readonly PublishedMessage[], showWork: boo
     const last = Math.max(...joined.map((j) => j.publishedAt));
     const hop = joined.length > 0 ? formatDuration(m.publishedAt - last) : '';
     const target = data.target ? ` (starts ${data.target})` : '';
-    const missing = data.members_missing.length > 0 ? `, missing ${data.members_missing.join(', ')}` : '';
+    const unreported = unreportedOf(data);
+    const missing = unreported.length > 0 ? `, missing ${unreported.join(', ')}` : '';
     // A barrier with modes fires once per mode of a key: the mode names the generation (issue 16 #1).
     const generation = data.mode === undefined ? '' : ` [${data.mode}]`;
     lines.push(
-      bold(
-        `${at}  ${hop.padStart(8)}  trigger  ${data.emitter}${generation} → ${m.topic}${target}: ${data.reason} ${data.members_completed.length}/${data.members_completed.length + data.members_missing.length}${missing}`,
-      ),
+      bold(`${at}  ${hop.padStart(8)}  trigger  ${data.emitter}${generation} → ${m.topic}${target}: ${data.reason} ${describeCounts(data)}${missing}`),
     );
     if (joined.length > 0) {
       const first = Math.min(...joined.map((j) => j.publishedAt));

@@ -59,7 +59,7 @@ export interface BarrierSpec {
     timezone?: string;
     profiles: Record<string, { when: 'before_today' | 'today' | 'after_today'; expect?: string[]; threshold?: ThresholdSpec }>;
   };
-  deadlines?: { after: string; min_members: number }[];
+  deadlines?: { after: string; min_members: number; ignore_required?: boolean }[];
   aggregate?: 'entities_changed'[];
   counts_as_complete?: CompletionStatus[];
   publishes: string;
@@ -75,6 +75,7 @@ export interface CoordinatorSpec {
   work_topic: string;
   ready_topic: string;
   completion?: { stall?: { min_fraction: number; no_progress_for: string } };
+  counts_as_complete?: CompletionStatus[];
   on_active_batch?: 'refuse' | 'supersede';
   publishes?: string;
 }

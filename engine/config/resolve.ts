@@ -154,6 +154,7 @@ export function resolve(spec: PipelineSpec): ResolvedPipeline {
         after: tier.after,
         afterMs: parseDuration(tier.after),
         minMembers: tier.min_members,
+        ignoreRequired: tier.ignore_required ?? false,
         path: [...path, 'deadlines', i],
       })),
       aggregateEntities: barrier.aggregate?.includes('entities_changed') ?? false,
@@ -179,6 +180,7 @@ export function resolve(spec: PipelineSpec): ResolvedPipeline {
       readyTopic: ref(c.ready_topic, [...path, 'ready_topic']),
       publishes: c.publishes === undefined ? undefined : ref(c.publishes, [...path, 'publishes']),
       stall: stall && { minFraction: stall.min_fraction, noProgressFor: stall.no_progress_for, noProgressForMs: parseDuration(stall.no_progress_for) },
+      countsAsComplete: c.counts_as_complete ?? countsAsComplete,
       onActiveBatch: c.on_active_batch ?? DEFAULTS.onActiveBatch,
       path,
     };

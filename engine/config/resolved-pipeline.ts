@@ -96,6 +96,8 @@ export interface DeadlineTier {
   readonly after: string;
   readonly afterMs: number;
   readonly minMembers: number;
+  /** Fire without the threshold's required members; false (the default): a tier waits for them too. */
+  readonly ignoreRequired: boolean;
   readonly path: DocPath;
 }
 
@@ -134,6 +136,8 @@ export interface ResolvedCoordinator {
   readonly readyTopic: Ref;
   readonly publishes: Ref | undefined;
   readonly stall: { readonly minFraction: number; readonly noProgressFor: string; readonly noProgressForMs: number } | undefined;
+  /** Report statuses that count an entity done; an entity with only other statuses is failed. */
+  readonly countsAsComplete: readonly CompletionStatus[];
   readonly onActiveBatch: 'refuse' | 'supersede';
   readonly path: DocPath;
 }

@@ -4,6 +4,7 @@ import type { ResolvedTopic } from '../config/resolved-pipeline.ts';
 import { DEAD_LETTER_ATTRIBUTES, type MessageBus } from '../ports/message-bus.ts';
 import type { TriggerRecord } from '../ports/state-store.ts';
 import { isPermanent, reasonOf } from '../runtime/errors.ts';
+import { describeCounts } from '../runtime/describe-trigger.ts';
 import type { TriggerData } from '../runtime/envelope.ts';
 import type { TickReport, TriggerPublication } from '../runtime/tick-report.ts';
 import type { LogEntry, LogFields, Logger } from './cloud-logger.ts';
@@ -289,6 +290,7 @@ export class BatonHandler {
       trigger_id: trigger.message.id,
       reason: trigger.reason,
       members_missing: data?.members_missing,
+      ...(data?.members_failed === undefined || data.members_failed.length === 0 ? {} : { members_failed: data.members_failed }),
     };
     if (trigger.reason === 'deadline') {
       const tier = data?.deadline_tier;
@@ -303,9 +305,11 @@ export class BatonHandler {
       return;
     }
     const event = trigger.reason === 'stalled' ? 'coordinator.stalled' : `${component.kind}.fired`;
+    // A batch that completed with failed entities (`all_reported`) finished short, as a stalled one did.
+    const short = trigger.reason === 'stalled' || trigger.reason === 'all_reported';
     this.log({
-      severity: trigger.reason === 'stalled' ? 'WARNING' : 'NOTICE',
-      message: `${component.kind} ${component.name}: fired for ${trigger.scope} (${trigger.reason})`,
+      severity: short ? 'WARNING' : 'NOTICE',
+      message: `${component.kind} ${component.name}: fired for ${trigger.scope} (${trigger.reason}${data ? ` ${describeCounts(data)}` : ''})`,
       baton_event: event,
       ...base,
     });

@@ -1,4 +1,4 @@
-import type { ResolvedBarrier, ResolvedCoordinator, Threshold } from '../config/resolved-pipeline.ts';
+import type { DeadlineTier, ResolvedBarrier, ResolvedCoordinator, Threshold } from '../config/resolved-pipeline.ts';
 
 /**
  * Thresholds and barriers in words, for the CLI summary, the diagram and the docs:
@@ -20,11 +20,38 @@ export function describeThreshold(threshold: Threshold, expected: number): strin
   }
 }
 
-/** The deadline ladder: `tiers 5→4@1h→3@2h→any@4h` (the first number is the normal threshold). */
+/**
+ * The deadline ladder: `tiers 5→4@1h→3@2h→any@4h` (the first number is the normal threshold). With
+ * required members, a tier that fires without them is marked `any@4h without required`.
+ */
 export function describeDeadlines(barrier: ResolvedBarrier): string | undefined {
   if (barrier.deadlines.length === 0) return undefined;
   const start = barrier.threshold.kind === 'all' ? String(barrier.members.length) : describeThreshold(barrier.threshold, barrier.members.length);
-  return `tiers ${[start, ...barrier.deadlines.map((t) => `${t.minMembers === 1 ? 'any' : t.minMembers}@${t.after}`)].join('→')}`;
+  const marked = requiredMembers(barrier).length > 0;
+  const tiers = barrier.deadlines.map((t) => `${t.minMembers === 1 ? 'any' : t.minMembers}@${t.after}${marked && t.ignoreRequired ? ' without required' : ''}`);
+  return `tiers ${[start, ...tiers].join('→')}`;
+}
+
+/** `tiers wait for payments` when a deadline tier waits for the threshold's required members; else undefined. */
+export function describeTierWait(barrier: ResolvedBarrier): string | undefined {
+  const required = requiredMembers(barrier);
+  if (required.length === 0 || !barrier.deadlines.some((t) => !t.ignoreRequired)) return undefined;
+  return `tiers wait for ${required.join(', ')}`;
+}
+
+/** What a deadline tier needs besides its minimum, for the barrier docs: `, every required member (payments)`. */
+export function describeTierRequirement(barrier: ResolvedBarrier, tier: DeadlineTier): string {
+  const required = requiredMembers(barrier);
+  if (required.length === 0) return '';
+  return tier.ignoreRequired
+    ? `, with or without the required members (${required.join(', ')})`
+    : `, every required member (${required.join(', ')}) among them`;
+}
+
+/** Required members of the barrier's threshold and of every mode profile's, each once. */
+function requiredMembers(barrier: ResolvedBarrier): string[] {
+  const thresholds = [barrier.threshold, ...(barrier.modes?.profiles.map((p) => p.threshold) ?? [])];
+  return [...new Set(thresholds.flatMap((t) => t.required.map((r) => r.name)))];
 }
 
 /** The barrier's whole firing rule in words. */
@@ -45,12 +72,16 @@ export function describeBarrier(barrier: ResolvedBarrier): string {
   }
   const deadlines = describeDeadlines(barrier);
   if (deadlines) parts.push(deadlines);
+  const wait = describeTierWait(barrier);
+  if (wait) parts.push(wait);
   if (barrier.aggregateEntities) parts.push('aggregates entities_changed');
   return parts.join('; ');
 }
 
 /** The coordinator's completion rule in words. */
 export function describeCoordinator(coordinator: ResolvedCoordinator): string {
-  const stall = coordinator.stall ? `, or ≥${Math.round(coordinator.stall.minFraction * 100)}% after ${coordinator.stall.noProgressFor} without progress` : '';
-  return `one work message per ${coordinator.entityType.replace(/s$/, '')}; done at N/N${stall}; second batch: ${coordinator.onActiveBatch}`;
+  const stall = coordinator.stall
+    ? `, or ≥${Math.round(coordinator.stall.minFraction * 100)}% counted after ${coordinator.stall.noProgressFor} without progress`
+    : '';
+  return `one work message per ${coordinator.entityType.replace(/s$/, '')}; done when every one reported (failures named)${stall}; second batch: ${coordinator.onActiveBatch}`;
 }

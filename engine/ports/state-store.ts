@@ -18,6 +18,8 @@ export interface DeadlineSnapshot {
   readonly after: string;
   readonly afterMs: number;
   readonly minMembers: number;
+  /** True: the tier fires without the threshold's required members. Absent in snapshots stored before it existed: false. */
+  readonly ignoreRequired?: boolean;
 }
 
 /**
@@ -96,6 +98,11 @@ export interface BatchRecord {
   readonly entityType: string;
   readonly entities: readonly EntityId[];
   readonly incremental: boolean;
+  /**
+   * Report statuses that count an entity done, fixed when the batch opens (as a key's snapshot fixes a
+   * barrier's). Absent on a batch stored before it existed: the coordinator's current setting applies.
+   */
+  readonly countsAsComplete?: readonly CompletionStatus[];
   readonly createdAt: number;
   /**
    * The trigger's own time (its envelope `time`, epoch ms): batches of a coordinator × key are ordered

@@ -383,7 +383,7 @@ function describeOpen(view: KeyView): string {
   }
   for (const batch of view.batches) {
     if (batch.progress === undefined) parts.push(`${batch.coordinator} has no batch`);
-    else if (batch.progress.state.completion === undefined) parts.push(`${batch.coordinator} at ${batch.progress.done}/${batch.progress.total}`);
+    else if (batch.progress.state.completion === undefined) parts.push(`${batch.coordinator} at ${batch.progress.counted.length}/${batch.progress.total}`);
   }
   return `${view.key}: ${parts.join('; ') || 'every gate fired'}`;
 }

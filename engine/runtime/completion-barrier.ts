@@ -206,7 +206,7 @@ export class CompletionBarrier {
       expected: (profile?.expect ?? barrier.members).map((m) => m.name),
       mode: profile?.name,
       threshold: snapshotThreshold(profile?.threshold ?? barrier.threshold),
-      deadlines: barrier.deadlines.map((t) => ({ after: t.after, afterMs: t.afterMs, minMembers: t.minMembers })),
+      deadlines: barrier.deadlines.map((t) => ({ after: t.after, afterMs: t.afterMs, minMembers: t.minMembers, ignoreRequired: t.ignoreRequired })),
       countsAsComplete: barrier.countsAsComplete,
       firstCompletionAt: now,
       correlationId: envelope.correlationid,

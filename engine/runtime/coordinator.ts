@@ -1,9 +1,20 @@
+import type { CompletionStatus } from '../config/pipeline-spec.ts';
 import type { ResolvedCoordinator, ResolvedPipeline } from '../config/resolved-pipeline.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { MessageBus, OutgoingMessage } from '../ports/message-bus.ts';
 import type { BatchRecord, BatchState, EntityId, StateStore, TriggerDraft, TriggerRecord } from '../ports/state-store.ts';
 import { checkKey } from './check-key.ts';
-import { buildEnvelope, ENVELOPE_TYPES, envelopeProblems, expectType, parseMessage, toMessage, type EnvelopeInput, type TriggerData } from './envelope.ts';
+import {
+  buildEnvelope,
+  ENVELOPE_TYPES,
+  envelopeProblems,
+  expectType,
+  parseMessage,
+  toMessage,
+  type EnvelopeInput,
+  type TriggerData,
+  type TriggerReason,
+} from './envelope.ts';
 import { BatchRefusedError, InvalidEntityListError, InvalidEnvelopeError, TransientError, UnknownBatchError } from './errors.ts';
 import { emptyTickReport, mergeTickReport, tickFailure, type TickReport } from './tick-report.ts';
 import { TriggerOutbox } from './trigger-outbox.ts';
@@ -47,16 +58,28 @@ export interface ReadyOutcome {
 }
 
 /** A batch as `baton status` shows it. */
-export interface BatchProgress {
+export interface BatchProgress extends BatchTally {
   readonly state: BatchState;
-  readonly done: number;
+}
+
+/**
+ * Where a batch stands, entity by entity, by the coordinator's `countsAsComplete` (as a barrier counts
+ * members): `counted` entities have a report with a counting status; `failed` ones reported only other
+ * statuses (a later counting report of a retry replaces a failure, issue 16 #5); `unreported` ones have
+ * no report yet. Each list is in the batch's entity order; together they are the batch.
+ */
+export interface BatchTally {
+  readonly counted: readonly EntityId[];
+  readonly failed: readonly EntityId[];
+  readonly unreported: readonly EntityId[];
   readonly total: number;
 }
 
 /**
  * The one generic fan-out/fan-in: on a trigger it opens a batch with a fixed entity list, publishes
  * one work message per entity (deterministic ids), records each worker's report idempotently and
- * publishes the phase completion exactly once, at N/N or when the stall policy holds (#16).
+ * publishes the phase completion exactly once: when every entity reported (`all_complete`, or
+ * `all_reported` with the failed ones named) or when the stall policy holds (#16).
  */
 export class Coordinator {
   readonly name: string;
@@ -96,6 +119,7 @@ export class Coordinator {
       entityType: coordinator.entityType,
       entities,
       incremental,
+      countsAsComplete: coordinator.countsAsComplete,
       // The store's time: the stall policy measures from it (#16.6).
       createdAt: await store.now(),
       triggeredAt: Date.parse(envelope.time),
@@ -129,7 +153,7 @@ export class Coordinator {
     return { outcome: opened.outcome, batch, superseded: opened.superseded, published };
   }
 
-  /** Records one worker's report; completes the batch at N/N. */
+  /** Records one worker's report; completes the batch once every entity reported. */
   async handleReady(message: OutgoingMessage): Promise<ReadyOutcome> {
     const envelope = expectType(parseMessage(message), ENVELOPE_TYPES.completion);
     const data = envelope.data;
@@ -178,7 +202,12 @@ export class Coordinator {
   /** A batch's progress; undefined if unknown. */
   async inspect(batchId: string): Promise<BatchProgress | undefined> {
     const state = await this.options.store.readBatch(batchId);
-    return state && { state, done: doneIds(state).size, total: state.batch.entities.length };
+    return state && { state, ...tallyBatch(state, this.countsAsComplete(state)) };
+  }
+
+  /** What counts for a batch: as fixed when it opened; the current setting for a batch stored before that. */
+  private countsAsComplete(state: BatchState): readonly CompletionStatus[] {
+    return state.batch.countsAsComplete ?? this.options.coordinator.countsAsComplete;
   }
 
   private async complete(batchId: string, now: number): Promise<TriggerRecord | undefined> {
@@ -190,25 +219,20 @@ export class Coordinator {
   private draft(state: BatchState, now: number): TriggerDraft | undefined {
     const { coordinator, pipelineHash } = this.options;
     const { batch } = state;
-    const done = doneIds(state);
-    const total = batch.entities.length;
-    const stall = coordinator.stall;
-    let reason: 'all_complete' | 'stalled';
-    if (done.size >= total) reason = 'all_complete';
-    else if (stall && done.size / total >= stall.minFraction && now - state.lastProgressAt >= stall.noProgressForMs) reason = 'stalled';
-    else return undefined;
-    // An entity failed only if every report for it failed: a later successful execution replaces a failure.
-    const succeeded = new Set(state.items.filter((i) => i.status !== 'failed').map((i) => idKey(i.entityId)));
-    const failed = new Set([...done].filter((id) => !succeeded.has(id)));
-    const ok = batch.entities.filter((e) => done.has(idKey(e)) && !failed.has(idKey(e)));
+    const tally = tallyBatch(state, this.countsAsComplete(state));
+    const reason = completionReason(tally, coordinator.stall, now - state.lastProgressAt);
+    if (reason === undefined) return undefined;
+    const ok = [...tally.counted];
+    const counted = new Set(ok.map(idKey));
     const data: TriggerData = {
       key: batch.key,
       correlation_id: batch.correlationId,
       emitter: this.name,
       reason,
       members_completed: ok.map(String),
-      members_missing: batch.entities.filter((e) => !done.has(idKey(e))).map(String),
-      members_failed: batch.entities.filter((e) => failed.has(idKey(e))).map(String),
+      // As a barrier's: every entity not counted, the failed ones included; members_failed names those.
+      members_missing: batch.entities.filter((e) => !counted.has(idKey(e))).map(String),
+      members_failed: tally.failed.map(String),
       entities_changed: { [batch.entityType]: { ids: ok, count: ok.length } },
       is_incremental: batch.incremental,
       lineage: [...new Set(state.items.map((i) => i.messageId))],
@@ -292,7 +316,32 @@ function dedupeIds(ids: readonly EntityId[]): EntityId[] {
   return [...seen.values()];
 }
 
-function doneIds(state: BatchState): Set<string> {
-  const inBatch = new Set(state.batch.entities.map(idKey));
-  return new Set(state.items.map((i) => idKey(i.entityId)).filter((id) => inBatch.has(id)));
+/** Counts a batch's entities by their reports' statuses (see `BatchTally`). */
+export function tallyBatch(state: BatchState, countsAsComplete: readonly CompletionStatus[]): BatchTally {
+  const counts = new Set(countsAsComplete);
+  const reported = new Set(state.items.map((i) => idKey(i.entityId)));
+  const counting = new Set(state.items.filter((i) => counts.has(i.status)).map((i) => idKey(i.entityId)));
+  const { entities } = state.batch;
+  return {
+    counted: entities.filter((e) => counting.has(idKey(e))),
+    failed: entities.filter((e) => reported.has(idKey(e)) && !counting.has(idKey(e))),
+    unreported: entities.filter((e) => !reported.has(idKey(e))),
+    total: entities.length,
+  };
+}
+
+/**
+ * Whether a batch completes, and why: `all_complete` when every entity counted; `all_reported` when
+ * every entity reported but some failed — nothing more will come, so the batch cannot wait, and the
+ * completion names the failed ones; `stalled` when the counted fraction (failed entities do not count)
+ * reaches the stall policy's minimum and no report arrived for its time.
+ */
+export function completionReason(
+  tally: BatchTally,
+  stall: ResolvedCoordinator['stall'],
+  quietForMs: number,
+): Extract<TriggerReason, 'all_complete' | 'all_reported' | 'stalled'> | undefined {
+  if (tally.unreported.length === 0) return tally.failed.length === 0 ? 'all_complete' : 'all_reported';
+  if (stall && tally.counted.length / tally.total >= stall.minFraction && quietForMs >= stall.noProgressForMs) return 'stalled';
+  return undefined;
 }

@@ -34,13 +34,20 @@ export interface CompletionData {
   metadata?: { entities_changed?: Record<string, EntityId[]>; is_incremental?: boolean; [extra: string]: unknown };
 }
 
+/**
+ * Why a trigger fired. `all_complete`: every expected member (or entity) counted. A barrier's threshold
+ * names itself: `count`, `quorum` or `required`; `deadline`: a deadline tier. A coordinator's
+ * `all_reported`: every entity reported, some failed; `stalled`: its stall policy.
+ */
+export type TriggerReason = 'all_complete' | 'count' | 'quorum' | 'required' | 'deadline' | 'all_reported' | 'stalled';
+
 /** `data` of a trigger: a barrier's threshold (or a coordinator's batch) holds for a key. */
 export interface TriggerData {
   key: string;
   correlation_id: string;
   emitter: string;
   target?: string;
-  reason: 'all_complete' | 'quorum' | 'deadline' | 'stalled';
+  reason: TriggerReason;
   mode?: string;
   deadline_tier?: { tier: number; after: string };
   members_completed: string[];

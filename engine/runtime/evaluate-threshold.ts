@@ -1,4 +1,5 @@
-import type { KeyState, MemberRecord, ThresholdSnapshot } from '../ports/state-store.ts';
+import type { DeadlineSnapshot, KeyState, MemberRecord, ThresholdSnapshot } from '../ports/state-store.ts';
+import type { TriggerReason } from './envelope.ts';
 
 /** Where a key stands against its snapshotted expectations. */
 export interface MemberSummary {
@@ -14,9 +15,16 @@ export interface MemberSummary {
   readonly needed: number;
 }
 
-/** Why a key fires. */
+/**
+ * Why a key fires: `all_complete` when every expected member counted; else the threshold that held,
+ * named after its kind (`count`, `quorum`, `required` — an `all` threshold holds only as
+ * `all_complete`); else `deadline`.
+ */
+export type FiringReason = Extract<TriggerReason, 'all_complete' | 'count' | 'quorum' | 'required' | 'deadline'>;
+
+/** Why a key fires, with where it stands. */
 export interface Firing extends MemberSummary {
-  readonly reason: 'all_complete' | 'quorum' | 'deadline';
+  readonly reason: FiringReason;
   /** For `deadline`: the 1-based tier that fired and its delay as written. */
   readonly tier: { readonly tier: number; readonly after: string } | undefined;
 }
@@ -57,20 +65,28 @@ export function summarizeMembers(state: KeyState): MemberSummary {
 
 /**
  * Decides whether a key fires at `now`: the threshold (every required member and `needed` counted),
- * else the first elapsed deadline tier whose `minMembers` is met. Pure, so a store may call it inside
- * its transaction.
+ * else the first elapsed deadline tier whose `minMembers` is met and — unless the tier says
+ * `ignoreRequired` — every required member of the threshold counted: a deadline relaxes how many, not
+ * which. Pure, so a store may call it inside its transaction.
  */
 export function evaluateThreshold(state: KeyState, now: number): Firing | undefined {
   const summary = summarizeMembers(state);
   const { snapshot } = state;
   const requiredMet = snapshot.threshold.required.every((m) => summary.completed.includes(m));
   if (summary.missing.length === 0 && snapshot.expected.length > 0) return { ...summary, reason: 'all_complete', tier: undefined };
-  if (requiredMet && summary.completed.length >= summary.needed && summary.completed.length > 0) return { ...summary, reason: 'quorum', tier: undefined };
+  if (snapshot.threshold.kind !== 'all' && requiredMet && summary.completed.length >= summary.needed && summary.completed.length > 0) {
+    return { ...summary, reason: snapshot.threshold.kind, tier: undefined };
+  }
   const elapsed = now - snapshot.firstCompletionAt;
-  const index = snapshot.deadlines.findIndex((tier) => elapsed >= tier.afterMs && summary.completed.length >= Math.max(1, tier.minMembers));
+  const index = snapshot.deadlines.findIndex((tier) => elapsed >= tier.afterMs && tierHolds(tier, summary.completed.length, requiredMet));
   const tier = snapshot.deadlines[index];
   if (tier === undefined) return undefined;
   return { ...summary, reason: 'deadline', tier: { tier: index + 1, after: tier.after } };
+}
+
+/** Whether an elapsed tier may fire: its minimum (never zero) counted, and the required members unless it ignores them. */
+function tierHolds(tier: DeadlineSnapshot, completed: number, requiredMet: boolean): boolean {
+  return completed >= Math.max(1, tier.minMembers) && (requiredMet || tier.ignoreRequired === true);
 }
 
 /** When the key's next deadline tier elapses (epoch ms), or undefined when none is left. */

@@ -433,7 +433,7 @@ resource "google_cloud_scheduler_job" "tick-player-composite-factors-dependencie
   depends_on = [google_project_service.cloudscheduler]
 }
 
-# Coordinator prediction-coordinator: one work message per player; done at N/N, or ≥95% after 10m without progress; second batch: supersede
+# Coordinator prediction-coordinator: one work message per player; done when every one reported (failures named), or ≥95% counted after 10m without progress; second batch: supersede
 resource "google_cloud_run_v2_service" "prediction-coordinator" {
   name     = "prediction-coordinator"
   location = var.region
@@ -479,7 +479,7 @@ resource "google_cloud_run_v2_service" "prediction-coordinator" {
 resource "google_cloud_scheduler_job" "tick-prediction-coordinator" {
   name        = "baton-tick-prediction-coordinator"
   region      = var.region
-  description = "Ticks coordinator prediction-coordinator (one work message per player; done at N/N, or ≥95% after 10m without progress; second batch: supersede): completes stalled batches (stall policy) and re-publishes decided-but-unpublished messages, without waiting for traffic."
+  description = "Ticks coordinator prediction-coordinator (one work message per player; done when every one reported (failures named), or ≥95% counted after 10m without progress; second batch: supersede): completes stalled batches (stall policy) and re-publishes decided-but-unpublished messages, without waiting for traffic."
   schedule    = "* * * * *"
   time_zone   = "Etc/UTC"
   http_target {

@@ -196,6 +196,20 @@ export function barrierContract(name: string, factory: BackendFactory, traits: B
       expect(data).toMatchObject({ reason: 'deadline', deadline_tier: { tier: 2, after: '2h' }, members_missing: ['m003', 'm004'] });
     });
 
+    it('holds deadline tiers for a missing required member, and fires the tier that ignores it, as stored (issue 10: a retail day closed without payments)', async () => {
+      await setup();
+      const members = ['orders', 'payments', 'inventory', 'returns'];
+      const threshold = thresholdOf('count', { count: 3, required: ['payments'] });
+      const barrier = gate(barrierOf(members, { threshold, deadlines: [tierOf('1h', 2), tierOf('4h', 2, true)] }));
+      for (const member of ['orders', 'inventory', 'returns']) await barrier.handle(completion({ member, key: '2025-11-29' }));
+      clock.advance(2 * 3_600_000);
+      expect((await barrier.tick()).fired).toEqual([]);
+      clock.advance(2 * 3_600_000);
+      const [fired] = (await barrier.tick()).fired;
+      expect(fired?.reason).toBe('deadline');
+      expect(JSON.parse(fired?.message.data ?? '{}')).toMatchObject({ deadline_tier: { tier: 2, after: '4h' }, members_missing: ['payments'] });
+    });
+
     it("measures a deadline from the store's time, not a skewed instance's clock (#16.6: a 10 min slow instance fired a 1 h tier 10 min early)", async () => {
       await setup();
       const members = memberNames(3);

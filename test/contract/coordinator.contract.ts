@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CompletionStatus } from '../../engine/config/pipeline-spec.ts';
 import type { ResolvedCoordinator } from '../../engine/config/resolved-pipeline.ts';
 import type { EntityId } from '../../engine/ports/state-store.ts';
 import { Coordinator } from '../../engine/runtime/coordinator.ts';
@@ -33,7 +34,7 @@ export function coordinatorContract(name: string, factory: BackendFactory, trait
         bus,
         clock,
       });
-      const ready = (batchId: string, entityId: EntityId, status: 'success' | 'failed' = 'success', execution = 'e1') =>
+      const ready = (batchId: string, entityId: EntityId, status: CompletionStatus = 'success', execution = 'e1') =>
         completion({ member: 'prediction_worker', key: KEY, batchId, entityId, status, execution });
       return { bus, store, coordinator, ready, work: new Watcher(bus, WORK), done: new Watcher(bus, DONE) };
     };
@@ -90,6 +91,59 @@ export function coordinatorContract(name: string, factory: BackendFactory, trait
       expect((await coordinator.tick()).fired.map((t) => t.reason)).toEqual(['stalled']);
     });
 
+    it('completes a batch whose every entity reported as all_reported, not all_complete, when some failed, naming them (issue 10)', async () => {
+      const { coordinator, ready, done } = await setup();
+      const { batch } = await coordinator.handleTrigger(coordinatorTrigger('t1', [1, 2, 3, 4]));
+      await coordinator.handleReady(ready(batch.id, 1));
+      await coordinator.handleReady(ready(batch.id, 2, 'failed'));
+      await coordinator.handleReady(ready(batch.id, 3, 'no_data'));
+      expect(await coordinator.inspect(batch.id)).toMatchObject({ counted: [1], failed: [2, 3], unreported: [4], total: 4 });
+      const last = await coordinator.handleReady(ready(batch.id, 4, 'partial'));
+      expect(last.fired?.reason).toBe('all_reported');
+      await done.drain();
+      expect(done.unique()[0]?.data as TriggerData).toMatchObject({
+        reason: 'all_reported',
+        members_completed: ['1', '4'],
+        members_failed: ['2', '3'],
+        members_missing: ['2', '3'],
+        entities_changed: { players: { ids: [1, 4], count: 2 } },
+      });
+    });
+
+    it("counts the statuses in the coordinator's counts_as_complete, so no_data can count an entity done (issue 10)", async () => {
+      const { coordinator, ready } = await setup(coordinatorOf({ countsAsComplete: ['success', 'no_data'] }));
+      const { batch } = await coordinator.handleTrigger(coordinatorTrigger('t1', [1, 2]));
+      await coordinator.handleReady(ready(batch.id, 1, 'no_data'));
+      expect((await coordinator.handleReady(ready(batch.id, 2))).fired?.reason).toBe('all_complete');
+    });
+
+    it('keeps the counts_as_complete a batch opened with when the config changes under it', async () => {
+      const { coordinator, ready, store, bus } = await setup(coordinatorOf({ countsAsComplete: ['success', 'no_data'] }));
+      const { batch } = await coordinator.handleTrigger(coordinatorTrigger('t1', [1, 2]));
+      const edited = new Coordinator({
+        coordinator: coordinatorOf({ countsAsComplete: ['success'] }),
+        pipeline: { name: 'demo', key: { name: 'game_date', type: 'date', pattern: undefined } },
+        fullList: () => Promise.resolve([]),
+        store,
+        bus,
+        clock,
+      });
+      await edited.handleReady(ready(batch.id, 1, 'no_data'));
+      expect((await edited.handleReady(ready(batch.id, 2))).fired?.reason).toBe('all_complete');
+    });
+
+    it('lets the stall policy see only entities that count: 9 of 10 reported with one failed is 80 %, under a 90 % minimum (issue 10)', async () => {
+      const { coordinator, ready } = await setup();
+      const entities = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+      const { batch } = await coordinator.handleTrigger(coordinatorTrigger('t1', entities));
+      for (const entityId of entities.slice(0, 9)) await coordinator.handleReady(ready(batch.id, entityId, entityId === 9 ? 'failed' : 'success'));
+      clock.advance(60 * 60_000);
+      expect((await coordinator.tick()).fired).toEqual([]);
+      await coordinator.handleReady(ready(batch.id, 9, 'success', 'e2'));
+      clock.advance(11 * 60_000);
+      expect((await coordinator.tick()).fired.map((t) => t.reason)).toEqual(['stalled']);
+    });
+
     it('lets a successful retry replace a failed report, and still absorbs a redelivery of either (issue 16 #5)', async () => {
       const { coordinator, ready, done } = await setup();
       const { batch } = await coordinator.handleTrigger(coordinatorTrigger('t1', [1, 2]));
@@ -97,7 +151,7 @@ export function coordinatorContract(name: string, factory: BackendFactory, trait
       expect((await coordinator.handleReady(ready(batch.id, 1, 'failed', 'e1'))).outcome).toBe('duplicate');
       expect((await coordinator.handleReady(ready(batch.id, 1, 'success', 'e2'))).outcome).toBe('recorded');
       expect((await coordinator.handleReady(ready(batch.id, 1, 'success', 'e2'))).outcome).toBe('duplicate');
-      expect((await coordinator.inspect(batch.id))?.done).toBe(1);
+      expect((await coordinator.inspect(batch.id))?.counted).toEqual([1]);
       const last = await coordinator.handleReady(ready(batch.id, 2));
       expect(last.fired?.reason).toBe('all_complete');
       await done.drain();

@@ -22,9 +22,9 @@ export function thresholdOf(kind: Threshold['kind'], options: { required?: strin
 }
 
 /** A deadline tier from its text, e.g. `1h`. */
-export function tierOf(after: string, minMembers: number): DeadlineTier {
+export function tierOf(after: string, minMembers: number, ignoreRequired = false): DeadlineTier {
   const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[after.slice(-1)] ?? 0;
-  return { after, afterMs: Number(after.slice(0, -1)) * unit, minMembers, path: [] };
+  return { after, afterMs: Number(after.slice(0, -1)) * unit, minMembers, ignoreRequired, path: [] };
 }
 
 /** A phase barrier over `members`, listening on DONE_TOPIC and publishing to TRIGGER_TOPIC. */
@@ -206,6 +206,7 @@ export function coordinatorOf(overrides: Partial<ResolvedCoordinator> = {}): Res
     readyTopic: ref('ready'),
     publishes: ref('predictions-done'),
     stall: { minFraction: 0.9, noProgressFor: '10m', noProgressForMs: 600_000 },
+    countsAsComplete: ['success', 'partial'],
     onActiveBatch: 'refuse',
     path: [],
     ...overrides,

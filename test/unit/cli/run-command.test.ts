@@ -76,7 +76,61 @@ describe('baton run on the embedded backend', () => {
     expect(code).toBe(0);
     const phase4 = summary.triggers.find((t) => t.emitter === 'phase4-complete');
     expect(phase4?.reason).toBe('deadline');
-    expect(phase4?.detail).toBe('2/5 tier 3 (after 4h), missing player_daily_cache, player_composite_factors, ml_feature_store');
+    expect(phase4?.detail).toBe('2/5 tier 3 (after 4h), failed player_daily_cache, missing player_composite_factors, ml_feature_store');
+  });
+
+  // A retail day closed without `payments` (issue 10): a deadline tier relaxes how many members, not which.
+  it('holds every deadline tier for a required member that always fails, unless the tier says ignore_required', async () => {
+    const dir = stateDir();
+    const write = (name: string, lastTier: string): string => {
+      const file = join(dir, name);
+      const text = readFileSync(pipelineFile, 'utf8')
+        .replace('    prediction_worker:', '    player_daily_cache: { failure_rate: 1 }\n    prediction_worker:')
+        .replace(/(phase4-complete:[\s\S]*?)threshold: all/, '$1threshold: { count: 4, required: [player_daily_cache] }')
+        .replace('      - { after: 4h, min_members: 1 }', lastTier);
+      writeFileSync(file, text);
+      return file;
+    };
+    const honours = await runJson(
+      '--file',
+      write('honours.yaml', '      - { after: 4h, min_members: 1 }'),
+      '--key',
+      '2025-11-29',
+      '--state-dir',
+      join(dir, 'a'),
+    );
+    expect(honours.code).toBe(1);
+    expect(honours.summary.triggers.find((t) => t.emitter === 'phase4-complete')).toBeUndefined();
+    const status = await runCli('status', '--file', join(dir, 'honours.yaml'), '--state-dir', join(dir, 'a'));
+    expect(status.stdout).toMatch(/phase4-complete\s+open 2\/5, needs critical \(1\) \+ 4 of 5/);
+    expect(status.stdout).toContain('every deadline tier elapsed; the tiers wait for the required player_daily_cache');
+
+    const ignores = write('ignores.yaml', '      - { after: 4h, min_members: 1, ignore_required: true }');
+    const fired = await runJson('--file', ignores, '--key', '2025-11-29', '--state-dir', join(dir, 'b'));
+    expect(fired.code).toBe(0);
+    const phase4 = fired.summary.triggers.find((t) => t.emitter === 'phase4-complete');
+    expect(phase4).toMatchObject({
+      reason: 'deadline',
+      detail: '2/5 tier 3 (after 4h), failed player_daily_cache, missing player_composite_factors, ml_feature_store',
+    });
+    const validate = await runCli('validate', ignores);
+    expect(validate.stdout).toContain('tiers critical (1) + 4 of 5→4@1h→3@2h→any@4h without required; tiers wait for player_daily_cache');
+  });
+
+  it('completes a batch whose every entity reported, some failed, as all_reported and counts only what succeeded (issue 10)', async () => {
+    const dir = stateDir();
+    const file = join(dir, 'pipeline.yaml');
+    writeFileSync(file, readFileSync(pipelineFile, 'utf8').replace('    prediction_worker: {', '    prediction_worker: { failure_rate: 0.1,'));
+    const { code, summary } = await runJson('--file', file, '--key', '2025-11-29', '--full', '--state-dir', join(dir, 'state'));
+    expect(code).toBe(0);
+    const batch = summary.triggers.find((t) => t.emitter === 'prediction-coordinator');
+    expect(batch?.reason).toBe('all_reported');
+    const [, counted, total, failed] = /^(\d+)\/(\d+), (\d+) failed$/.exec(batch?.detail ?? '') ?? [];
+    expect(Number(total)).toBe(450);
+    expect(Number(failed)).toBeGreaterThan(0);
+    expect(Number(counted) + Number(failed)).toBe(450);
+    const status = await runCli('status', '--file', file, '--state-dir', join(dir, 'state'));
+    expect(status.stdout).toMatch(new RegExp(`prediction-coordinator\\s+partial all_reported ${counted}/450, ${failed} failed players`));
   });
 
   it('reports a key that can never finish as stuck, and status names what it waits for', async () => {

@@ -6,7 +6,11 @@ import { evaluateThreshold, neededMembers, nextDeadline } from '../../../engine/
 const HOUR = 3_600_000;
 const expected = ['a', 'b', 'c', 'd', 'e'];
 
-function stateOf(threshold: Partial<ThresholdSnapshot>, reports: [string, CompletionStatus][], deadlines: [number, number][] = []): KeyState {
+function stateOf(
+  threshold: Partial<ThresholdSnapshot>,
+  reports: [string, CompletionStatus][],
+  deadlines: readonly (readonly [number, number, boolean?])[] = [],
+): KeyState {
   return {
     snapshot: {
       barrier: 'gate',
@@ -14,7 +18,7 @@ function stateOf(threshold: Partial<ThresholdSnapshot>, reports: [string, Comple
       expected,
       mode: undefined,
       threshold: { kind: 'all', required: [], count: undefined, quorum: undefined, ...threshold },
-      deadlines: deadlines.map(([hours, minMembers]) => ({ after: `${hours}h`, afterMs: hours * HOUR, minMembers })),
+      deadlines: deadlines.map(([hours, minMembers, ignoreRequired]) => ({ after: `${hours}h`, afterMs: hours * HOUR, minMembers, ignoreRequired })),
       countsAsComplete: ['success', 'partial'],
       firstCompletionAt: 0,
       correlationId: 'c',
@@ -40,11 +44,12 @@ describe('evaluateThreshold', () => {
     ['all, 4 of 5', { kind: 'all' }, ok('a', 'b', 'c', 'd'), undefined],
     ['all, 5 of 5', { kind: 'all' }, ok('a', 'b', 'c', 'd', 'e'), 'all_complete'],
     ['count 3, 2 done', { kind: 'count', count: 3 }, ok('a', 'b'), undefined],
-    ['count 3, 3 done', { kind: 'count', count: 3 }, ok('a', 'b', 'c'), 'quorum'],
+    ['count 3, 3 done (reported as count, not quorum: issue 10)', { kind: 'count', count: 3 }, ok('a', 'b', 'c'), 'count'],
     ['quorum 0.6 of 5 needs 3, 3 done with required', { kind: 'quorum', quorum: 0.6, required: ['a'] }, ok('a', 'c', 'd'), 'quorum'],
     ['quorum 0.6 without its required member', { kind: 'quorum', quorum: 0.6, required: ['a'] }, ok('b', 'c', 'd', 'e'), undefined],
     ['quorum 0.6 with only 2', { kind: 'quorum', quorum: 0.6, required: ['a'] }, ok('a', 'b'), undefined],
-    ['required only', { kind: 'required', required: ['b', 'c'] }, ok('b', 'c'), 'quorum'],
+    ['required only', { kind: 'required', required: ['b', 'c'] }, ok('b', 'c'), 'required'],
+    ['count 3 of 5 with all 5 done', { kind: 'count', count: 3 }, ok('a', 'b', 'c', 'd', 'e'), 'all_complete'],
     ['failed does not count', { kind: 'all' }, [...ok('a', 'b', 'c', 'd'), ['e', 'failed']], undefined],
     ['no_data does not count by default', { kind: 'count', count: 1 }, [['a', 'no_data']], undefined],
     ['partial counts', { kind: 'all' }, [...ok('a', 'b', 'c', 'd'), ['e', 'partial']], 'all_complete'],
@@ -76,6 +81,40 @@ describe('evaluateThreshold', () => {
     expect(evaluateThreshold(state, HOUR)).toBeUndefined();
     expect(evaluateThreshold(state, 2 * HOUR)).toMatchObject({ reason: 'deadline', tier: { tier: 2, after: '2h' }, missing: ['d', 'e'] });
     expect(evaluateThreshold(state, 9 * HOUR)?.tier?.tier).toBe(2);
+  });
+
+  // A retail day closed without `payments` (issue 10): a tier relaxes how many members, not which.
+  it.each([
+    ['a tier waits for a required member', { kind: 'count', count: 4, required: ['a'] }, ok('b', 'c', 'd'), [[1, 1]], undefined],
+    ['a tier fires once the required member is in', { kind: 'count', count: 4, required: ['a'] }, ok('a', 'b'), [[1, 2]], 1],
+    ['a tier that ignores required fires without it', { kind: 'count', count: 4, required: ['a'] }, ok('b', 'c'), [[1, 2, true]], 1],
+    [
+      'a failed required member does not satisfy a tier',
+      { kind: 'quorum', quorum: 0.8, required: ['a'] },
+      [['a', 'failed'], ...ok('b', 'c')],
+      [[1, 1]],
+      undefined,
+    ],
+    [
+      'a later tier that ignores required fires when an earlier one waits',
+      { kind: 'required', required: ['a'] },
+      ok('b', 'c', 'd'),
+      [
+        [1, 3],
+        [2, 3, true],
+      ],
+      2,
+    ],
+    ['a tier of an all threshold has no required members to wait for', { kind: 'all' }, ok('a'), [[1, 1]], 1],
+  ] as const)('deadline: %s', (_, threshold, reports, tiers, tier) => {
+    const state = stateOf(threshold, reports as [string, CompletionStatus][], tiers);
+    expect(evaluateThreshold(state, 3 * HOUR)?.tier?.tier).toBe(tier);
+  });
+
+  it('reads a snapshot stored before ignore_required existed as honouring the required members', () => {
+    const state = stateOf({ kind: 'count', count: 4, required: ['a'] }, ok('b', 'c'), [[1, 1]]);
+    const legacy = { ...state, snapshot: { ...state.snapshot, deadlines: [{ after: '1h', afterMs: HOUR, minMembers: 1 }] } };
+    expect(evaluateThreshold(legacy, 2 * HOUR)).toBeUndefined();
   });
 
   it('never fires a deadline with nothing completed, so an all-fail key waits visibly', () => {
