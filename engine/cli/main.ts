@@ -7,6 +7,7 @@ import { planCommand } from './plan-command.ts';
 import { provisionCommand } from './provision-command.ts';
 import { rehearseCommand } from './rehearse-command.ts';
 import { runCommand } from './run-command.ts';
+import { StateError } from './state-error.ts';
 import { statusCommand } from './status-command.ts';
 import { tickCommand } from './tick-command.ts';
 import { traceCommand } from './trace-command.ts';
@@ -46,6 +47,11 @@ export async function main(argv: readonly string[], context: Omit<CommandContext
     if (error instanceof CommanderError) {
       const ok = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help';
       return ok ? EXIT.ok : EXIT.usage;
+    }
+    // The state cannot be used: one line saying what, where and what to do; not a bug, so no stack.
+    if (error instanceof StateError) {
+      context.stderr.write(`baton: ${error.message}\n`);
+      return error.exitCode;
     }
     throw error;
   }

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadValidPipeline } from './load-valid-pipeline.ts';
+import { loadValidPipeline, type ValidPipeline } from './load-valid-pipeline.ts';
 import { inspectKey, isKeyFinished } from '../runtime/inspect-key.ts';
 import { PipelineRuntime } from '../runtime/pipeline-runtime.ts';
 import { KeyFeeder } from '../simulator/key-feeder.ts';
@@ -9,7 +9,10 @@ import { runSimulation } from '../simulator/simulated-run.ts';
 import { VirtualClock } from '../simulator/virtual-clock.ts';
 import type { Palette } from '../config/format-diagnostics.ts';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
+import { asStateError } from './embedded-backend.ts';
 import { BackendError, openRunBackend, type RunBackend } from './run-backend.ts';
+import { commandLine } from './command-line.ts';
+import { acquireStateLock } from './state-lock.ts';
 import { runtimeSubscriptions, type RunRecord } from './stored-run.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { formatDuration } from './format-time.ts';
@@ -118,6 +121,33 @@ async function run(options: RunOptions, context: CommandContext): Promise<number
   const startedAt = options.start === undefined ? Date.now() : Date.parse(options.start);
   if (Number.isNaN(startedAt)) return usage(`--start ${options.start ?? ''}: not an ISO 8601 time`);
 
+  // Held for the whole run, before --fresh deletes anything: a second run or a --fresh refuses (exit 75).
+  const lock = options.backend === 'embedded' ? acquireStateLock(options.stateDir, commandLine('run', options, runFlags(options))) : undefined;
+  try {
+    if (lock?.tookOverFrom !== undefined) {
+      const { pid, startedAt } = lock.tookOverFrom;
+      stderr.write(`note: took over the lock of ${options.stateDir}/ from run pid ${pid} (started ${startedAt}), which is no longer running\n`);
+    }
+    return await openAndRun(options, context, palette, loaded, parsed.keys, startedAt, limitMatch, usage);
+  } catch (error) {
+    throw asStateError(error, options);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function openAndRun(
+  options: RunOptions,
+  context: CommandContext,
+  palette: Palette,
+  loaded: ValidPipeline,
+  parsedKeys: string[],
+  startedAt: number,
+  limitMatch: RegExpExecArray,
+  usage: (message: string) => number,
+): Promise<number> {
+  const { stderr } = context;
+  const pipeline = loaded.pipeline;
   const clock = new VirtualClock(0);
   let backend;
   try {
@@ -132,8 +162,13 @@ async function run(options: RunOptions, context: CommandContext): Promise<number
     if (record !== undefined && !options.resume)
       return usage(`${backend.where} holds state from an earlier run; pass --resume to continue it or --fresh to start over`);
     if (record === undefined) {
-      if (options.resume) return usage(`nothing to resume: ${backend.where} holds no run`);
-      let keys = parsed.keys;
+      // A run killed before it recorded its keys (the database is created first) ran nothing: there
+      // is nothing to continue, and starting it again is safe.
+      if (options.resume)
+        return usage(
+          `nothing to resume: ${backend.where} holds no run (the last one was stopped before it recorded its keys, so nothing ran); start it again: ${commandLine('run', options, ['--key <key>'])}`,
+        );
+      let keys = parsedKeys;
       if (keys.length === 0) {
         if (pipeline.key.type !== 'date') return usage("pass --key or --keys: this pipeline's key is not a date, so there is no default");
         keys = [new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)];
@@ -243,8 +278,17 @@ async function execute(
     stdout.write(`\n${formatRunReport(report, palette)}\n`);
     const how = end === 'time-limit' ? palette.yellow(`stopped at the ${options.limit} limit`) : 'finished';
     stdout.write(`${how} in ${formatDuration(wall)} wall time, ${formatDuration(clock.now() - record.startedAt)} simulated\n`);
-    const where = options.backend === 'gcp' ? ' --backend gcp' : ` --state-dir ${options.stateDir}`;
-    if (report.finishedKeys < report.keys.length) stdout.write(`see what is stuck: npx baton status${where}\n`);
+    if (report.finishedKeys < report.keys.length) stdout.write(`see what is stuck: ${commandLine('status', options)}\n`);
   }
   return report.finishedKeys === report.keys.length ? EXIT.ok : EXIT.invalid;
+}
+
+/** The run's own settings, as flags, for the lock file (who holds the folder, doing what). */
+function runFlags(options: RunOptions): string[] {
+  const flags: string[] = [];
+  if (options.resume) flags.push('--resume');
+  if (options.fresh) flags.push('--fresh');
+  for (const key of options.key) flags.push('--key', key);
+  if (options.keys !== undefined) flags.push('--keys', options.keys);
+  return flags;
 }

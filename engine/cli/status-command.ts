@@ -11,6 +11,8 @@ import { EXIT, type CommandContext } from './exit-codes.ts';
 import { formatDuration } from './format-time.ts';
 import { knownKeys, openStoredRun } from './stored-run.ts';
 import { paletteFor } from './terminal.ts';
+import { commandLine } from './command-line.ts';
+import { asStateError } from './embedded-backend.ts';
 
 /** `baton status [--key K] [--json]`: every barrier and batch of every key, across all phases. */
 export function statusCommand(context: CommandContext): Command {
@@ -39,7 +41,9 @@ export function statusCommand(context: CommandContext): Command {
         const pipeline = loaded.pipeline;
         const run = await openStoredRun(pipeline, options);
         if (run === undefined) {
-          stderr.write(`baton status: ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`} holds no state; start one with: npx baton run\n`);
+          stderr.write(
+            `baton status: ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`} holds no state; start one with: ${commandLine('run', options)}\n`,
+          );
           context.setExitCode(EXIT.invalid);
           return;
         }
@@ -80,6 +84,8 @@ export function statusCommand(context: CommandContext): Command {
             for (const view of views) stdout.write(`\n${formatKey(pipeline, view, now, palette)}\n`);
           }
           context.setExitCode(EXIT.ok);
+        } catch (error) {
+          throw asStateError(error, options);
         } finally {
           await run.backend.close();
         }

@@ -5,6 +5,7 @@ import { SystemClock } from '../runtime/system-clock.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { BackendError, openRunBackend } from './run-backend.ts';
 import { runtimeSubscriptions } from './stored-run.ts';
+import { asStateError } from './embedded-backend.ts';
 
 /**
  * `baton tick`: what the generated Cloud Scheduler job does, from a shell — fire every open key past a
@@ -28,7 +29,7 @@ export function tickCommand(context: CommandContext): Command {
       try {
         backend = await openRunBackend(options, pipeline, clock, { mustExist: true });
       } catch (error) {
-        if (!(error instanceof BackendError)) throw error;
+        if (!(error instanceof BackendError)) throw asStateError(error, options);
         stderr.write(`baton tick: ${error.message}\n`);
         context.setExitCode(EXIT.usage);
         return;
@@ -56,6 +57,8 @@ export function tickCommand(context: CommandContext): Command {
         stdout.write(`tick at ${new Date(clock.now()).toISOString()}: ${report.fired.length} fired${failed}\n`);
         // Every other key was still ticked; the exit code says something needs a look.
         context.setExitCode(report.failures.length === 0 ? EXIT.ok : EXIT.invalid);
+      } catch (error) {
+        throw asStateError(error, options);
       } finally {
         await backend.close();
       }

@@ -6,6 +6,8 @@ import { EXIT, type CommandContext } from './exit-codes.ts';
 import { formatDuration } from './format-time.ts';
 import { openStoredRun } from './stored-run.ts';
 import { paletteFor } from './terminal.ts';
+import { commandLine } from './command-line.ts';
+import { asStateError } from './embedded-backend.ts';
 
 /** `baton trace <correlation-id | key>`: every message of a run, in order, with hops and fan-in lineage. */
 export function traceCommand(context: CommandContext): Command {
@@ -28,7 +30,9 @@ export function traceCommand(context: CommandContext): Command {
       if (loaded === undefined) return;
       const run = await openStoredRun(loaded.pipeline, options);
       if (run === undefined) {
-        stderr.write(`baton trace: ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`} holds no state; start one with: npx baton run\n`);
+        stderr.write(
+          `baton trace: ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`} holds no state; start one with: ${commandLine('run', options)}\n`,
+        );
         context.setExitCode(EXIT.invalid);
         return;
       }
@@ -49,6 +53,8 @@ export function traceCommand(context: CommandContext): Command {
           );
         else stdout.write(`${formatTrace(messages, options.work === true, paletteFor(stdout).bold)}\n`);
         context.setExitCode(EXIT.ok);
+      } catch (error) {
+        throw asStateError(error, options);
       } finally {
         await run.backend.close();
       }
