@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteDatabase, type SqliteDatabase } from '../adapters/sqlite/open-sqlite-database.ts';
@@ -67,7 +67,7 @@ function openReadOnly(file: string): { db: SqliteDatabase; cleanup: () => void }
   const cleanup = (): void => rmSync(copy, { recursive: true, force: true });
   try {
     copyFileSync(file, join(copy, 'baton.db'));
-    if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, join(copy, 'baton.db-wal'));
+    if (statSync(`${file}-wal`, { throwIfNoEntry: false })?.isFile()) copyFileSync(`${file}-wal`, join(copy, 'baton.db-wal'));
     return { db: openSqliteDatabase(join(copy, 'baton.db'), { readOnly: true }), cleanup };
   } catch (error) {
     cleanup();

@@ -9,7 +9,7 @@ import { runSimulation } from '../simulator/simulated-run.ts';
 import { VirtualClock } from '../simulator/virtual-clock.ts';
 import type { Palette } from '../config/format-diagnostics.ts';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
-import { asStateError } from './embedded-backend.ts';
+import { asStateError, hasEmbeddedState } from './embedded-backend.ts';
 import { BackendError, openRunBackend, type RunBackend } from './run-backend.ts';
 import { commandLine } from './command-line.ts';
 import { acquireStateLock } from './state-lock.ts';
@@ -91,8 +91,10 @@ export function runCommand(context: CommandContext): Command {
       `
 Without --key or --keys a date-keyed pipeline runs yesterday (UTC). Time is simulated: the run jumps
 to the next event when idle, so hours of deadlines take seconds. State lives in --state-dir; after a
-kill, run again with --resume. Exit codes: 0 every key finished, 1 a key is stuck or the pipeline is
-invalid, 2 usage error (bad key, existing state without --resume/--fresh).`,
+kill, run again with --resume. A run holds --state-dir for its lifetime (baton.lock); status and trace
+may read it meanwhile. Exit codes: 0 every key finished, 1 a key is stuck or the pipeline is invalid,
+2 usage error (bad key, existing state without --resume/--fresh), 74 the state database cannot be used
+(not Baton's, damaged, read-only, disk full), 75 another run holds --state-dir.`,
     )
     .action(async (options: RunOptions) => {
       const exit = await run(options, context);
@@ -128,7 +130,7 @@ async function run(options: RunOptions, context: CommandContext): Promise<number
       const { pid, startedAt } = lock.tookOverFrom;
       stderr.write(`note: took over the lock of ${options.stateDir}/ from run pid ${pid} (started ${startedAt}), which is no longer running\n`);
     }
-    return await openAndRun(options, context, palette, loaded, parsed.keys, startedAt, limitMatch, usage);
+    return await openAndRun(options, context, palette, loaded, parsed.keys, startedAt, limitMatch, usage, lock?.tookOverFrom?.command);
   } catch (error) {
     throw asStateError(error, options);
   } finally {
@@ -145,10 +147,12 @@ async function openAndRun(
   startedAt: number,
   limitMatch: RegExpExecArray,
   usage: (message: string) => number,
+  killedCommand: string | undefined,
 ): Promise<number> {
   const { stderr } = context;
   const pipeline = loaded.pipeline;
   const clock = new VirtualClock(0);
+  const existed = options.backend === 'embedded' && hasEmbeddedState(options.stateDir);
   let backend;
   try {
     backend = await openRunBackend(options, pipeline, clock, { fresh: options.fresh === true });
@@ -162,12 +166,14 @@ async function openAndRun(
     if (record !== undefined && !options.resume)
       return usage(`${backend.where} holds state from an earlier run; pass --resume to continue it or --fresh to start over`);
     if (record === undefined) {
-      // A run killed before it recorded its keys (the database is created first) ran nothing: there
-      // is nothing to continue, and starting it again is safe.
-      if (options.resume)
-        return usage(
-          `nothing to resume: ${backend.where} holds no run (the last one was stopped before it recorded its keys, so nothing ran); start it again: ${commandLine('run', options, ['--key <key>'])}`,
-        );
+      // A run killed between creating the database and recording its keys (issue 10) left a
+      // database with no run in it: nothing ran, so there is nothing to continue. The lock it left
+      // still names its command line: the way to start it again.
+      if (options.resume && !existed) return usage(`nothing to resume: ${backend.where} holds no run`);
+      if (options.resume) {
+        const again = killedCommand?.includes(' --resume') === false ? killedCommand : commandLine('run', options, ['--key <key>']);
+        return usage(`nothing to resume: the run in ${backend.where} was stopped before it recorded its keys, so nothing ran; start it again: ${again}`);
+      }
       let keys = parsedKeys;
       if (keys.length === 0) {
         if (pipeline.key.type !== 'date') return usage("pass --key or --keys: this pipeline's key is not a date, so there is no default");
@@ -275,7 +281,7 @@ async function execute(
     const json = { runId: record.runId, end, wallMs: wall, simulatedMs: clock.now() - record.startedAt, ...report, phases: Object.fromEntries(report.phases) };
     stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   } else {
-    stdout.write(`\n${formatRunReport(report, palette)}\n`);
+    stdout.write(`\n${formatRunReport(report, palette, commandLine('status', options, ['--json']))}\n`);
     const how = end === 'time-limit' ? palette.yellow(`stopped at the ${options.limit} limit`) : 'finished';
     stdout.write(`${how} in ${formatDuration(wall)} wall time, ${formatDuration(clock.now() - record.startedAt)} simulated\n`);
     if (report.finishedKeys < report.keys.length) stdout.write(`see what is stuck: ${commandLine('status', options)}\n`);

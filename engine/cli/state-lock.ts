@@ -25,13 +25,20 @@ export function lockFile(stateDir: string): string {
   return join(stateDir, 'baton.lock');
 }
 
-/** Whether process `pid` on this machine still runs (EPERM: it runs, as another user). */
+/**
+ * Whether process `pid` on this machine still runs (EPERM: it runs, as another user). A zombie (killed,
+ * not yet reaped by its parent) answers signal 0 but runs no more: on Linux its /proc state says so.
+ */
 function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as { code?: string }).code === 'EPERM';
+  }
+  try {
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
   }
 }
 
@@ -79,8 +86,7 @@ export function acquireStateLock(stateDir: string, command: string): StateLock {
     if (holder !== undefined && (holder.host !== me.host || isRunning(holder.pid))) {
       const where = holder.host === me.host ? `pid ${holder.pid}` : `pid ${holder.pid} on ${holder.host}`;
       throw new StateError(
-        `${stateDir} is in use by another baton run (${where}, started ${holder.startedAt}: ${holder.command}); wait for it to end, or pass --state-dir <another folder>` +
-          (holder.host === me.host ? '' : `; if that run is gone, delete ${file}`),
+        `${stateDir} is in use by another baton run (${where}, started ${holder.startedAt}: ${holder.command}); wait for it to end, or pass --state-dir <another folder>; if that process is not a baton run, delete ${file}`,
         'state/busy',
         true,
         EXIT.busy,
