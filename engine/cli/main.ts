@@ -4,6 +4,7 @@ import { EXIT, type CommandContext } from './exit-codes.ts';
 import { generateCommand } from './generate-command.ts';
 import { packageCommand } from './package-command.ts';
 import { planCommand } from './plan-command.ts';
+import { resolvePipelineFile } from './pipeline-file.ts';
 import { provisionCommand } from './provision-command.ts';
 import { rehearseCommand } from './rehearse-command.ts';
 import { runCommand } from './run-command.ts';
@@ -32,6 +33,8 @@ export function buildProgram(context: CommandContext): Command {
   program.addCommand(packageCommand(context));
   program.addCommand(rehearseCommand(context));
   program.addCommand(checkProcessorCommand(context));
+  // `[file]` and `-f` are one setting on every command (issue 10): settled before each action runs.
+  program.hook('preAction', (_program, actionCommand) => resolvePipelineFile(actionCommand));
   for (const command of program.commands)
     command.exitOverride().configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) });
   return program;

@@ -1,3 +1,4 @@
+import { withPipelineFile } from './pipeline-file.ts';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatRunReport } from './run-report.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
@@ -23,11 +24,10 @@ interface RehearseOptions {
  * coordinator's container command, the scheduler jobs, the rendered IAM — not Google's side of it.
  */
 export function rehearseCommand(context: CommandContext): Command {
-  return new Command('rehearse')
+  return withPipelineFile(new Command('rehearse'), { positional: true })
     .description(
       'stand up the generated deployment on the Pub/Sub and Firestore emulators (push delivery, functions-framework, scheduler jobs, rendered IAM) and run keys through it',
     )
-    .argument('[file]', 'pipeline file', 'pipeline.yaml')
     .option('--key <key>', 'a key to run (repeatable)', (value: string, all: string[]) => [...all, value], [])
     .option('--keys <list>', 'keys: a date range 2025-11-01..2025-11-30 or a list a,b,c')
     .addOption(

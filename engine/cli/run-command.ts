@@ -1,3 +1,4 @@
+import { withPipelineFile } from './pipeline-file.ts';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadValidPipeline, type ValidPipeline } from './load-valid-pipeline.ts';
 import { inspectKey, isKeyFinished } from '../runtime/inspect-key.ts';
@@ -60,9 +61,8 @@ const fraction =
 
 /** `baton run`: the whole pipeline in one process on the embedded backend, processors simulated. */
 export function runCommand(context: CommandContext): Command {
-  return new Command('run')
+  return withPipelineFile(new Command('run'), { positional: true })
     .description('run the pipeline end to end on the embedded backend (SQLite), with simulated processors and the real barriers and coordinator')
-    .option('-f, --file <file>', 'pipeline file', 'pipeline.yaml')
     .option('--key <key>', 'a key to run (repeatable)', (value: string, previous: string[]) => [...previous, value], [])
     .option('--keys <list>', 'keys: a date range 2025-11-01..2025-11-30 or a list a,b,c')
     .option('--state-dir <dir>', 'where the embedded backend keeps its state', '.baton')
@@ -96,7 +96,7 @@ may read it meanwhile. Exit codes: 0 every key finished, 1 a key is stuck or the
 2 usage error (bad key, existing state without --resume/--fresh), 74 the state database cannot be used
 (not Baton's, damaged, read-only, disk full), 75 another run holds --state-dir.`,
     )
-    .action(async (options: RunOptions) => {
+    .action(async (_file: string, options: RunOptions) => {
       const exit = await run(options, context);
       context.setExitCode(exit);
     });

@@ -1,3 +1,4 @@
+import { withPipelineFile } from './pipeline-file.ts';
 import { Command, Option } from 'commander';
 import type { Palette } from '../config/format-diagnostics.ts';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
@@ -16,9 +17,8 @@ import { asStateError } from './embedded-backend.ts';
 
 /** `baton status [--key K] [--json]`: every barrier and batch of every key, across all phases. */
 export function statusCommand(context: CommandContext): Command {
-  return new Command('status')
+  return withPipelineFile(new Command('status'), { positional: true })
     .description("show each key's progress across every phase: barriers n of N, missing members, deadlines, coordinator batches")
-    .option('-f, --file <file>', 'pipeline file', 'pipeline.yaml')
     .option('--key <key>', 'only this key')
     .option('--barrier <name>', 'only this barrier, for the keys it has seen (what a deadline-missed alert asks for)')
     .option('--state-dir <dir>', 'the embedded backend state to read', '.baton')
@@ -34,7 +34,10 @@ export function statusCommand(context: CommandContext): Command {
       '\nReads the embedded backend (.baton/ by default) without changing it. Exit codes: 0 shown, 1 no state or unknown key, 2 usage error.',
     )
     .action(
-      async (options: { file: string; key?: string; barrier?: string; stateDir: string; json?: boolean; backend: 'embedded' | 'gcp'; project?: string }) => {
+      async (
+        _file: string,
+        options: { file: string; key?: string; barrier?: string; stateDir: string; json?: boolean; backend: 'embedded' | 'gcp'; project?: string },
+      ) => {
         const { stdout, stderr } = context;
         const loaded = loadValidPipeline(options.file, context);
         if (loaded === undefined) return;

@@ -1,3 +1,4 @@
+import { withPipelineFile } from './pipeline-file.ts';
 import { Command, Option } from 'commander';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
 import { PipelineRuntime } from '../runtime/pipeline-runtime.ts';
@@ -13,13 +14,12 @@ import { asStateError } from './embedded-backend.ts';
  * Idempotent, and safe while completions arrive (each decision is fire-once in the store).
  */
 export function tickCommand(context: CommandContext): Command {
-  return new Command('tick')
+  return withPipelineFile(new Command('tick'), { positional: true })
     .description('evaluate every deadline tier and stall policy now, on the real clock (what the scheduled tick does)')
-    .option('-f, --file <file>', 'pipeline file', 'pipeline.yaml')
     .option('--state-dir <dir>', 'the embedded backend state', '.baton')
     .addOption(new Option('--backend <backend>', 'embedded or gcp').choices(['embedded', 'gcp']).default('embedded'))
     .option('--project <id>', 'gcp: the project')
-    .action(async (options: { file: string; stateDir: string; backend: 'embedded' | 'gcp'; project?: string }) => {
+    .action(async (_file: string, options: { file: string; stateDir: string; backend: 'embedded' | 'gcp'; project?: string }) => {
       const { stdout, stderr } = context;
       const loaded = loadValidPipeline(options.file, context);
       if (loaded === undefined) return;

@@ -1,3 +1,4 @@
+import { withPipelineFile } from './pipeline-file.ts';
 import { Command, Option } from 'commander';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
 import type { PublishedMessage } from '../ports/message-history.ts';
@@ -11,10 +12,9 @@ import { asStateError } from './embedded-backend.ts';
 
 /** `baton trace <correlation-id | key>`: every message of a run, in order, with hops and fan-in lineage. */
 export function traceCommand(context: CommandContext): Command {
-  return new Command('trace')
+  return withPipelineFile(new Command('trace'), { positional: false })
     .description('show the timeline of every message of a key (or correlation id) across phases, hop durations and fan-in lineage')
     .argument('<id>', 'a key (e.g. 2025-11-29) or a correlation id')
-    .option('-f, --file <file>', 'pipeline file', 'pipeline.yaml')
     .option('--state-dir <dir>', 'the embedded backend state to read', '.baton')
     .addOption(
       new Option('--backend <backend>', 'embedded (SQLite in --state-dir) or gcp (Firestore; emulators from FIRESTORE_EMULATOR_HOST)')
