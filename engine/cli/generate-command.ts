@@ -38,7 +38,7 @@ so files that no longer belong are deleted (and reported by --check). Exit codes
           ...drift.extra.map((p) => `  extra    ${options.out}/${p}`),
         ];
         context.stderr.write(
-          `${options.out}/ is out of date with ${file}:\n${lines.join('\n')}\nrun: npx baton generate ${file === 'pipeline.yaml' ? '' : file}\n`,
+          `${options.out}/ is out of date with ${file}:\n${lines.join('\n')}\nrun: ${['npx baton generate', ...(file === 'pipeline.yaml' ? [] : [file]), ...(options.out === 'generated' ? [] : ['--out', options.out])].join(' ')}\n`,
         );
         context.setExitCode(EXIT.invalid);
         return;
