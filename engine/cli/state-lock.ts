@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { EXIT } from './exit-codes.ts';
@@ -58,7 +58,7 @@ function readHolder(file: string): LockHolder | undefined {
  *
  * Why a lock file and not SQLite's own locking: SQLite locks a transaction, not a run — a run is
  * thousands of short transactions, and between them another process may open, write or delete the
- * file. A file created with O_EXCL (`wx`) is atomic on every local file system, says who holds it
+ * file. A lock linked into place (link() fails when it exists, like O_EXCL) is atomic on every local file system, says who holds it
  * (pid, host, start time, command) so the refusal can name the holder, and readers (status, trace)
  * ignore it. What it is not: proof against a second machine sharing the folder over a network file
  * system (a holder on another host is never taken over: the user deletes the file), nor against two
@@ -73,16 +73,20 @@ export function acquireStateLock(stateDir: string, command: string): StateLock {
   const me: LockHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), command };
   let tookOverFrom: LockHolder | undefined;
   for (let attempt = 0; ; attempt++) {
+    // Written whole beside the lock, then linked into place: link() fails if the lock exists, and a
+    // reader never sees a half-written lock, so an unreadable one is garbage, not a run starting.
+    const draft = `${file}.${process.pid}`;
     try {
       mkdirSync(stateDir, { recursive: true });
-      writeFileSync(file, `${JSON.stringify(me)}\n`, { flag: 'wx' });
+      writeFileSync(draft, `${JSON.stringify(me)}\n`);
+      linkSync(draft, file);
       break;
     } catch (error) {
       if ((error as { code?: string }).code !== 'EEXIST') throw stateErrorFrom(error, file) ?? error;
+    } finally {
+      rmSync(draft, { force: true });
     }
     const holder = readHolder(file);
-    // An unreadable lock is one being written this instant (or garbage): look once more, then treat it as stale.
-    if (holder === undefined && attempt === 0) continue;
     if (holder !== undefined && (holder.host !== me.host || isRunning(holder.pid))) {
       const where = holder.host === me.host ? `pid ${holder.pid}` : `pid ${holder.pid} on ${holder.host}`;
       throw new StateError(
