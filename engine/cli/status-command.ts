@@ -31,7 +31,7 @@ export function statusCommand(context: CommandContext): Command {
     .option('--json', 'print as JSON')
     .addHelpText(
       'after',
-      '\nReads the embedded backend (.baton/ by default) without changing it, also while a run holds it and from a read-only folder. Exit codes: 0 shown, 1 no state or unknown key, 2 usage error, 74 the state database cannot be used (damaged, not Baton's).',
+      '\nReads the embedded backend (.baton/ by default) without changing it, also while a run holds it and from a read-only folder. Exit codes: 0 shown, 1 no state or unknown key, 2 usage error, 74 the state database cannot be used (damaged, or not a Baton database).',
     )
     .action(
       async (
