@@ -1,3 +1,4 @@
+import { withPipelineFile } from './pipeline-file.ts';
 import { Command, Option } from 'commander';
 import { EmulatorCapture } from '../adapters/gcp/emulator-capture.ts';
 import { suggestHint } from '../config/suggest.ts';
@@ -21,13 +22,12 @@ interface CheckProcessorOptions {
 
 /** `baton check-processor <name> --url URL`: the processor contract (generated/docs/processors.md) as a test any processor can run in its CI. */
 export function checkProcessorCommand(context: CommandContext): Command {
-  return new Command('check-processor')
+  return withPipelineFile(new Command('check-processor'), { positional: false })
     .description('contract-test a running processor: send it realistic triggers, a redelivery and malformed requests, and check what it answers and publishes')
     .argument('<name>', 'the processor, as named in pipeline.yaml')
     .requiredOption('--url <url>', 'where the processor takes push requests, e.g. http://127.0.0.1:8080/')
     .option('--pubsub-emulator <host:port>', 'the Pub/Sub emulator the processor publishes to (default: $PUBSUB_EMULATOR_HOST)')
     .option('--project <id>', 'the project the processor publishes in (default: pipeline.project)')
-    .option('-f, --file <file>', 'pipeline file', 'pipeline.yaml')
     .option('--key <key>', 'the key to send (default: a random past date, so re-runs never repeat a trigger)')
     .addOption(new Option('--wait <seconds>', 'how long to wait for the completion after the trigger is answered').default('10'))
     .option('--json', 'print the report as JSON', false)

@@ -5,6 +5,10 @@ export const EXIT = {
   invalid: 1,
   /** The command line itself is wrong. */
   usage: 2,
+  /** The embedded backend's database cannot be used: damaged, not Baton's, read-only, disk full (sysexits EX_IOERR). */
+  state: 74,
+  /** Another `baton run` holds the state folder; try again when it ends (sysexits EX_TEMPFAIL). */
+  busy: 75,
 } as const;
 
 /** What a command needs from the process, injected so commands can be tested in-process. */

@@ -1,14 +1,14 @@
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { withPipelineFile } from './pipeline-file.ts';
 import { Command } from 'commander';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 
 /** `baton generate [file] [--out generated/] [--check]`: render manifests, diagram and docs from the graph. */
 export function generateCommand(context: CommandContext): Command {
-  return new Command('generate')
+  return withPipelineFile(new Command('generate'), { positional: true })
     .description('render Terraform, the gcloud deploy script, the architecture diagram and reference docs from the pipeline')
-    .argument('[file]', 'pipeline file', 'pipeline.yaml')
     .option('--out <dir>', 'output folder', 'generated')
     .option('--check', 'write nothing; exit 1 and list what differs if the folder is out of date')
     .addHelpText(
@@ -38,7 +38,7 @@ so files that no longer belong are deleted (and reported by --check). Exit codes
           ...drift.extra.map((p) => `  extra    ${options.out}/${p}`),
         ];
         context.stderr.write(
-          `${options.out}/ is out of date with ${file}:\n${lines.join('\n')}\nrun: npx baton generate ${file === 'pipeline.yaml' ? '' : file}\n`,
+          `${options.out}/ is out of date with ${file}:\n${lines.join('\n')}\nrun: ${['npx baton generate', ...(file === 'pipeline.yaml' ? [] : [file]), ...(options.out === 'generated' ? [] : ['--out', options.out])].join(' ')}\n`,
         );
         context.setExitCode(EXIT.invalid);
         return;

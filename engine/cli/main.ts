@@ -4,9 +4,11 @@ import { EXIT, type CommandContext } from './exit-codes.ts';
 import { generateCommand } from './generate-command.ts';
 import { packageCommand } from './package-command.ts';
 import { planCommand } from './plan-command.ts';
+import { resolvePipelineFile } from './pipeline-file.ts';
 import { provisionCommand } from './provision-command.ts';
 import { rehearseCommand } from './rehearse-command.ts';
 import { runCommand } from './run-command.ts';
+import { StateError } from './state-error.ts';
 import { statusCommand } from './status-command.ts';
 import { tickCommand } from './tick-command.ts';
 import { traceCommand } from './trace-command.ts';
@@ -31,6 +33,8 @@ export function buildProgram(context: CommandContext): Command {
   program.addCommand(packageCommand(context));
   program.addCommand(rehearseCommand(context));
   program.addCommand(checkProcessorCommand(context));
+  // `[file]` and `-f` are one setting on every command (issue 10): settled before each action runs.
+  program.hook('preAction', (_program, actionCommand) => resolvePipelineFile(actionCommand));
   for (const command of program.commands)
     command.exitOverride().configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) });
   return program;
@@ -46,6 +50,11 @@ export async function main(argv: readonly string[], context: Omit<CommandContext
     if (error instanceof CommanderError) {
       const ok = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help';
       return ok ? EXIT.ok : EXIT.usage;
+    }
+    // The state cannot be used: one line saying what, where and what to do; not a bug, so no stack.
+    if (error instanceof StateError) {
+      context.stderr.write(`baton: ${error.message}\n`);
+      return error.exitCode;
     }
     throw error;
   }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { withPipelineFile } from './pipeline-file.ts';
 import { Command } from 'commander';
 import { buildPackage } from './build-package.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
@@ -13,9 +14,8 @@ import { zipFolder } from './write-zip.ts';
  * and the schemas inside it, so what runs is exactly what was validated (#23).
  */
 export function packageCommand(context: CommandContext): Command {
-  return new Command('package')
+  return withPipelineFile(new Command('package'), { positional: true })
     .description('build the deployable function package: one bundle of the generic entry points, with pipeline.yaml and the schemas')
-    .argument('[file]', 'pipeline file', 'pipeline.yaml')
     .option('--out <dir>', 'output folder (replaced)', 'dist/functions')
     .option('--zip <file>', 'the same folder as a deterministic zip, what Terraform uploads (default: baton-functions.zip beside --out)')
     .addHelpText(

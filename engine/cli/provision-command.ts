@@ -1,3 +1,4 @@
+import { withPipelineFile } from './pipeline-file.ts';
 import { Command } from 'commander';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
@@ -5,9 +6,8 @@ import { cloudProblem } from './run-backend.ts';
 
 /** `baton provision`: create the pipeline's topics, dead-letter topics and subscriptions through the Pub/Sub admin API. */
 export function provisionCommand(context: CommandContext): Command {
-  return new Command('provision')
+  return withPipelineFile(new Command('provision'), { positional: true })
     .description('create every topic, dead-letter topic and subscription of the pipeline in Pub/Sub (emulator or real project); idempotent')
-    .argument('[file]', 'pipeline file', 'pipeline.yaml')
     .option('--project <id>', 'the project (default: pipeline.project; on the emulator any id works)')
     .addHelpText(
       'after',

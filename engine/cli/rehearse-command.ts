@@ -1,3 +1,4 @@
+import { withPipelineFile } from './pipeline-file.ts';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatRunReport } from './run-report.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
@@ -24,11 +25,10 @@ interface RehearseOptions {
  * coordinator's container command, the scheduler jobs, the rendered IAM — not Google's side of it.
  */
 export function rehearseCommand(context: CommandContext): Command {
-  return new Command('rehearse')
+  return withPipelineFile(new Command('rehearse'), { positional: true })
     .description(
       'stand up the generated deployment on the Pub/Sub and Firestore emulators (push delivery, functions-framework, scheduler jobs, rendered IAM) and run keys through it',
     )
-    .argument('[file]', 'pipeline file', 'pipeline.yaml')
     .option('--key <key>', 'a key to run (repeatable)', (value: string, all: string[]) => [...all, value], [])
     .option('--keys <list>', 'keys: a range A..B (date or hour keys, both ends included) or a list a,b,c')
     .option('--keys-from <file>', 'keys, one per line (# comments and blank lines ignored); - reads stdin')

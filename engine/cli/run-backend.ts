@@ -42,18 +42,22 @@ export function cloudProblem(error: unknown, projectId: string): string {
 /**
  * Opens the chosen backend. `fresh` forgets earlier runs first (embedded: deletes the database;
  * gcp on emulators: clears Firestore; refused on a real project). `mustExist` opens only existing
- * state (status, trace): undefined when there is none.
+ * state (tick): undefined when there is none. `readOnly` (status, trace) also opens only existing
+ * state, and the embedded database without writing to it: no migration, no sweep, works on a
+ * read-only copy. A database the user must fix throws a `StateError`.
  */
 export async function openRunBackend(
   choice: BackendChoice,
   pipeline: ResolvedPipeline,
   clock: Clock,
-  { fresh = false, mustExist = false }: { fresh?: boolean; mustExist?: boolean } = {},
+  { fresh = false, mustExist = false, readOnly = false }: { fresh?: boolean; mustExist?: boolean; readOnly?: boolean } = {},
 ): Promise<RunBackend | undefined> {
+  const existing = mustExist || readOnly;
   if (choice.backend === 'embedded') {
     if (fresh) clearEmbeddedState(choice.stateDir);
-    if (mustExist && !hasEmbeddedState(choice.stateDir)) return undefined;
-    const backend = openEmbeddedBackend(choice.stateDir, clock);
+    if (existing && !hasEmbeddedState(choice.stateDir)) return undefined;
+    const backend = openEmbeddedBackend(choice.stateDir, clock, { readOnly });
+    if (backend === undefined) return undefined;
     return { where: backend.file, bus: backend.bus, store: backend.store, journal: backend.journal, close: () => Promise.resolve(backend.close()) };
   }
 
@@ -78,12 +82,12 @@ export async function openRunBackend(
     }
     const gcp = openGcpBackend({ projectId, clock });
     const journal = new FirestoreRunJournal(gcp.firestore);
-    if (mustExist && (await journal.get('run')) === undefined) {
+    if (existing && (await journal.get('run')) === undefined) {
       await gcp.close();
       await emulators?.stop();
       return undefined;
     }
-    if (!mustExist) {
+    if (!existing) {
       try {
         await provisionTopology(pipeline, { projectId, pubsub: gcp.pubsub });
       } catch (error) {

@@ -1,5 +1,6 @@
+import { withPipelineFile } from './pipeline-file.ts';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadValidPipeline } from './load-valid-pipeline.ts';
+import { loadValidPipeline, type ValidPipeline } from './load-valid-pipeline.ts';
 import { inspectKey, isKeyFinished } from '../runtime/inspect-key.ts';
 import { PipelineRuntime } from '../runtime/pipeline-runtime.ts';
 import { KeyFeeder } from '../simulator/key-feeder.ts';
@@ -9,7 +10,10 @@ import { runSimulation } from '../simulator/simulated-run.ts';
 import { VirtualClock } from '../simulator/virtual-clock.ts';
 import type { Palette } from '../config/format-diagnostics.ts';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
+import { asStateError, hasEmbeddedState } from './embedded-backend.ts';
 import { BackendError, openRunBackend, type RunBackend } from './run-backend.ts';
+import { commandLine } from './command-line.ts';
+import { acquireStateLock } from './state-lock.ts';
 import { runtimeSubscriptions, type RunRecord } from './stored-run.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { formatDuration } from './format-time.ts';
@@ -58,9 +62,8 @@ const fraction =
 
 /** `baton run`: the whole pipeline in one process on the embedded backend, processors simulated. */
 export function runCommand(context: CommandContext): Command {
-  return new Command('run')
+  return withPipelineFile(new Command('run'), { positional: true })
     .description('run the pipeline end to end on the embedded backend (SQLite), with simulated processors and the real barriers and coordinator')
-    .option('-f, --file <file>', 'pipeline file', 'pipeline.yaml')
     .option('--key <key>', 'a key to run (repeatable)', (value: string, previous: string[]) => [...previous, value], [])
     .option('--keys <list>', 'keys: a range A..B (date or hour keys, both ends included) or a list a,b,c')
     .option('--keys-from <file>', 'keys, one per line (# comments and blank lines ignored); - reads stdin')
@@ -94,10 +97,12 @@ A range A..B steps by day for date keys (2025-11-01..2025-11-30) and by hour for
 --keys-from. A repeated key runs once.
 Without --key, --keys or --keys-from a date-keyed pipeline runs yesterday (UTC). Time is simulated: the run jumps
 to the next event when idle, so hours of deadlines take seconds. State lives in --state-dir; after a
-kill, run again with --resume. Exit codes: 0 every key finished, 1 a key is stuck or the pipeline is
-invalid, 2 usage error (bad key, existing state without --resume/--fresh).`,
+kill, run again with --resume. A run holds --state-dir for its lifetime (baton.lock); status and trace
+may read it meanwhile. Exit codes: 0 every key finished, 1 a key is stuck or the pipeline is invalid,
+2 usage error (bad key, existing state without --resume/--fresh), 74 the state database cannot be used
+(not Baton's, damaged, read-only, disk full), 75 another run holds --state-dir.`,
     )
-    .action(async (options: RunOptions) => {
+    .action(async (_file: string, options: RunOptions) => {
       const exit = await run(options, context);
       context.setExitCode(exit);
     });
@@ -125,7 +130,36 @@ async function run(options: RunOptions, context: CommandContext): Promise<number
   const startedAt = options.start === undefined ? Date.now() : Date.parse(options.start);
   if (Number.isNaN(startedAt)) return usage(`--start ${options.start ?? ''}: not an ISO 8601 time`);
 
+  // Held for the whole run, before --fresh deletes anything: a second run or a --fresh refuses (exit 75).
+  const lock = options.backend === 'embedded' ? acquireStateLock(options.stateDir, commandLine('run', options, runFlags(options))) : undefined;
+  try {
+    if (lock?.tookOverFrom !== undefined) {
+      const { pid, startedAt } = lock.tookOverFrom;
+      stderr.write(`note: took over the lock of ${options.stateDir}/ from run pid ${pid} (started ${startedAt}), which is no longer running\n`);
+    }
+    return await openAndRun(options, context, palette, loaded, parsed.keys, startedAt, limitMatch, usage, lock?.tookOverFrom?.command);
+  } catch (error) {
+    throw asStateError(error, options);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function openAndRun(
+  options: RunOptions,
+  context: CommandContext,
+  palette: Palette,
+  loaded: ValidPipeline,
+  parsedKeys: string[],
+  startedAt: number,
+  limitMatch: RegExpExecArray,
+  usage: (message: string) => number,
+  killedCommand: string | undefined,
+): Promise<number> {
+  const { stderr } = context;
+  const pipeline = loaded.pipeline;
   const clock = new VirtualClock(0);
+  const existed = options.backend === 'embedded' && hasEmbeddedState(options.stateDir);
   let backend;
   try {
     backend = await openRunBackend(options, pipeline, clock, { fresh: options.fresh === true });
@@ -139,8 +173,15 @@ async function run(options: RunOptions, context: CommandContext): Promise<number
     if (record !== undefined && !options.resume)
       return usage(`${backend.where} holds state from an earlier run; pass --resume to continue it or --fresh to start over`);
     if (record === undefined) {
-      if (options.resume) return usage(`nothing to resume: ${backend.where} holds no run`);
-      let keys = parsed.keys;
+      // A run killed between creating the database and recording its keys (issue 10) left a
+      // database with no run in it: nothing ran, so there is nothing to continue. The lock it left
+      // still names its command line: the way to start it again.
+      if (options.resume && !existed) return usage(`nothing to resume: ${backend.where} holds no run`);
+      if (options.resume) {
+        const again = killedCommand?.includes(' --resume') === false ? killedCommand : commandLine('run', options, ['--key <key>']);
+        return usage(`nothing to resume: the run in ${backend.where} was stopped before it recorded its keys, so nothing ran; start it again: ${again}`);
+      }
+      let keys = parsedKeys;
       if (keys.length === 0) {
         if (pipeline.key.type !== 'date')
           return usage(
@@ -250,11 +291,20 @@ async function execute(
     const json = { runId: record.runId, end, wallMs: wall, simulatedMs: clock.now() - record.startedAt, ...report, phases: Object.fromEntries(report.phases) };
     stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   } else {
-    stdout.write(`\n${formatRunReport(report, palette)}\n`);
+    stdout.write(`\n${formatRunReport(report, palette, commandLine('status', options, ['--json']))}\n`);
     const how = end === 'time-limit' ? palette.yellow(`stopped at the ${options.limit} limit`) : 'finished';
     stdout.write(`${how} in ${formatDuration(wall)} wall time, ${formatDuration(clock.now() - record.startedAt)} simulated\n`);
-    const where = options.backend === 'gcp' ? ' --backend gcp' : ` --state-dir ${options.stateDir}`;
-    if (report.finishedKeys < report.keys.length) stdout.write(`see what is stuck: npx baton status${where}\n`);
+    if (report.finishedKeys < report.keys.length) stdout.write(`see what is stuck: ${commandLine('status', options)}\n`);
   }
   return report.finishedKeys === report.keys.length ? EXIT.ok : EXIT.invalid;
+}
+
+/** The run's own settings, as flags, for the lock file (who holds the folder, doing what). */
+function runFlags(options: RunOptions): string[] {
+  const flags: string[] = [];
+  if (options.resume) flags.push('--resume');
+  if (options.fresh) flags.push('--fresh');
+  for (const key of options.key) flags.push('--key', key);
+  if (options.keys !== undefined) flags.push('--keys', options.keys);
+  return flags;
 }

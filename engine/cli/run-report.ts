@@ -141,8 +141,8 @@ function add(totals: Map<string, { processed: number; total: number }>, scope: s
   totals.set(scope, entry);
 }
 
-/** The summary `baton run` prints at the end. */
-export function formatRunReport(report: RunReport, palette: Palette): string {
+/** The summary `baton run` prints at the end; `statusJson` is the command that lists every key, with the user's own options. */
+export function formatRunReport(report: RunReport, palette: Palette, statusJson = 'baton status --json'): string {
   const lines: string[] = [];
   const many = report.keys.length > 3;
   const phaseNames = [...(report.phases.values().next().value ?? [])].map((r) => r.phase);
@@ -194,7 +194,7 @@ export function formatRunReport(report: RunReport, palette: Palette): string {
     lines.push('triggers (exactly one per barrier and key):');
     for (const [emitter, reasons] of byEmitter) lines.push(`  ${emitter}: ${[...reasons].map(([r, n]) => `${n} ${r}`).join(', ')}`);
     const shown = report.keys.slice(0, 3).map((k) => `${k.key} ${k.correlationId ?? '-'}`);
-    lines.push(`correlation ids: ${shown.join(', ')}${report.keys.length > 3 ? `, … (baton status --json lists all ${report.keys.length})` : ''}`);
+    lines.push(`correlation ids: ${shown.join(', ')}${report.keys.length > 3 ? `, … (${statusJson} lists all ${report.keys.length})` : ''}`);
   }
   lines.push('');
   for (const e of report.entities)

@@ -1,4 +1,5 @@
 import { countOf, unreportedOf } from '../runtime/describe-trigger.ts';
+import { withPipelineFile } from './pipeline-file.ts';
 import { Command, Option } from 'commander';
 import type { Palette } from '../config/format-diagnostics.ts';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
@@ -13,12 +14,13 @@ import { EXIT, type CommandContext } from './exit-codes.ts';
 import { formatDuration } from './format-time.ts';
 import { knownKeys, openStoredRun } from './stored-run.ts';
 import { paletteFor } from './terminal.ts';
+import { commandLine } from './command-line.ts';
+import { asStateError } from './embedded-backend.ts';
 
 /** `baton status [--key K] [--json]`: every barrier and batch of every key, across all phases. */
 export function statusCommand(context: CommandContext): Command {
-  return new Command('status')
+  return withPipelineFile(new Command('status'), { positional: true })
     .description("show each key's progress across every phase: barriers n of N, missing members, deadlines, coordinator batches")
-    .option('-f, --file <file>', 'pipeline file', 'pipeline.yaml')
     .option('--key <key>', 'only this key')
     .option('--barrier <name>', 'only this barrier, for the keys it has seen (what a deadline-missed alert asks for)')
     .option('--state-dir <dir>', 'the embedded backend state to read', '.baton')
@@ -31,10 +33,13 @@ export function statusCommand(context: CommandContext): Command {
     .option('--json', 'print as JSON')
     .addHelpText(
       'after',
-      '\nReads the embedded backend (.baton/ by default) without changing it. Exit codes: 0 shown, 1 no state or unknown key, 2 usage error.',
+      '\nReads the embedded backend (.baton/ by default) without changing it, also while a run holds it and from a read-only folder. Exit codes: 0 shown, 1 no state or unknown key, 2 usage error, 74 the state database cannot be used (damaged, or not a Baton database).',
     )
     .action(
-      async (options: { file: string; key?: string; barrier?: string; stateDir: string; json?: boolean; backend: 'embedded' | 'gcp'; project?: string }) => {
+      async (
+        _file: string,
+        options: { file: string; key?: string; barrier?: string; stateDir: string; json?: boolean; backend: 'embedded' | 'gcp'; project?: string },
+      ) => {
         const { stdout, stderr } = context;
         const loaded = loadValidPipeline(options.file, context);
         if (loaded === undefined) return;
@@ -47,7 +52,9 @@ export function statusCommand(context: CommandContext): Command {
         }
         const run = await openStoredRun(pipeline, options);
         if (run === undefined) {
-          stderr.write(`baton status: ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`} holds no state; start one with: npx baton run\n`);
+          stderr.write(
+            `baton status: ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`} holds no state; start one with: ${commandLine('run', options)}\n`,
+          );
           context.setExitCode(EXIT.invalid);
           return;
         }
@@ -88,6 +95,8 @@ export function statusCommand(context: CommandContext): Command {
             for (const view of views) stdout.write(`\n${formatKey(pipeline, view, now, palette)}\n`);
           }
           context.setExitCode(EXIT.ok);
+        } catch (error) {
+          throw asStateError(error, options);
         } finally {
           await run.backend.close();
         }

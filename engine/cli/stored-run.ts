@@ -36,7 +36,7 @@ export interface StoredRun {
  */
 export async function openStoredRun(pipeline: ResolvedPipeline, choice: BackendChoice): Promise<StoredRun | undefined> {
   const clock = new VirtualClock(0);
-  const backend = await openRunBackend(choice, pipeline, clock, { mustExist: true });
+  const backend = await openRunBackend(choice, pipeline, clock, { readOnly: true });
   if (backend === undefined) return undefined;
   const record = await backend.journal.get<RunRecord>('run');
   clock.advanceTo((await backend.journal.get<number>('clock')) ?? Date.now());

@@ -1,5 +1,6 @@
 import { describeCounts } from '../runtime/describe-trigger.ts';
 import type { TriggerData } from '../runtime/envelope.ts';
+import { withPipelineFile } from './pipeline-file.ts';
 import { Command, Option } from 'commander';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
 import { PipelineRuntime } from '../runtime/pipeline-runtime.ts';
@@ -7,6 +8,7 @@ import { SystemClock } from '../runtime/system-clock.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { BackendError, openRunBackend } from './run-backend.ts';
 import { runtimeSubscriptions } from './stored-run.ts';
+import { asStateError } from './embedded-backend.ts';
 
 /**
  * `baton tick`: what the generated Cloud Scheduler job does, from a shell — fire every open key past a
@@ -14,13 +16,12 @@ import { runtimeSubscriptions } from './stored-run.ts';
  * Idempotent, and safe while completions arrive (each decision is fire-once in the store).
  */
 export function tickCommand(context: CommandContext): Command {
-  return new Command('tick')
+  return withPipelineFile(new Command('tick'), { positional: true })
     .description('evaluate every deadline tier and stall policy now, on the real clock (what the scheduled tick does)')
-    .option('-f, --file <file>', 'pipeline file', 'pipeline.yaml')
     .option('--state-dir <dir>', 'the embedded backend state', '.baton')
     .addOption(new Option('--backend <backend>', 'embedded or gcp').choices(['embedded', 'gcp']).default('embedded'))
     .option('--project <id>', 'gcp: the project')
-    .action(async (options: { file: string; stateDir: string; backend: 'embedded' | 'gcp'; project?: string }) => {
+    .action(async (_file: string, options: { file: string; stateDir: string; backend: 'embedded' | 'gcp'; project?: string }) => {
       const { stdout, stderr } = context;
       const loaded = loadValidPipeline(options.file, context);
       if (loaded === undefined) return;
@@ -30,7 +31,7 @@ export function tickCommand(context: CommandContext): Command {
       try {
         backend = await openRunBackend(options, pipeline, clock, { mustExist: true });
       } catch (error) {
-        if (!(error instanceof BackendError)) throw error;
+        if (!(error instanceof BackendError)) throw asStateError(error, options);
         stderr.write(`baton tick: ${error.message}\n`);
         context.setExitCode(EXIT.usage);
         return;
@@ -59,6 +60,8 @@ export function tickCommand(context: CommandContext): Command {
         stdout.write(`tick at ${new Date(clock.now()).toISOString()}: ${report.fired.length} fired${failed}\n`);
         // Every other key was still ticked; the exit code says something needs a look.
         context.setExitCode(report.failures.length === 0 ? EXIT.ok : EXIT.invalid);
+      } catch (error) {
+        throw asStateError(error, options);
       } finally {
         await backend.close();
       }

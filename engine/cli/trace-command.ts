@@ -1,4 +1,5 @@
 import { describeCounts, unreportedOf } from '../runtime/describe-trigger.ts';
+import { withPipelineFile } from './pipeline-file.ts';
 import { Command, Option } from 'commander';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
 import type { PublishedMessage } from '../ports/message-history.ts';
@@ -8,13 +9,14 @@ import { EXIT, type CommandContext } from './exit-codes.ts';
 import { formatDuration } from './format-time.ts';
 import { openStoredRun } from './stored-run.ts';
 import { paletteFor } from './terminal.ts';
+import { commandLine } from './command-line.ts';
+import { asStateError } from './embedded-backend.ts';
 
 /** `baton trace <correlation-id | key>`: every message of a run, in order, with hops and fan-in lineage. */
 export function traceCommand(context: CommandContext): Command {
-  return new Command('trace')
+  return withPipelineFile(new Command('trace'), { positional: false })
     .description('show the timeline of every message of a key (or correlation id) across phases, hop durations and fan-in lineage')
     .argument('<id>', 'a key (e.g. 2025-11-29) or a correlation id')
-    .option('-f, --file <file>', 'pipeline file', 'pipeline.yaml')
     .option('--state-dir <dir>', 'the embedded backend state to read', '.baton')
     .addOption(
       new Option('--backend <backend>', 'embedded (SQLite in --state-dir) or gcp (Firestore; emulators from FIRESTORE_EMULATOR_HOST)')
@@ -30,7 +32,9 @@ export function traceCommand(context: CommandContext): Command {
       if (loaded === undefined) return;
       const run = await openStoredRun(loaded.pipeline, options);
       if (run === undefined) {
-        stderr.write(`baton trace: ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`} holds no state; start one with: npx baton run\n`);
+        stderr.write(
+          `baton trace: ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`} holds no state; start one with: ${commandLine('run', options)}\n`,
+        );
         context.setExitCode(EXIT.invalid);
         return;
       }
@@ -58,6 +62,8 @@ export function traceCommand(context: CommandContext): Command {
           );
         else stdout.write(`${formatTrace(messages, options.work === true, paletteFor(stdout).bold)}\n`);
         context.setExitCode(EXIT.ok);
+      } catch (error) {
+        throw asStateError(error, options);
       } finally {
         await run.backend.close();
       }

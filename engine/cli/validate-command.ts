@@ -1,3 +1,4 @@
+import { withPipelineFile } from './pipeline-file.ts';
 import { Command, Option } from 'commander';
 import { hasErrors } from '../config/diagnostic.ts';
 import { diagnosticsToJson, formatReport } from '../config/format-diagnostics.ts';
@@ -8,9 +9,8 @@ import { EXIT, type CommandContext } from './exit-codes.ts';
 
 /** `baton validate [file]`: every problem in one run, located; a topology summary when valid. */
 export function validateCommand(context: CommandContext): Command {
-  return new Command('validate')
+  return withPipelineFile(new Command('validate'), { positional: true })
     .description('check a pipeline file against the schema and the graph rules')
-    .argument('[file]', 'pipeline file', 'pipeline.yaml')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .addHelpText(
       'after',

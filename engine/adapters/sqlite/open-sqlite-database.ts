@@ -11,12 +11,20 @@ export type Statement = Database.Statement;
  * writer; `synchronous = NORMAL` in WAL mode keeps every committed transaction across a process kill
  * (only an OS crash or power loss can drop the last ones); `busy_timeout` makes a second process wait
  * for the write lock instead of failing.
+ *
+ * `readOnly` opens an existing file without writing to it (`db.readonly`): the adapters then create no
+ * tables, run no migration and no retention sweep, so a reader works on a copy it cannot write.
  */
-export function openSqliteDatabase(file: string): SqliteDatabase {
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
+export function openSqliteDatabase(file: string, { readOnly = false }: { readOnly?: boolean } = {}): SqliteDatabase {
+  const db = new Database(file, readOnly ? { readonly: true, fileMustExist: true } : {});
+  try {
+    if (!readOnly) db.pragma('journal_mode = WAL');
+    if (!readOnly) db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   return db;
 }
 

@@ -70,6 +70,8 @@ export class SqliteMessageBus implements MessageBus, MessageHistory {
     private readonly db: SqliteDatabase,
     private readonly clock: Clock,
   ) {
+    // A read-only connection (a reader of a copy) only reads: no schema, no sweep.
+    if (db.readonly) return;
     db.exec(SCHEMA);
     this.sweepExpired();
   }

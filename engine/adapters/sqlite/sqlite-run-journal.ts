@@ -4,7 +4,7 @@ import { prepared, type SqliteDatabase } from './open-sqlite-database.ts';
 /** The run journal of the embedded backend: a table beside the state, in the same database file. */
 export class SqliteRunJournal implements RunJournal {
   constructor(private readonly db: SqliteDatabase) {
-    db.exec('CREATE TABLE IF NOT EXISTS run_journal (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID');
+    if (!db.readonly) db.exec('CREATE TABLE IF NOT EXISTS run_journal (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID');
   }
 
   get<T>(name: string): Promise<T | undefined> {

@@ -84,6 +84,8 @@ export class SqliteStateStore implements StateStore {
     private readonly db: SqliteDatabase,
     private readonly clock: Clock = new SystemClock(),
   ) {
+    // A read-only connection (a reader of a copy) only reads: no schema, no migration, no sweep.
+    if (db.readonly) return;
     db.exec(SCHEMA);
     // Checked inside the write lock: two processes opening the same file move the rows once.
     const upgrade = db.transaction(() => {
