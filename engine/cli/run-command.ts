@@ -113,7 +113,6 @@ async function run(options: RunOptions, context: CommandContext): Promise<number
   const palette = paletteFor(stdout);
   const loaded = loadValidPipeline(options.file, context);
   if (loaded === undefined) return EXIT.invalid;
-  const pipeline = loaded.pipeline;
   const usage = (message: string): number => {
     stderr.write(`baton run: ${message}\n`);
     return EXIT.usage;
