@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { loadPipeline } from '../../../engine/config/load-pipeline.ts';
 import { packageRoot } from '../../../engine/config/package-root.ts';
 import { runCli } from '../../helpers/run-cli.ts';
+import { waitForOutput } from '../../helpers/wait-for-output.ts';
 import { freePort } from '../../../engine/adapters/free-port.ts';
 
 describe('baton package', () => {
@@ -34,8 +35,9 @@ describe('baton package', () => {
     });
     let logs = '';
     child.stdout.on('data', (chunk: Buffer) => (logs += chunk.toString()));
+    const listening = waitForOutput(child, 'entry.listening');
     try {
-      for (let i = 0; i < 100 && !logs.includes('entry.listening'); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      await listening;
       const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { pipeline_hash: string; barrier: string };
       expect(health.barrier).toBe('phase2-to-phase3');
       expect(health.pipeline_hash).toBe(loadPipeline(join(root, 'pipeline.yaml')).hash);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../engine/config/package-root.ts';
 import { freePort } from '../../../engine/adapters/free-port.ts';
+import { waitForOutput } from '../../helpers/wait-for-output.ts';
 
 describe('serve (the container entry point)', () => {
   it('listens on $PORT, answers /healthz, logs JSON lines with the pipeline hash, and exits on SIGTERM', async () => {
@@ -23,8 +24,9 @@ describe('serve (the container entry point)', () => {
     });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const listening = waitForOutput(child, 'entry.listening');
     try {
-      for (let i = 0; i < 100 && !stdout.includes('entry.listening'); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      await listening;
       const response = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(await response.json()).toMatchObject({ status: 'ok', barrier: 'ingest-done', pipeline_hash: expect.stringMatching(/^[0-9a-f]{12}$/) as unknown });
       const lines = stdout
@@ -59,11 +61,12 @@ describe('serve (the container entry point)', () => {
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const listening = waitForOutput(child, 'entry.listening');
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     let exited = false;
     child.once('exit', () => (exited = true));
     try {
-      for (let i = 0; i < 100 && !stdout.includes('entry.listening'); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      await listening;
       const push = { message: { data: Buffer.from('{}').toString('base64'), messageId: '1', attributes: {} }, subscription: 'projects/demo/subscriptions/s' };
       for (let i = 0; i < 2; i++) {
         const response = await fetch(`http://127.0.0.1:${port}/`, {
@@ -74,7 +77,8 @@ describe('serve (the container entry point)', () => {
         expect(response.status).toBe(503);
         expect(await response.json()).toMatchObject({ status: 'retry', error: expect.stringContaining('cannot load Google credentials') as unknown });
       }
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // An unhandled rejection would have ended the process before it could answer this.
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
       expect(exited, `serve exited: ${stderr}`).toBe(false);
       const lines = stdout
         .trim()
