@@ -1,0 +1,316 @@
+// Data flow: seeded keys → simulated processors + the real PipelineRuntime → fault decorators → SQLite file; kill → reopen → resume; then checkChaos.
+import { rmSync } from 'node:fs';
+import { openSqliteDatabase } from '../../engine/adapters/sqlite/open-sqlite-database.ts';
+import { SqliteMessageBus } from '../../engine/adapters/sqlite/sqlite-message-bus.ts';
+import { SqliteStateStore } from '../../engine/adapters/sqlite/sqlite-state-store.ts';
+import { loadPipeline } from '../../engine/config/load-pipeline.ts';
+import type { ResolvedPipeline } from '../../engine/config/resolved-pipeline.ts';
+import type { OutgoingMessage } from '../../engine/ports/message-bus.ts';
+import { PipelineRuntime, type RuntimeSubscription } from '../../engine/runtime/pipeline-runtime.ts';
+import { inspectKey, isKeyFinished } from '../../engine/runtime/inspect-key.ts';
+import { runtimeSubscriptions } from '../../engine/cli/stored-run.ts';
+import { KeyFeeder } from '../../engine/simulator/key-feeder.ts';
+import { ProcessorSimulator } from '../../engine/simulator/processor-simulator.ts';
+import { seededRandom } from '../../engine/simulator/seeded-random.ts';
+import { VirtualClock } from '../../engine/simulator/virtual-clock.ts';
+import { checkChaos, type ChaosLedger } from './check-chaos.ts';
+import { FaultInjector, FaultyMessageBus, FaultyStateStore, ProcessKilled, type FaultCounts } from './fault-injection.ts';
+
+/** One chaos run: a pipeline, its keys, and how hard to shake it. */
+export interface ChaosOptions {
+  readonly pipelineFile: string;
+  readonly keys: readonly string[];
+  readonly seed: number;
+  /** The SQLite file (deleted first). */
+  readonly dbFile: string;
+  /** Sessions killed at a random port call before one is let finish. */
+  readonly kills: number;
+  readonly publishFaultRate?: number;
+  readonly storeFaultRate?: number;
+  /** Share of deliveries handed out 2–4 times. */
+  readonly duplicateRate?: number;
+  /** Share of keys with one member (of a barrier with deadlines) that never reports. */
+  readonly silentRate?: number;
+  /** Poison messages published to each barrier's and coordinator's listened topics. */
+  readonly poisonPerTopic?: number;
+  /** Overrides `simulate.entities` (fewer entities per coordinator batch for a short run). */
+  readonly entities?: Readonly<Record<string, number>>;
+}
+
+/** The figures a chaos run prints. */
+export interface ChaosFigures {
+  pipeline: string;
+  seed: number;
+  keys: number;
+  messages: number;
+  duplicateDeliveries: number;
+  duplicatesAbsorbed: number;
+  publishFaults: number;
+  storeFaults: number;
+  kills: number;
+  crashes: number;
+  silentMembers: number;
+  poison: number;
+  triggers: number;
+  batches: number;
+  deadLettered: number;
+  lost: number;
+  doubled: number;
+  wallMs: number;
+}
+
+/** Figures, and every broken invariant found (empty when the run held). */
+export interface ChaosResult {
+  readonly figures: ChaosFigures;
+  /** Why each session that was not killed on purpose stopped (an injected fault that escaped a loop). */
+  readonly crashReasons: readonly string[];
+  readonly violations: readonly string[];
+}
+
+/** Barrier and coordinator leases: they expire this soon after a kill, so the dead session's deliveries come back. */
+const ACK_DEADLINE_MS = 30_000;
+/** How often an idle run looks again while nacked messages back off. */
+const IDLE_STEP_MS = 10_000;
+const START = Date.UTC(2026, 0, 20, 15, 0, 0);
+
+/** Runs the pipeline to quiescence under faults, kills and resumes, then checks it against the reference model. */
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  const wallStart = Date.now();
+  const loaded = loadPipeline(options.pipelineFile);
+  if (loaded.pipeline === undefined || loaded.diagnostics.some((d) => d.severity === 'error')) throw new Error(`${options.pipelineFile} is not a valid pipeline`);
+  const pipeline = withEntities(loaded.pipeline, options.entities);
+  const runId = `chaos-${options.seed}`;
+  const rng = seededRandom(runId, 'plan');
+  const silentCandidates = [...new Set(pipeline.barriers.filter((b) => b.deadlines.length > 0).flatMap((b) => b.members.map((m) => m.name)))];
+  const silent = new Map<string, string>();
+  for (const key of options.keys) {
+    const victim = silentCandidates[Math.floor(rng() * silentCandidates.length)];
+    if (victim !== undefined && rng() < (options.silentRate ?? 0.3)) silent.set(key, victim);
+  }
+  const subscriptions: RuntimeSubscription[] = runtimeSubscriptions(pipeline).map((s) => ({
+    ...s,
+    // Barriers and coordinators get short leases and backoffs, so a kill costs simulated seconds (processors keep
+    // theirs: their simulated work outlasts a short lease); attempts high enough that injected faults never exhaust them.
+    config: {
+      ...s.config,
+      ackDeadlineMs: s.role === 'processor' ? s.config.ackDeadlineMs : ACK_DEADLINE_MS,
+      minBackoffMs: 1_000,
+      maxBackoffMs: 10_000,
+      maxDeliveryAttempts: 1_000,
+    },
+  }));
+  const watched = [...new Set([...pipeline.barriers.map((b) => b.publishes.name), ...pipeline.coordinators.flatMap((c) => (c.publishes ? [c.publishes.name] : []))])];
+  const ledger: ChaosLedger = { published: [], poison: [], fired: new Map() };
+  const totals: FaultCounts = { calls: 0, publishFaults: 0, storeFaults: 0, duplicateDeliveries: 0, swallowed: 0, killed: false };
+  let kills = 0;
+  let crashes = 0;
+  const crashReasons: string[] = [];
+  let duplicatesAbsorbed = 0;
+  let clockAt = START;
+
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${options.dbFile}${suffix}`, { force: true });
+  {
+    const db = openSqliteDatabase(options.dbFile);
+    const bus = new SqliteMessageBus(db, new VirtualClock(clockAt));
+    for (const { config } of subscriptions) await bus.subscribe(config);
+    for (const topic of watched) await bus.subscribe({ name: `chaos-watch--${topic}`, topic, ackDeadlineMs: 60_000, maxDeliveryAttempts: 5, minBackoffMs: 1_000, maxBackoffMs: 10_000 });
+    ledger.poison.push(...(await publishPoison(bus, pipeline, options.poisonPerTopic ?? 2)));
+    db.close();
+  }
+
+  for (let session = 0; ; session++) {
+    const killAtCall = session < options.kills ? 20 + Math.floor(rng() * 800) : undefined;
+    const faults = new FaultInjector({
+      seed: `${runId}:${session}`,
+      publishFaultRate: options.publishFaultRate ?? 0.1,
+      storeFaultRate: options.storeFaultRate ?? 0.05,
+      duplicateRate: options.duplicateRate ?? 0.2,
+      maxCopies: 4,
+      killAtCall,
+      silent: (processor, key) => silent.get(key) === processor,
+    });
+    const clock = new VirtualClock(clockAt);
+    const db = openSqliteDatabase(options.dbFile);
+    const bus = new FaultyMessageBus(new SqliteMessageBus(db, clock), faults, (topic, message) => ledger.published.push({ topic, message }));
+    const store = new FaultyStateStore(new SqliteStateStore(db, clock), faults);
+    const simulator = new ProcessorSimulator(pipeline, bus, clock, subscriptions, { runId, full: false, overrides: {} });
+    const runtime = new PipelineRuntime({
+      pipeline,
+      subscriptions,
+      store,
+      bus,
+      clock,
+      fullList: (coordinator) => {
+        const type = pipeline.coordinators.find((c) => c.name === coordinator)?.entityType ?? '';
+        return () => Promise.resolve(simulator.fullList(type));
+      },
+      onEvent: (event) => {
+        if (event.kind === 'duplicate') duplicatesAbsorbed++;
+        if (event.kind === 'fired') {
+          const id = `${event.trigger.emitter} × ${event.trigger.scope}`;
+          ledger.fired.set(id, (ledger.fired.get(id) ?? 0) + 1);
+        }
+      },
+    });
+    const feeder = new KeyFeeder(
+      options.keys,
+      options.keys.length,
+      async (key) => isKeyFinished(pipeline, await inspectKey(pipeline, runtime, key)),
+      (keys) => simulator.startKeys(keys),
+    );
+    let finished = false;
+    try {
+      await feeder.resume(async (key) => (await inspectKey(pipeline, runtime, key)).correlationId !== undefined);
+      await runToQuiet(pipeline, runtime, simulator, feeder, subscriptions, store, bus, clock);
+      finished = true;
+    } catch (error) {
+      if (error instanceof ProcessKilled) kills++;
+      else {
+        crashes++;
+        crashReasons.push(error instanceof Error ? error.message : String(error));
+      }
+    }
+    add(totals, faults.counts);
+    clockAt = clock.now() + Math.max(...subscriptions.map((s) => s.config.ackDeadlineMs)) + 1;
+    // Let the dead session's pending promise chains settle against the dead ports before the file closes.
+    await new Promise((resolve) => setImmediate(resolve));
+    db.close();
+    if (finished) break;
+    if (session > options.kills + 50) throw new Error(`chaos run did not finish after ${session + 1} sessions`);
+  }
+
+  const db = openSqliteDatabase(options.dbFile);
+  try {
+    const clock = new VirtualClock(clockAt);
+    const check = await checkChaos(pipeline, subscriptions, watched, new SqliteMessageBus(db, clock), new SqliteStateStore(db, clock), ledger);
+    return {
+      figures: {
+        pipeline: pipeline.name,
+        seed: options.seed,
+        keys: options.keys.length,
+        messages: ledger.published.length,
+        duplicateDeliveries: totals.duplicateDeliveries,
+        duplicatesAbsorbed,
+        publishFaults: totals.publishFaults,
+        storeFaults: totals.storeFaults,
+        kills,
+        crashes,
+        silentMembers: silent.size,
+        poison: ledger.poison.length,
+        triggers: check.triggers,
+        batches: check.batches,
+        deadLettered: check.deadLettered,
+        lost: check.lost,
+        doubled: check.doubled,
+        wallMs: Date.now() - wallStart,
+      },
+      crashReasons,
+      violations: check.violations,
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/** One session: steps until nothing is due, jumping simulated time to the next event, as `baton run` does. */
+async function runToQuiet(
+  pipeline: ResolvedPipeline,
+  runtime: PipelineRuntime,
+  simulator: ProcessorSimulator,
+  feeder: KeyFeeder,
+  subscriptions: readonly RuntimeSubscription[],
+  store: FaultyStateStore,
+  bus: FaultyMessageBus,
+  clock: VirtualClock,
+): Promise<void> {
+  const limitAt = clock.now() + 7 * 86_400_000;
+  for (;;) {
+    let progressed = 0;
+    do {
+      progressed = (await runtime.pump()) + (await simulator.pump()) + (await simulator.finishDue());
+      const report = await runtime.tick();
+      // A key whose tick hit an injected fault is ticked again at once rather than at the next event.
+      progressed += report.fired.length + report.failures.length;
+      const unexpected = report.failures.find((f) => !f.reason.includes('injected') && !f.reason.includes('killed'));
+      if (unexpected) throw new Error(`tick failed for ${unexpected.component} ${unexpected.key ?? ''}: ${unexpected.reason}`);
+    } while (progressed > 0);
+    if ((await feeder.feed()) > 0) continue;
+    const wake = await nextWake(pipeline, runtime, simulator, subscriptions, store, bus, clock);
+    if (wake === undefined) {
+      if (feeder.waiting > 0) {
+        feeder.releaseStuck();
+        continue;
+      }
+      return;
+    }
+    if (wake > limitAt) throw new Error('chaos session ran past seven simulated days');
+    clock.advanceTo(wake);
+  }
+}
+
+async function nextWake(
+  pipeline: ResolvedPipeline,
+  runtime: PipelineRuntime,
+  simulator: ProcessorSimulator,
+  subscriptions: readonly RuntimeSubscription[],
+  store: FaultyStateStore,
+  bus: FaultyMessageBus,
+  clock: VirtualClock,
+): Promise<number | undefined> {
+  const now = clock.now();
+  const candidates: number[] = [];
+  const job = simulator.nextEventAt();
+  if (job !== undefined) candidates.push(job);
+  for (const barrier of runtime.barriers.values()) {
+    for (const key of await barrier.listKeys(true)) {
+      for (const generation of await barrier.inspectGenerations(key)) {
+        if (generation.nextDeadlineAt !== undefined) candidates.push(Math.max(generation.nextDeadlineAt, now + 1));
+      }
+    }
+  }
+  for (const coordinator of pipeline.coordinators) {
+    if (coordinator.stall === undefined) continue;
+    for (const batch of await store.listActiveBatches(coordinator.name)) {
+      const state = await store.readBatch(batch.id);
+      if (state) candidates.push(Math.max(state.lastProgressAt + coordinator.stall.noProgressForMs, now + 1));
+    }
+  }
+  for (const { config } of subscriptions) {
+    if ((await bus.backlog(config.name)) > 0) {
+      candidates.push(now + IDLE_STEP_MS);
+      break;
+    }
+  }
+  return candidates.length === 0 ? undefined : Math.min(...candidates);
+}
+
+/** Messages no handler can ever process, on every topic a barrier or coordinator listens to. */
+async function publishPoison(bus: SqliteMessageBus, pipeline: ResolvedPipeline, perTopic: number): Promise<{ topic: string; message: OutgoingMessage }[]> {
+  const topics = new Set([...pipeline.barriers.map((b) => b.listens.name), ...pipeline.coordinators.flatMap((c) => [c.listens.name, c.readyTopic.name])]);
+  const poison: { topic: string; message: OutgoingMessage }[] = [];
+  for (const topic of topics) {
+    for (let i = 0; i < perTopic; i++) {
+      const id = `poison:${topic}:${i}`;
+      const message: OutgoingMessage =
+        i % 2 === 0
+          ? { id, attributes: { 'ce-id': id, 'ce-type': 'dev.baton.completion.v1' }, data: '{"not": "an envelope"' }
+          : { id, attributes: {}, data: JSON.stringify({ key: 'not-a-date', processor_name: 'nobody' }) };
+      await bus.publish(topic, message);
+      poison.push({ topic, message });
+    }
+  }
+  return poison;
+}
+
+function withEntities(pipeline: ResolvedPipeline, entities: Readonly<Record<string, number>> | undefined): ResolvedPipeline {
+  if (entities === undefined) return pipeline;
+  return { ...pipeline, simulation: { ...pipeline.simulation, entities: { ...pipeline.simulation.entities, ...entities } } };
+}
+
+function add(into: FaultCounts, from: FaultCounts): void {
+  into.calls += from.calls;
+  into.publishFaults += from.publishFaults;
+  into.storeFaults += from.storeFaults;
+  into.duplicateDeliveries += from.duplicateDeliveries;
+  into.swallowed += from.swallowed;
+}
