@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runChaos, type ChaosFigures } from '../test/chaos/run-chaos.ts';
 
-const { values } = parseArgs({ options: { seed: { type: 'string', default: '20261129' }, keys: { type: 'string', default: '30' }, kills: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: { seed: { type: 'string', default: '20261129' }, keys: { type: 'string', default: '30' }, kills: { type: 'string', default: '5' } },
+});
 const seed = Number(values.seed);
 const keyCount = Number(values.keys);
 const kills = Number(values.kills);
@@ -17,7 +19,9 @@ const keys = Array.from({ length: keyCount }, (_, i) => new Date(Date.UTC(2025, 
 const dir = mkdtempSync(join(tmpdir(), 'baton-chaos-'));
 const root = join(import.meta.dirname, '..');
 let failed = false;
-process.stdout.write(`chaos: seed ${seed}, ${keyCount} keys per pipeline, ${kills} kills, SQLite, on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString()}\n\n`);
+process.stdout.write(
+  `chaos: seed ${seed}, ${keyCount} keys per pipeline, ${kills} kills, SQLite, on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString()}\n\n`,
+);
 try {
   for (const file of ['pipeline.yaml', 'test/fixtures/valid/retail-close.yaml']) {
     const result = await runChaos({ pipelineFile: join(root, file), keys, seed, dbFile: join(dir, 'chaos.db'), kills });

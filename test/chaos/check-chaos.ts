@@ -96,7 +96,8 @@ export async function checkChaos(
             lost++;
             violations.push(`${where}: trigger decided but never published`);
           }
-          if (!(seen.get(where)?.has(state.trigger.message.id) ?? false)) violations.push(`${where}: trigger ${state.trigger.message.id} never reached its topic`);
+          if (!(seen.get(where)?.has(state.trigger.message.id) ?? false))
+            violations.push(`${where}: trigger ${state.trigger.message.id} never reached its topic`);
         }
         violations.push(...checkDecision(where, state, now));
       }
@@ -159,7 +160,8 @@ function checkDecision(where: string, state: KeyState, now: number): string[] {
   for (const member of joined) if (!counted.has(member)) problems.push(`${where}: trigger joins ${member}, which has no counting completion`);
   const expected = modelDecision(model, joined, state.trigger.decidedAt - snapshot.firstCompletionAt);
   const got = `${body.reason}${body.deadline_tier ? ` tier ${body.deadline_tier.tier}` : ''} [${body.members_completed.join(', ')}] missing [${body.members_missing.join(', ')}]`;
-  const want = expected && `${expected.reason}${expected.tier ? ` tier ${expected.tier}` : ''} [${expected.members.join(', ')}] missing [${expected.missing.join(', ')}]`;
+  const want =
+    expected && `${expected.reason}${expected.tier ? ` tier ${expected.tier}` : ''} [${expected.members.join(', ')}] missing [${expected.missing.join(', ')}]`;
   if (got !== want) problems.push(`${where}: trigger is ${got}; the model says ${want ?? 'nothing may fire'}`);
   return problems;
 }

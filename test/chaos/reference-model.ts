@@ -73,7 +73,8 @@ export function modelDecision(key: ModelKey, counted: ReadonlySet<string>, elaps
   const missing = key.expected.filter((m) => !counted.has(m));
   if (key.expected.length > 0 && missing.length === 0) return { reason: 'all_complete', tier: undefined, members, missing };
   const required = key.threshold.required.every((m) => counted.has(m));
-  if (required && members.length > 0 && members.length >= membersNeeded(key)) return { reason: thresholdReason(key, members), tier: undefined, members, missing };
+  if (required && members.length > 0 && members.length >= membersNeeded(key))
+    return { reason: thresholdReason(key, members), tier: undefined, members, missing };
   for (const [i, tier] of key.deadlines.entries()) {
     if (elapsedMs >= tier.afterMs && tierHolds(key, tier, members)) return { reason: 'deadline', tier: i + 1, members, missing };
   }

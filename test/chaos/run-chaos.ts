@@ -77,7 +77,8 @@ const START = Date.UTC(2026, 0, 20, 15, 0, 0);
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const wallStart = Date.now();
   const loaded = loadPipeline(options.pipelineFile);
-  if (loaded.pipeline === undefined || loaded.diagnostics.some((d) => d.severity === 'error')) throw new Error(`${options.pipelineFile} is not a valid pipeline`);
+  if (loaded.pipeline === undefined || loaded.diagnostics.some((d) => d.severity === 'error'))
+    throw new Error(`${options.pipelineFile} is not a valid pipeline`);
   const pipeline = withEntities(loaded.pipeline, options.entities);
   const runId = `chaos-${options.seed}`;
   const rng = seededRandom(runId, 'plan');
@@ -99,7 +100,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       maxDeliveryAttempts: 1_000,
     },
   }));
-  const watched = [...new Set([...pipeline.barriers.map((b) => b.publishes.name), ...pipeline.coordinators.flatMap((c) => (c.publishes ? [c.publishes.name] : []))])];
+  const watched = [
+    ...new Set([...pipeline.barriers.map((b) => b.publishes.name), ...pipeline.coordinators.flatMap((c) => (c.publishes ? [c.publishes.name] : []))]),
+  ];
   const ledger: ChaosLedger = { published: [], poison: [], fired: new Map() };
   const totals: FaultCounts = { calls: 0, publishFaults: 0, storeFaults: 0, duplicateDeliveries: 0, swallowed: 0, killed: false };
   let kills = 0;
@@ -113,7 +116,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const db = openSqliteDatabase(options.dbFile);
     const bus = new SqliteMessageBus(db, new VirtualClock(clockAt));
     for (const { config } of subscriptions) await bus.subscribe(config);
-    for (const topic of watched) await bus.subscribe({ name: `chaos-watch--${topic}`, topic, ackDeadlineMs: 60_000, maxDeliveryAttempts: 5, minBackoffMs: 1_000, maxBackoffMs: 10_000 });
+    for (const topic of watched)
+      await bus.subscribe({ name: `chaos-watch--${topic}`, topic, ackDeadlineMs: 60_000, maxDeliveryAttempts: 5, minBackoffMs: 1_000, maxBackoffMs: 10_000 });
     ledger.poison.push(...(await publishPoison(bus, pipeline, options.poisonPerTopic ?? 2)));
     db.close();
   }
