@@ -1,5 +1,7 @@
 // Data flow: seeded keys → simulated processors + the real PipelineRuntime → fault decorators → SQLite file; kill → reopen → resume; then checkChaos.
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { openSqliteDatabase } from '../../engine/adapters/sqlite/open-sqlite-database.ts';
 import { SqliteMessageBus } from '../../engine/adapters/sqlite/sqlite-message-bus.ts';
 import { SqliteStateStore } from '../../engine/adapters/sqlite/sqlite-state-store.ts';
@@ -23,8 +25,10 @@ export interface ChaosOptions {
   readonly seed: number;
   /** The SQLite file (deleted first). */
   readonly dbFile: string;
-  /** Sessions killed at a random port call before one is let finish. */
+  /** Sessions killed in-process at a random port call, first. */
   readonly kills: number;
+  /** Then sessions run in a child process and SIGKILLed at a random point. */
+  readonly processKills?: number;
   readonly publishFaultRate?: number;
   readonly storeFaultRate?: number;
   /** Share of deliveries handed out 2–4 times. */
@@ -47,6 +51,7 @@ export interface ChaosFigures {
   duplicatesAbsorbed: number;
   publishFaults: number;
   storeFaults: number;
+  processKills: number;
   kills: number;
   crashes: number;
   silentMembers: number;
@@ -73,9 +78,20 @@ const ACK_DEADLINE_MS = 30_000;
 const IDLE_STEP_MS = 10_000;
 const START = Date.UTC(2026, 0, 20, 15, 0, 0);
 
-/** Runs the pipeline to quiescence under faults, kills and resumes, then checks it against the reference model. */
-export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
-  const wallStart = Date.now();
+/** What every session of a run derives the same way from the options (so a child process can too). */
+export interface ChaosPlan {
+  readonly options: ChaosOptions;
+  readonly pipeline: ResolvedPipeline;
+  readonly runId: string;
+  readonly subscriptions: readonly RuntimeSubscription[];
+  /** The member of each key that never reports, for keys that have one. */
+  readonly silent: ReadonlyMap<string, string>;
+  /** Topics the barriers and coordinators publish to, watched by the check. */
+  readonly watched: readonly string[];
+}
+
+/** Loads the pipeline and draws the seeded choices every session shares. */
+export function planChaos(options: ChaosOptions): ChaosPlan {
   const loaded = loadPipeline(options.pipelineFile);
   if (loaded.pipeline === undefined || loaded.diagnostics.some((d) => d.severity === 'error'))
     throw new Error(`${options.pipelineFile} is not a valid pipeline`);
@@ -103,13 +119,111 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const watched = [
     ...new Set([...pipeline.barriers.map((b) => b.publishes.name), ...pipeline.coordinators.flatMap((c) => (c.publishes ? [c.publishes.name] : []))]),
   ];
+  return { options, pipeline, runId, subscriptions, silent, watched };
+}
+
+/** What a session tells its caller as it goes (in a child process: one JSON line each on stdout). */
+export interface SessionEvents {
+  published(topic: string, message: OutgoingMessage): void;
+  fired(id: string): void;
+  duplicate(): void;
+  clock(now: number): void;
+}
+
+/** How a session ended. */
+export interface SessionOutcome {
+  readonly finished: boolean;
+  readonly killed: boolean;
+  readonly crashReason: string | undefined;
+  readonly counts: FaultCounts;
+  readonly clockEnd: number;
+}
+
+/**
+ * One process's life over the SQLite file: open, resume the keys already started, run to quiescence under
+ * the injected faults — or die at `killAtCall` (the in-process kill: every port call from then on fails).
+ */
+export async function runSession(
+  plan: ChaosPlan,
+  session: number,
+  clockAt: number,
+  killAtCall: number | undefined,
+  events: SessionEvents,
+): Promise<SessionOutcome> {
+  const { options, pipeline, runId, subscriptions, silent } = plan;
+  const faults = new FaultInjector({
+    seed: `${runId}:${session}`,
+    publishFaultRate: options.publishFaultRate ?? 0.1,
+    storeFaultRate: options.storeFaultRate ?? 0.05,
+    duplicateRate: options.duplicateRate ?? 0.2,
+    maxCopies: 4,
+    killAtCall,
+    silent: (processor, key) => silent.get(key) === processor,
+  });
+  const clock = new VirtualClock(clockAt);
+  const db = openSqliteDatabase(options.dbFile);
+  const bus = new FaultyMessageBus(new SqliteMessageBus(db, clock), faults, (topic, message) => events.published(topic, message));
+  const store = new FaultyStateStore(new SqliteStateStore(db, clock), faults);
+  const simulator = new ProcessorSimulator(pipeline, bus, clock, subscriptions, { runId, full: false, overrides: {} });
+  const runtime = new PipelineRuntime({
+    pipeline,
+    subscriptions,
+    store,
+    bus,
+    clock,
+    fullList: (coordinator) => {
+      const type = pipeline.coordinators.find((c) => c.name === coordinator)?.entityType ?? '';
+      return () => Promise.resolve(simulator.fullList(type));
+    },
+    onEvent: (event) => {
+      if (event.kind === 'duplicate') events.duplicate();
+      if (event.kind === 'fired') events.fired(`${event.trigger.emitter} × ${event.trigger.scope}`);
+    },
+  });
+  const feeder = new KeyFeeder(
+    options.keys,
+    options.keys.length,
+    async (key) => isKeyFinished(pipeline, await inspectKey(pipeline, runtime, key)),
+    (keys) => simulator.startKeys(keys),
+  );
+  let finished = false;
+  let crashReason: string | undefined;
+  try {
+    await feeder.resume(async (key) => (await inspectKey(pipeline, runtime, key)).correlationId !== undefined);
+    await runToQuiet(pipeline, runtime, simulator, feeder, subscriptions, store, bus, clock, events);
+    finished = true;
+  } catch (error) {
+    if (!(error instanceof ProcessKilled)) crashReason = error instanceof Error ? error.message : String(error);
+  }
+  // Let the dead session's pending promise chains settle against the dead ports before the file closes.
+  await new Promise((resolve) => setImmediate(resolve));
+  db.close();
+  return { finished, killed: faults.counts.killed, crashReason, counts: faults.counts, clockEnd: clock.now() };
+}
+
+/**
+ * Runs the pipeline to quiescence under faults, kills and resumes, then checks it against the reference
+ * model. The first `kills` sessions die in-process at a random port call; the next `processKills` run in
+ * a child process that is SIGKILLed at a random point (one that finishes first ends the run); the last is let finish.
+ */
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  const wallStart = Date.now();
+  const plan = planChaos(options);
+  const { pipeline, subscriptions, silent, watched } = plan;
+  const rng = seededRandom(plan.runId, 'kills');
   const ledger: ChaosLedger = { published: [], poison: [], fired: new Map() };
   const totals: FaultCounts = { calls: 0, publishFaults: 0, storeFaults: 0, duplicateDeliveries: 0, swallowed: 0, killed: false };
   let kills = 0;
-  let crashes = 0;
+  let processKills = 0;
   const crashReasons: string[] = [];
   let duplicatesAbsorbed = 0;
   let clockAt = START;
+  const events: SessionEvents = {
+    published: (topic, message) => ledger.published.push({ topic, message }),
+    fired: (id) => ledger.fired.set(id, (ledger.fired.get(id) ?? 0) + 1),
+    duplicate: () => duplicatesAbsorbed++,
+    clock: () => undefined,
+  };
 
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${options.dbFile}${suffix}`, { force: true });
   {
@@ -122,65 +236,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     db.close();
   }
 
+  const leaseMs = Math.max(...subscriptions.map((s) => s.config.ackDeadlineMs)) + 1;
+  const realKills = options.processKills ?? 0;
   for (let session = 0; ; session++) {
-    const killAtCall = session < options.kills ? 20 + Math.floor(rng() * 800) : undefined;
-    const faults = new FaultInjector({
-      seed: `${runId}:${session}`,
-      publishFaultRate: options.publishFaultRate ?? 0.1,
-      storeFaultRate: options.storeFaultRate ?? 0.05,
-      duplicateRate: options.duplicateRate ?? 0.2,
-      maxCopies: 4,
-      killAtCall,
-      silent: (processor, key) => silent.get(key) === processor,
-    });
-    const clock = new VirtualClock(clockAt);
-    const db = openSqliteDatabase(options.dbFile);
-    const bus = new FaultyMessageBus(new SqliteMessageBus(db, clock), faults, (topic, message) => ledger.published.push({ topic, message }));
-    const store = new FaultyStateStore(new SqliteStateStore(db, clock), faults);
-    const simulator = new ProcessorSimulator(pipeline, bus, clock, subscriptions, { runId, full: false, overrides: {} });
-    const runtime = new PipelineRuntime({
-      pipeline,
-      subscriptions,
-      store,
-      bus,
-      clock,
-      fullList: (coordinator) => {
-        const type = pipeline.coordinators.find((c) => c.name === coordinator)?.entityType ?? '';
-        return () => Promise.resolve(simulator.fullList(type));
-      },
-      onEvent: (event) => {
-        if (event.kind === 'duplicate') duplicatesAbsorbed++;
-        if (event.kind === 'fired') {
-          const id = `${event.trigger.emitter} × ${event.trigger.scope}`;
-          ledger.fired.set(id, (ledger.fired.get(id) ?? 0) + 1);
-        }
-      },
-    });
-    const feeder = new KeyFeeder(
-      options.keys,
-      options.keys.length,
-      async (key) => isKeyFinished(pipeline, await inspectKey(pipeline, runtime, key)),
-      (keys) => simulator.startKeys(keys),
-    );
-    let finished = false;
-    try {
-      await feeder.resume(async (key) => (await inspectKey(pipeline, runtime, key)).correlationId !== undefined);
-      await runToQuiet(pipeline, runtime, simulator, feeder, subscriptions, store, bus, clock);
-      finished = true;
-    } catch (error) {
-      if (error instanceof ProcessKilled) kills++;
-      else {
-        crashes++;
-        crashReasons.push(error instanceof Error ? error.message : String(error));
-      }
+    let outcome: SessionOutcome;
+    if (session >= options.kills && session < options.kills + realKills) {
+      outcome = await runKilledProcess(options, session, clockAt, 10 + Math.floor(rng() * 200), events);
+      if (outcome.killed) processKills++;
+    } else {
+      const killAtCall = session < options.kills ? 20 + Math.floor(rng() * 800) : undefined;
+      outcome = await runSession(plan, session, clockAt, killAtCall, events);
+      if (outcome.killed) kills++;
     }
-    add(totals, faults.counts);
-    clockAt = clock.now() + Math.max(...subscriptions.map((s) => s.config.ackDeadlineMs)) + 1;
-    // Let the dead session's pending promise chains settle against the dead ports before the file closes.
-    await new Promise((resolve) => setImmediate(resolve));
-    db.close();
-    if (finished) break;
-    if (session > options.kills + 50) throw new Error(`chaos run did not finish after ${session + 1} sessions`);
+    if (outcome.crashReason !== undefined) crashReasons.push(outcome.crashReason);
+    add(totals, outcome.counts);
+    clockAt = outcome.clockEnd + leaseMs;
+    if (outcome.finished) break;
+    if (session > realKills + options.kills + 50) throw new Error(`chaos run did not finish after ${session + 1} sessions`);
   }
 
   const db = openSqliteDatabase(options.dbFile);
@@ -197,8 +269,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         duplicatesAbsorbed,
         publishFaults: totals.publishFaults,
         storeFaults: totals.storeFaults,
+        processKills,
         kills,
-        crashes,
+        crashes: crashReasons.length,
         silentMembers: silent.size,
         poison: ledger.poison.length,
         triggers: check.triggers,
@@ -216,6 +289,56 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   }
 }
 
+/**
+ * Runs one session in a child process (`session-worker.ts`) and SIGKILLs it once it has put `killAfter`
+ * messages on the bus — wherever it is then, mid-transaction included. What it reported before dying
+ * (one JSON line per event; pipe writes are synchronous on Linux) goes into the ledger.
+ */
+function runKilledProcess(options: ChaosOptions, session: number, clockAt: number, killAfter: number, events: SessionEvents): Promise<SessionOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'session-worker.ts'), JSON.stringify({ options, session, clockAt })], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let buffered = '';
+    let published = 0;
+    let clockEnd = clockAt;
+    let end: SessionOutcome | undefined;
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        const event = JSON.parse(line) as WorkerLine;
+        if (event.t === 'published') {
+          events.published(event.topic, event.message);
+          if (++published === killAfter) child.kill('SIGKILL');
+        } else if (event.t === 'fired') events.fired(event.id);
+        else if (event.t === 'duplicate') events.duplicate();
+        else if (event.t === 'clock') clockEnd = event.now;
+        else end = event.outcome;
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (_code, signal) => {
+      if (end !== undefined) resolve(end);
+      else if (signal === 'SIGKILL') resolve({ finished: false, killed: true, crashReason: undefined, counts: emptyCounts(), clockEnd });
+      else reject(new Error(`chaos session ${session} exited without reporting (signal ${signal ?? 'none'})`));
+    });
+  });
+}
+
+/** One line a session worker writes. */
+export type WorkerLine =
+  | { readonly t: 'published'; readonly topic: string; readonly message: OutgoingMessage }
+  | { readonly t: 'fired'; readonly id: string }
+  | { readonly t: 'duplicate' }
+  | { readonly t: 'clock'; readonly now: number }
+  | { readonly t: 'end'; readonly outcome: SessionOutcome };
+
+function emptyCounts(): FaultCounts {
+  return { calls: 0, publishFaults: 0, storeFaults: 0, duplicateDeliveries: 0, swallowed: 0, killed: false };
+}
+
 /** One session: steps until nothing is due, jumping simulated time to the next event, as `baton run` does. */
 async function runToQuiet(
   pipeline: ResolvedPipeline,
@@ -226,6 +349,7 @@ async function runToQuiet(
   store: FaultyStateStore,
   bus: FaultyMessageBus,
   clock: VirtualClock,
+  events: SessionEvents,
 ): Promise<void> {
   const limitAt = clock.now() + 7 * 86_400_000;
   for (;;) {
@@ -249,6 +373,7 @@ async function runToQuiet(
     }
     if (wake > limitAt) throw new Error('chaos session ran past seven simulated days');
     clock.advanceTo(wake);
+    events.clock(wake);
   }
 }
 

@@ -18,6 +18,8 @@ describe('chaos on SQLite (bounded npm run chaos)', () => {
       seed,
       dbFile: join(dir, `retail-${seed}.db`),
       kills: 2,
+      // One session in a child process, SIGKILLed wherever it is when the parent reacts (or let finish, if first).
+      processKills: seed === 11 ? 1 : 0,
       silentRate: 0.5,
       entities: { stores: 10 },
     });
