@@ -26,7 +26,7 @@ const dir = mkdtempSync(join(tmpdir(), 'baton-chaos-'));
 const root = join(import.meta.dirname, '..');
 let failed = false;
 process.stdout.write(
-  `chaos: seed ${seed}, ${keyCount} keys per pipeline, ${processKills} SIGKILLed processes then ${kills} in-process kills, SQLite, on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString()}\n\n`,
+  `chaos: seed ${seed}, ${keyCount} keys per pipeline, ${kills} in-process kills then up to ${processKills} SIGKILLed processes, SQLite, on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString()}\n\n`,
 );
 try {
   for (const file of ['pipeline.yaml', 'test/fixtures/valid/retail-close.yaml']) {
