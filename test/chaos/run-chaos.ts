@@ -7,7 +7,9 @@ import { SqliteMessageBus } from '../../engine/adapters/sqlite/sqlite-message-bu
 import { SqliteStateStore } from '../../engine/adapters/sqlite/sqlite-state-store.ts';
 import { loadPipeline } from '../../engine/config/load-pipeline.ts';
 import type { ResolvedPipeline } from '../../engine/config/resolved-pipeline.ts';
-import type { OutgoingMessage } from '../../engine/ports/message-bus.ts';
+import { openGcpBackend } from '../../engine/adapters/gcp/index.ts';
+import type { MessageBus, OutgoingMessage } from '../../engine/ports/message-bus.ts';
+import type { StateStore } from '../../engine/ports/state-store.ts';
 import { PipelineRuntime, type RuntimeSubscription } from '../../engine/runtime/pipeline-runtime.ts';
 import { inspectKey, isKeyFinished } from '../../engine/runtime/inspect-key.ts';
 import { runtimeSubscriptions } from '../../engine/cli/stored-run.ts';
@@ -23,8 +25,10 @@ export interface ChaosOptions {
   readonly pipelineFile: string;
   readonly keys: readonly string[];
   readonly seed: number;
-  /** The SQLite file (deleted first). */
+  /** The SQLite file (deleted first); unused with `gcp`. */
   readonly dbFile: string;
+  /** Run on the Pub/Sub and Firestore emulators instead (a fresh project id per run). Leases there are real time. */
+  readonly gcp?: { readonly projectId: string; readonly pubsubHost: string; readonly firestoreHost: string };
   /** Sessions killed in-process at a random port call, first. */
   readonly kills: number;
   /** Then sessions run in a child process and SIGKILLed at a random point. */
@@ -161,9 +165,9 @@ export async function runSession(
     silent: (processor, key) => silent.get(key) === processor,
   });
   const clock = new VirtualClock(clockAt);
-  const db = openSqliteDatabase(options.dbFile);
-  const bus = new FaultyMessageBus(new SqliteMessageBus(db, clock), faults, (topic, message) => events.published(topic, message));
-  const store = new FaultyStateStore(new SqliteStateStore(db, clock), faults);
+  const backend = openChaosBackend(options, clock);
+  const bus = new FaultyMessageBus(backend.bus, faults, (topic, message) => events.published(topic, message));
+  const store = new FaultyStateStore(backend.store, faults);
   const simulator = new ProcessorSimulator(pipeline, bus, clock, subscriptions, { runId, full: false, overrides: {} });
   const runtime = new PipelineRuntime({
     pipeline,
@@ -197,7 +201,7 @@ export async function runSession(
   }
   // Let the dead session's pending promise chains settle against the dead ports before the file closes.
   await new Promise((resolve) => setImmediate(resolve));
-  db.close();
+  await backend.close();
   return { finished, killed: faults.counts.killed, crashReason, counts: faults.counts, clockEnd: clock.now() };
 }
 
@@ -225,15 +229,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     clock: () => undefined,
   };
 
-  for (const suffix of ['', '-wal', '-shm']) rmSync(`${options.dbFile}${suffix}`, { force: true });
+  if (options.gcp === undefined) for (const suffix of ['', '-wal', '-shm']) rmSync(`${options.dbFile}${suffix}`, { force: true });
   {
-    const db = openSqliteDatabase(options.dbFile);
-    const bus = new SqliteMessageBus(db, new VirtualClock(clockAt));
+    const { bus, close } = openChaosBackend(options, new VirtualClock(clockAt));
     for (const { config } of subscriptions) await bus.subscribe(config);
     for (const topic of watched)
       await bus.subscribe({ name: `chaos-watch--${topic}`, topic, ackDeadlineMs: 60_000, maxDeliveryAttempts: 5, minBackoffMs: 1_000, maxBackoffMs: 10_000 });
     ledger.poison.push(...(await publishPoison(bus, pipeline, options.poisonPerTopic ?? 2)));
-    db.close();
+    await close();
   }
 
   const leaseMs = Math.max(...subscriptions.map((s) => s.config.ackDeadlineMs)) + 1;
@@ -255,10 +258,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     if (session > realKills + options.kills + 50) throw new Error(`chaos run did not finish after ${session + 1} sessions`);
   }
 
-  const db = openSqliteDatabase(options.dbFile);
+  const final = openChaosBackend(options, new VirtualClock(clockAt));
   try {
-    const clock = new VirtualClock(clockAt);
-    const check = await checkChaos(pipeline, subscriptions, watched, new SqliteMessageBus(db, clock), new SqliteStateStore(db, clock), ledger);
+    const check = await checkChaos(pipeline, subscriptions, watched, final.bus, final.store, ledger);
     return {
       figures: {
         pipeline: pipeline.name,
@@ -285,8 +287,30 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       violations: check.violations,
     };
   } finally {
-    db.close();
+    await final.close();
   }
+}
+
+/** The real adapters a session runs over: the SQLite file, or the Pub/Sub and Firestore emulators. */
+function openChaosBackend(options: ChaosOptions, clock: VirtualClock): { bus: MessageBus; store: StateStore; close: () => Promise<void> } {
+  if (options.gcp !== undefined) {
+    const gcp = openGcpBackend({
+      projectId: options.gcp.projectId,
+      pubsubEmulatorHost: options.gcp.pubsubHost,
+      firestoreEmulatorHost: options.gcp.firestoreHost,
+      clock,
+    });
+    return { bus: gcp.bus, store: gcp.store, close: () => gcp.close() };
+  }
+  const db = openSqliteDatabase(options.dbFile);
+  return {
+    bus: new SqliteMessageBus(db, clock),
+    store: new SqliteStateStore(db, clock),
+    close: () => {
+      db.close();
+      return Promise.resolve();
+    },
+  };
 }
 
 /**
@@ -371,7 +395,14 @@ async function runToQuiet(
       }
       return;
     }
-    if (wake > limitAt) throw new Error('chaos session ran past seven simulated days');
+    if (wake > limitAt) {
+      const stuck: string[] = [];
+      for (const { config } of subscriptions) {
+        const backlog = await bus.backlog(config.name);
+        if (backlog > 0) stuck.push(`${config.name}: ${backlog}`);
+      }
+      throw new Error(`chaos session ran past seven simulated days; in flight: ${stuck.join(', ') || 'nothing'}`);
+    }
     clock.advanceTo(wake);
     events.clock(wake);
   }
@@ -387,13 +418,15 @@ async function nextWake(
   clock: VirtualClock,
 ): Promise<number | undefined> {
   const now = clock.now();
+  // Deadlines and stalls are in the store's time (on Firestore the server's), jobs and leases in the clock's.
+  const offset = (await store.now()) - now;
   const candidates: number[] = [];
   const job = simulator.nextEventAt();
   if (job !== undefined) candidates.push(job);
   for (const barrier of runtime.barriers.values()) {
     for (const key of await barrier.listKeys(true)) {
       for (const generation of await barrier.inspectGenerations(key)) {
-        if (generation.nextDeadlineAt !== undefined) candidates.push(Math.max(generation.nextDeadlineAt, now + 1));
+        if (generation.nextDeadlineAt !== undefined) candidates.push(Math.max(generation.nextDeadlineAt - offset, now + 1));
       }
     }
   }
@@ -401,7 +434,7 @@ async function nextWake(
     if (coordinator.stall === undefined) continue;
     for (const batch of await store.listActiveBatches(coordinator.name)) {
       const state = await store.readBatch(batch.id);
-      if (state) candidates.push(Math.max(state.lastProgressAt + coordinator.stall.noProgressForMs, now + 1));
+      if (state) candidates.push(Math.max(state.lastProgressAt + coordinator.stall.noProgressForMs - offset, now + 1));
     }
   }
   for (const { config } of subscriptions) {
@@ -414,7 +447,7 @@ async function nextWake(
 }
 
 /** Messages no handler can ever process, on every topic a barrier or coordinator listens to. */
-async function publishPoison(bus: SqliteMessageBus, pipeline: ResolvedPipeline, perTopic: number): Promise<{ topic: string; message: OutgoingMessage }[]> {
+async function publishPoison(bus: MessageBus, pipeline: ResolvedPipeline, perTopic: number): Promise<{ topic: string; message: OutgoingMessage }[]> {
   const topics = new Set([...pipeline.barriers.map((b) => b.listens.name), ...pipeline.coordinators.flatMap((c) => [c.listens.name, c.readyTopic.name])]);
   const poison: { topic: string; message: OutgoingMessage }[] = [];
   for (const topic of topics) {
