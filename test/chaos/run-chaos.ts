@@ -114,7 +114,9 @@ export function planChaos(options: ChaosOptions): ChaosPlan {
     // theirs: their simulated work outlasts a short lease); attempts high enough that injected faults never exhaust them.
     config: {
       ...s.config,
-      ackDeadlineMs: s.role === 'processor' ? s.config.ackDeadlineMs : ACK_DEADLINE_MS,
+      // On the emulators leases are wall-clock time: every lease is Pub/Sub's shortest, so a crashed session's
+      // deliveries come back in seconds (a simulated job that outlasts it is redelivered and its completion absorbed).
+      ackDeadlineMs: options.gcp !== undefined ? 10_000 : s.role === 'processor' ? s.config.ackDeadlineMs : ACK_DEADLINE_MS,
       minBackoffMs: 1_000,
       maxBackoffMs: 10_000,
       maxDeliveryAttempts: 1_000,
