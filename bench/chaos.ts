@@ -13,7 +13,7 @@ const { values } = parseArgs({
     keys: { type: 'string', default: '30' },
     kills: { type: 'string', default: '5' },
     // Few: on the emulators every step is a network round trip, and leases are wall-clock time, so no kills there.
-    'emulator-keys': { type: 'string', default: '3' },
+    'emulator-keys': { type: 'string', default: '2' },
     'process-kills': { type: 'string', default: '3' },
   },
 });
@@ -50,7 +50,8 @@ try {
       const gcp: ChaosOptions['gcp'] = { projectId: 'baton-chaos-retail', pubsubHost: emulators.pubsubHost, firestoreHost: emulators.firestoreHost };
       report(
         `${file} on the Pub/Sub + Firestore emulators (no kills)`,
-        await runChaos({ pipelineFile: join(root, file), keys: keys.slice(0, emulatorKeys), seed, dbFile: '', gcp, kills: 0 }),
+        // 5 stores per batch: each work message is several round trips there.
+        await runChaos({ pipelineFile: join(root, file), keys: keys.slice(0, emulatorKeys), seed, dbFile: '', gcp, kills: 0, entities: { stores: 5 } }),
       );
     } finally {
       await emulators.stop();
