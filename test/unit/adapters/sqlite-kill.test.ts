@@ -13,17 +13,29 @@ import { barrierOf, completion, DONE_TOPIC, memberNames, pipelineOf, subscriptio
 
 const KEYS = Array.from({ length: 150 }, (_, i) => new Date(Date.UTC(2025, 0, 1) + i * 86_400_000).toISOString().slice(0, 10));
 
-/** Runs the worker until it has handled `killAfter` messages, then SIGKILLs it. */
-function runAndKill(file: string, killAfter: number): Promise<number> {
+/**
+ * Runs the worker until it pauses mid-message at its `pauseAt`-th recorded completion, then SIGKILLs it.
+ * The worker blocks where it paused, so the kill lands there whatever the machine's load (it used to
+ * kill after a count of acks, and failed when the worker finished first). Resolves with how many
+ * deliveries it had acked and the signal it died of.
+ */
+function runAndKill(file: string, pauseAt: number): Promise<{ acked: number; signal: NodeJS.Signals | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'kill-worker.ts'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let last = 0;
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'kill-worker.ts'), file, String(pauseAt)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    let acked = -1;
     child.stdout.on('data', (chunk: Buffer) => {
-      last = Number(chunk.toString().trim().split('\n').at(-1));
-      if (last >= killAfter) child.kill('SIGKILL');
+      output += chunk.toString();
+      const paused = /paused (\d+)/.exec(output);
+      if (paused && acked < 0) {
+        acked = Number(paused[1]);
+        child.kill('SIGKILL');
+      }
     });
     child.on('error', reject);
-    child.on('exit', () => resolve(last));
+    child.on('exit', (_code, signal) => resolve({ acked, signal, output }));
   });
 }
 
@@ -41,9 +53,11 @@ describe('SQLite backend under SIGKILL', () => {
       for (const key of KEYS) for (const member of members) await bus.publish(DONE_TOPIC, completion({ member, key }));
       db.close();
 
-      const handledBeforeKill = await runAndKill(file, 200);
-      expect(handledBeforeKill).toBeGreaterThan(0);
-      expect(handledBeforeKill).toBeLessThan(KEYS.length * members.length);
+      const killed = await runAndKill(file, 200);
+      expect(killed.output).toMatch(/^paused \d+\n$/);
+      expect(killed.signal).toBe('SIGKILL');
+      expect(killed.acked).toBeGreaterThan(0);
+      expect(killed.acked).toBeLessThan(200);
 
       // Resume in this process, an ack deadline later, so leases the dead process held expire.
       const clock = new FakeClock(Date.now() + 61_000);

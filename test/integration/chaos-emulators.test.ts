@@ -1,0 +1,31 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runChaos } from '../chaos/run-chaos.ts';
+import { EMULATORS_AVAILABLE, freshProjectId, useEmulators } from './emulator-harness.ts';
+
+const root = join(import.meta.dirname, '../..');
+
+// A bounded chaos run on the Pub/Sub and Firestore emulators: duplicates, reordering, publish and store
+// faults, a silent member and poison; no kills (a lease there lasts at least 10 s of wall time).
+describe.skipIf(!EMULATORS_AVAILABLE)('chaos on the Pub/Sub and Firestore emulators', () => {
+  const emulators = useEmulators();
+
+  it('holds every invariant of retail-close for two keys under duplicates, faults, a silent member and poison', async () => {
+    const { pubsubHost, firestoreHost } = emulators();
+    const { figures, violations } = await runChaos({
+      pipelineFile: join(root, 'test/fixtures/valid/retail-close.yaml'),
+      keys: ['2025-11-01', '2025-11-02'],
+      seed: 21,
+      dbFile: '',
+      gcp: { projectId: freshProjectId('chaos'), pubsubHost, firestoreHost },
+      kills: 0,
+      silentRate: 0.5,
+      entities: { stores: 5 },
+    });
+    expect(violations).toEqual([]);
+    expect(figures.publishFaults + figures.storeFaults).toBeGreaterThan(0);
+    expect(figures.triggers).toBe(2 * 2);
+    expect(figures.batches).toBe(2);
+    expect({ lost: figures.lost, doubled: figures.doubled }).toEqual({ lost: 0, doubled: 0 });
+  }, 120_000);
+});
