@@ -17,7 +17,7 @@ export interface ModelKey {
     readonly count: number | undefined;
     readonly quorum: number | undefined;
   };
-  readonly deadlines: readonly { readonly afterMs: number; readonly minMembers: number }[];
+  readonly deadlines: readonly { readonly afterMs: number; readonly minMembers: number; readonly ignoreRequired?: boolean }[];
 }
 
 /** The trigger the model says must fire. */
@@ -51,17 +51,16 @@ export function membersNeeded(key: ModelKey): number {
   }
 }
 
-/** What a threshold firing short of every member is called. Rule 1 of 2 that may change (`count N/M`). */
+/** What a threshold firing short of every member is called: the rule that held (`count 57/60` is a count, not a quorum). */
 export function thresholdReason(key: ModelKey, counted: readonly string[]): string {
-  void key;
   void counted;
-  return 'quorum';
+  return key.threshold.kind;
 }
 
-/** Whether deadline tier `tier` may fire with these counted members. Rule 2 of 2 that may change (honour `required`). */
+/** Whether deadline tier `tier` may fire with these counted members: its minimum (never zero), and every required member unless the tier ignores them. */
 export function tierHolds(key: ModelKey, tier: ModelKey['deadlines'][number], counted: readonly string[]): boolean {
-  void key;
-  return counted.length >= Math.max(1, tier.minMembers);
+  const required = key.threshold.required.every((m) => counted.includes(m));
+  return counted.length >= Math.max(1, tier.minMembers) && (required || tier.ignoreRequired === true);
 }
 
 /**

@@ -31,7 +31,11 @@ const keyStates = fc
         quorum: fc.constant(undefined),
       }),
     );
-    const tier = fc.record({ afterMs: fc.integer({ min: 0, max: 4 }).map((h) => h * 3_600_000), minMembers: fc.integer({ min: 0, max: n + 1 }) });
+    const tier = fc.record({
+      afterMs: fc.integer({ min: 0, max: 4 }).map((h) => h * 3_600_000),
+      minMembers: fc.integer({ min: 0, max: n + 1 }),
+      ignoreRequired: fc.boolean(),
+    });
     const report = fc.record({ member: fc.constantFrom(...names, 'stranger'), status: fc.constantFrom(...STATUSES) });
     return fc.record({
       names: fc.constant(names),
