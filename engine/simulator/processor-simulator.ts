@@ -146,7 +146,10 @@ export class ProcessorSimulator {
         if (message) await this.bus.deadLetter(message.ackId, outcome.reason);
         return;
       case 'retry':
+        // A trigger comes back by Pub/Sub's redelivery; an entry job has no message to redeliver, so it
+        // is started again, as the scheduler that starts it retries (a failed publish must not drop a key's entry work).
         if (message) await this.bus.nack(message.ackId, outcome.reason);
+        else this.schedule({ processor, message: undefined, key });
         return;
     }
   }

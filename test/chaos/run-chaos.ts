@@ -102,7 +102,19 @@ export function planChaos(options: ChaosOptions): ChaosPlan {
   const pipeline = withEntities(loaded.pipeline, options.entities);
   const runId = `chaos-${options.seed}`;
   const rng = seededRandom(runId, 'plan');
-  const silentCandidates = [...new Set(pipeline.barriers.filter((b) => b.deadlines.length > 0).flatMap((b) => b.members.map((m) => m.name)))];
+  // A silent member is one a deadline tier can close without: a tier never waits past a required member
+  // (unless it ignores them), so a silent required member only shows a key stuck, which the unit tests of
+  // the threshold decision cover.
+  const silentCandidates = [
+    ...new Set(
+      pipeline.barriers
+        .filter((b) => b.deadlines.length > 0)
+        .flatMap((b) => {
+          const required = new Set(b.threshold.required.map((r) => r.name));
+          return b.members.map((m) => m.name).filter((m) => !required.has(m));
+        }),
+    ),
+  ];
   const silent = new Map<string, string>();
   for (const key of options.keys) {
     const victim = silentCandidates[Math.floor(rng() * silentCandidates.length)];
