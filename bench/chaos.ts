@@ -12,7 +12,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '20261129' },
     keys: { type: 'string', default: '30' },
     kills: { type: 'string', default: '5' },
-    // Few: on the emulators every step is a network round trip, and leases are wall-clock time, so no kills there.
+    // Few: on the emulators every step is a network round trip, and leases are wall-clock time (each kill costs a 10 s lease).
     'emulator-keys': { type: 'string', default: '2' },
     'process-kills': { type: 'string', default: '3' },
   },
@@ -49,9 +49,17 @@ try {
       const file = 'test/fixtures/valid/retail-close.yaml';
       const gcp: ChaosOptions['gcp'] = { projectId: 'baton-chaos-retail', pubsubHost: emulators.pubsubHost, firestoreHost: emulators.firestoreHost };
       report(
-        `${file} on the Pub/Sub + Firestore emulators (no kills)`,
+        `${file} on the Pub/Sub + Firestore emulators (${Math.min(kills, 2)} in-process kills)`,
         // 5 stores per batch: each work message is several round trips there.
-        await runChaos({ pipelineFile: join(root, file), keys: keys.slice(0, emulatorKeys), seed, dbFile: '', gcp, kills: 0, entities: { stores: 5 } }),
+        await runChaos({
+          pipelineFile: join(root, file),
+          keys: keys.slice(0, emulatorKeys),
+          seed,
+          dbFile: '',
+          gcp,
+          kills: Math.min(kills, 2),
+          entities: { stores: 5 },
+        }),
       );
     } finally {
       await emulators.stop();
