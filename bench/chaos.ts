@@ -1,5 +1,5 @@
 // npm run chaos [-- --seed N --keys N --kills N --process-kills N --emulator-keys N]: the NBA graph and the retail
-// fixture on SQLite under faults, kills and resumes; then, where the emulator jars exist, the retail fixture on Pub/Sub + Firestore.
+// fixture on SQLite under faults, kills and resumes; then, where the emulator jars exist, both on Pub/Sub + Firestore (fewer keys).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,22 +45,19 @@ try {
   else {
     const emulators = await startEmulators({ projectId: 'baton-chaos' });
     try {
-      // Only the retail fixture: the whole NBA graph does not finish within minutes on the emulators here (not diagnosed).
-      const file = 'test/fixtures/valid/retail-close.yaml';
-      const gcp: ChaosOptions['gcp'] = { projectId: 'baton-chaos-retail', pubsubHost: emulators.pubsubHost, firestoreHost: emulators.firestoreHost };
-      report(
-        `${file} on the Pub/Sub + Firestore emulators (${Math.min(kills, 2)} in-process kills)`,
-        // 5 stores per batch: each work message is several round trips there.
-        await runChaos({
-          pipelineFile: join(root, file),
-          keys: keys.slice(0, emulatorKeys),
-          seed,
-          dbFile: '',
-          gcp,
-          kills: Math.min(kills, 2),
-          entities: { stores: 5 },
-        }),
-      );
+      // Every step there is a network round trip and a lease is 10 s of wall time, so few keys and small
+      // batches: the retail fixture for --emulator-keys keys, the whole NBA graph for one key.
+      const runs: { file: string; project: string; keys: string[]; entities: Record<string, number> }[] = [
+        { file: 'test/fixtures/valid/retail-close.yaml', project: 'baton-chaos-retail', keys: keys.slice(0, emulatorKeys), entities: { stores: 5 } },
+        { file: 'pipeline.yaml', project: 'baton-chaos-nba', keys: keys.slice(0, 1), entities: { players: 10 } },
+      ];
+      for (const run of runs) {
+        const gcp: ChaosOptions['gcp'] = { projectId: run.project, pubsubHost: emulators.pubsubHost, firestoreHost: emulators.firestoreHost };
+        report(
+          `${run.file} on the Pub/Sub + Firestore emulators (${Math.min(kills, 2)} in-process kills)`,
+          await runChaos({ pipelineFile: join(root, run.file), keys: run.keys, seed, dbFile: '', gcp, kills: Math.min(kills, 2), entities: run.entities }),
+        );
+      }
     } finally {
       await emulators.stop();
     }

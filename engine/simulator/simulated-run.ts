@@ -60,9 +60,22 @@ export async function runSimulation(options: SimulatedRunOptions): Promise<RunEn
   }
 }
 
-/** The next instant something can happen, or undefined when nothing ever will. */
-async function nextWake({ pipeline, runtime, simulator, subscriptions, bus, store, clock }: SimulatedRunOptions): Promise<number | undefined> {
+/**
+ * The next instant on the run's clock something can happen, or undefined when nothing ever will.
+ * Jobs and leases are in the clock's time; deadlines and stall windows in the store's (on Firestore the
+ * server's), so those are shifted by the store's offset from the clock.
+ */
+export async function nextWake({
+  pipeline,
+  runtime,
+  simulator,
+  subscriptions,
+  bus,
+  store,
+  clock,
+}: Pick<SimulatedRunOptions, 'pipeline' | 'runtime' | 'simulator' | 'subscriptions' | 'bus' | 'store' | 'clock'>): Promise<number | undefined> {
   const now = clock.now();
+  const offset = (await store.now()) - now;
   const candidates: number[] = [];
   const job = simulator.nextEventAt();
   if (job !== undefined) candidates.push(job);
@@ -70,7 +83,7 @@ async function nextWake({ pipeline, runtime, simulator, subscriptions, bus, stor
     for (const key of await barrier.listKeys(true)) {
       for (const generation of await barrier.inspectGenerations(key)) {
         const deadline = generation.nextDeadlineAt;
-        if (deadline !== undefined) candidates.push(Math.max(deadline, now + 1));
+        if (deadline !== undefined) candidates.push(Math.max(deadline - offset, now + 1));
       }
     }
   }
@@ -78,7 +91,7 @@ async function nextWake({ pipeline, runtime, simulator, subscriptions, bus, stor
     if (coordinator.stall === undefined) continue;
     for (const batch of await store.listActiveBatches(coordinator.name)) {
       const state = await store.readBatch(batch.id);
-      if (state) candidates.push(Math.max(state.lastProgressAt + coordinator.stall.noProgressForMs, now + 1));
+      if (state) candidates.push(Math.max(state.lastProgressAt + coordinator.stall.noProgressForMs - offset, now + 1));
     }
   }
   // Messages leased by a process that died come back when their lease expires.

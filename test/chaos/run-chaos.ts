@@ -17,6 +17,7 @@ import { KeyFeeder } from '../../engine/simulator/key-feeder.ts';
 import { ProcessorSimulator } from '../../engine/simulator/processor-simulator.ts';
 import { seededRandom } from '../../engine/simulator/seeded-random.ts';
 import { VirtualClock } from '../../engine/simulator/virtual-clock.ts';
+import { nextWake } from '../../engine/simulator/simulated-run.ts';
 import { checkChaos, type ChaosLedger } from './check-chaos.ts';
 import { FaultInjector, FaultyMessageBus, FaultyStateStore, ProcessKilled, type FaultCounts } from './fault-injection.ts';
 
@@ -78,8 +79,6 @@ export interface ChaosResult {
 
 /** Barrier and coordinator leases: they expire this soon after a kill, so the dead session's deliveries come back. */
 const ACK_DEADLINE_MS = 30_000;
-/** How often an idle run looks again while nacked messages back off. */
-const IDLE_STEP_MS = 10_000;
 const START = Date.UTC(2026, 0, 20, 15, 0, 0);
 
 /** What every session of a run derives the same way from the options (so a child process can too). */
@@ -401,7 +400,7 @@ async function runToQuiet(
       if (unexpected) throw new Error(`tick failed for ${unexpected.component} ${unexpected.key ?? ''}: ${unexpected.reason}`);
     } while (progressed > 0);
     if ((await feeder.feed()) > 0) continue;
-    const wake = await nextWake(pipeline, runtime, simulator, subscriptions, store, bus, clock);
+    const wake = await nextWake({ pipeline, runtime, simulator, subscriptions, store, bus, clock });
     if (wake === undefined) {
       if (feeder.waiting > 0) {
         feeder.releaseStuck();
@@ -420,44 +419,6 @@ async function runToQuiet(
     clock.advanceTo(wake);
     events.clock(wake);
   }
-}
-
-async function nextWake(
-  pipeline: ResolvedPipeline,
-  runtime: PipelineRuntime,
-  simulator: ProcessorSimulator,
-  subscriptions: readonly RuntimeSubscription[],
-  store: FaultyStateStore,
-  bus: FaultyMessageBus,
-  clock: VirtualClock,
-): Promise<number | undefined> {
-  const now = clock.now();
-  // Deadlines and stalls are in the store's time (on Firestore the server's), jobs and leases in the clock's.
-  const offset = (await store.now()) - now;
-  const candidates: number[] = [];
-  const job = simulator.nextEventAt();
-  if (job !== undefined) candidates.push(job);
-  for (const barrier of runtime.barriers.values()) {
-    for (const key of await barrier.listKeys(true)) {
-      for (const generation of await barrier.inspectGenerations(key)) {
-        if (generation.nextDeadlineAt !== undefined) candidates.push(Math.max(generation.nextDeadlineAt - offset, now + 1));
-      }
-    }
-  }
-  for (const coordinator of pipeline.coordinators) {
-    if (coordinator.stall === undefined) continue;
-    for (const batch of await store.listActiveBatches(coordinator.name)) {
-      const state = await store.readBatch(batch.id);
-      if (state) candidates.push(Math.max(state.lastProgressAt + coordinator.stall.noProgressForMs - offset, now + 1));
-    }
-  }
-  for (const { config } of subscriptions) {
-    if ((await bus.backlog(config.name)) > 0) {
-      candidates.push(now + IDLE_STEP_MS);
-      break;
-    }
-  }
-  return candidates.length === 0 ? undefined : Math.min(...candidates);
 }
 
 /** Messages no handler can ever process, on every topic a barrier or coordinator listens to. */
