@@ -92,8 +92,3 @@ function toMs(type: 'date' | 'hour', key: string): number {
 function fromMs(type: 'date' | 'hour', ms: number): string {
   return new Date(ms).toISOString().slice(0, type === 'date' ? 10 : 13);
 }
-
-/** The date part of a date or hour key (what `modes: key_date_vs_today` compares); other keys as they are. */
-export function keyDate(key: string): string {
-  return isCalendarHour(key) ? key.slice(0, 10) : key;
-}

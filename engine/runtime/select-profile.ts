@@ -1,4 +1,4 @@
-import { keyDate } from '../config/key-rule.ts';
+import { isCalendarHour } from '../config/key-rule.ts';
 import type { ModeProfile, Modes } from '../config/resolved-pipeline.ts';
 import { NoModeProfileError } from './errors.ts';
 
@@ -9,14 +9,15 @@ export function todayIn(timezone: string, now: number): string {
 }
 
 /**
- * Picks the mode profile for a date key (an hour key by its date part): compares it with the date of `now` in the modes' time
- * zone (`before_today`, `today`, `after_today`). The barrier passes the completion's own time, so a
+ * Picks the mode profile for a date key (an hour key by the date its UTC hour falls on in the modes' time
+ * zone): compares it with the date of `now` in that zone (`before_today`, `today`, `after_today`). The barrier passes the completion's own time, so a
  * completion counts in the mode of when it happened, not when it was handled (issue 16 #1). Throws a
  * permanent error when no profile matches.
  */
 export function selectProfile(modes: Modes, key: string, now: number): ModeProfile {
   const today = todayIn(modes.timezone, now);
-  const date = keyDate(key);
+  // An hour key is a UTC hour; its day is the one that hour falls on where the modes' "today" is counted.
+  const date = isCalendarHour(key) ? todayIn(modes.timezone, Date.parse(`${key}:00:00Z`)) : key;
   const when = date < today ? 'before_today' : date === today ? 'today' : 'after_today';
   const profile = modes.profiles.find((p) => p.when === when);
   if (profile === undefined) {

@@ -4,8 +4,8 @@ import { findingOf, type GraphRule } from '../graph-rule.ts';
  * `modes: { select: key_date_vs_today }` compares the key with today's date as YYYY-MM-DD. On a
  * `string` key that comparison is a string comparison: an hourly key `2026-11-29T13` sorts after
  * today's `2026-11-29`, so every key of today silently selects the `after_today` profile. The select
- * needs a `date` key, whose every value is a calendar date, or an `hour` key, whose date part it
- * compares (every hour of today is today). Prevents #9.
+ * needs a `date` key, whose every value is a calendar date, or an `hour` key, a UTC hour placed on the
+ * day it falls on in the modes' time zone. Prevents #9.
  */
 export const modesNeedDateKey: GraphRule = {
   code: 'graph/modes-need-date-key',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expandKeyRange, keyDate, keyRuleProblem, MAX_RANGE_KEYS } from '../../../engine/config/key-rule.ts';
+import { expandKeyRange, keyRuleProblem, MAX_RANGE_KEYS } from '../../../engine/config/key-rule.ts';
 import type { KeyRule } from '../../../engine/config/resolved-pipeline.ts';
 
 const date: KeyRule = { name: 'game_date', type: 'date', pattern: undefined };
@@ -77,13 +77,5 @@ describe('expandKeyRange', () => {
     const to = new Date(Date.UTC(2026, 0, 1) + (MAX_RANGE_KEYS - 1) * 3_600_000).toISOString().slice(0, 13);
     const range = expandKeyRange(hour, '2026-01-01T00', to);
     expect(range.ok && range.keys.length).toBe(MAX_RANGE_KEYS);
-  });
-});
-
-describe('keyDate', () => {
-  it('is the date part of an hour key, and any other key as it is', () => {
-    expect(keyDate('2026-11-29T10')).toBe('2026-11-29');
-    expect(keyDate('2026-11-29')).toBe('2026-11-29');
-    expect(keyDate('game-7')).toBe('game-7');
   });
 });

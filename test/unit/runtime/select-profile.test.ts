@@ -28,9 +28,10 @@ describe('selectProfile', () => {
     expect(selectProfile(modes(['before_today', 'today', 'after_today']), key, NOW).name).toBe(name);
   });
 
-  it('compares an hour key by its date part: every hour of today is today (issue 10)', () => {
+  it("places an hour key (a UTC hour) on the day it falls on in the modes' time zone (issue 10)", () => {
     const all = modes(['before_today', 'today', 'after_today']);
-    expect(['2025-11-28T23', '2025-11-29T00', '2025-11-29T23', '2025-11-30T00'].map((key) => selectProfile(all, key, NOW).name)).toEqual([
+    // New York is UTC−5 in November: 04:00 UTC is 23:00 the day before there.
+    expect(['2025-11-29T04', '2025-11-29T05', '2025-11-30T04', '2025-11-30T05'].map((key) => selectProfile(all, key, NOW).name)).toEqual([
       'before_today',
       'today',
       'today',
