@@ -117,7 +117,11 @@ export function buildDeployModel(result: LoadResult): DeployModel {
   for (const topic of topics) for (const p of topic.publishers) publishes.set(p, (publishes.get(p) ?? new Set()).add(topic.name));
   // Index the subscriptions by consumer once: a lookup per component keeps the model linear in processors.
   const consumed = new Map<string, SubscriptionModel[]>();
-  for (const s of subscriptions) consumed.set(s.consumer, [...(consumed.get(s.consumer) ?? []), s]);
+  for (const s of subscriptions) {
+    const list = consumed.get(s.consumer);
+    if (list === undefined) consumed.set(s.consumer, [s]);
+    else list.push(s);
+  }
   const pulls = (component: string): string[] => (consumed.get(component) ?? []).filter((s) => !s.push).map((s) => s.name);
   // Baton's own handler (barriers, coordinators) republishes poison messages to the consumed topic's DLQ itself.
   const deadLetterPublishes = (component: string, kind: ComponentKind): string[] =>

@@ -340,12 +340,21 @@ function runKilledProcess(options: ChaosOptions, session: number, clockAt: numbe
     let published = 0;
     let clockEnd = clockAt;
     let end: SessionOutcome | undefined;
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
+    // Decoded as a stream: a multi-byte character split across chunks stays whole.
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      buffered += chunk;
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
       for (const line of lines) {
-        const event = JSON.parse(line) as WorkerLine;
+        let event: WorkerLine;
+        try {
+          event = JSON.parse(line) as WorkerLine;
+        } catch {
+          reject(new Error(`chaos session worker wrote a line that is not an event: ${line.slice(0, 200)}`));
+          child.kill('SIGKILL');
+          return;
+        }
         if (event.t === 'published') {
           events.published(event.topic, event.message);
           if (++published === killAfter) child.kill('SIGKILL');

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 
 /**
  * Resolves once the child has written `text` to stdout (synchronised on the output itself, not on a
- * sleep); rejects, with what it wrote, if it exits first. The test's own timeout bounds the wait.
+ * sleep); rejects, with what it wrote, if it closes its output (exits) first. The test's own timeout bounds the wait.
  */
 export function waitForOutput(child: ChildProcess, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -20,9 +20,9 @@ export function waitForOutput(child: ChildProcess, text: string): Promise<string
     };
     const cleanup = (): void => {
       child.stdout?.off('data', onData);
-      child.off('exit', onExit);
+      child.off('close', onExit);
     };
     child.stdout?.on('data', onData);
-    child.once('exit', onExit);
+    child.once('close', onExit);
   });
 }

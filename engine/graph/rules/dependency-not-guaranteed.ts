@@ -1,6 +1,6 @@
 import type { Finding } from '../../config/diagnostic.ts';
 import { formatPath } from '../../config/diagnostic.ts';
-import type { ResolvedBarrier, ResolvedPipeline, Threshold } from '../../config/resolved-pipeline.ts';
+import type { DeadlineTier, ResolvedBarrier, ResolvedPipeline, Threshold } from '../../config/resolved-pipeline.ts';
 import { findingOf, type GraphRule } from '../graph-rule.ts';
 import { upstreamPhasesOf } from '../upstream-phases.ts';
 
@@ -70,7 +70,7 @@ function barrierGuarantees(pipeline: ResolvedPipeline, gate: ResolvedBarrier, de
     : [{ expected: gate.members.map((m) => m.name), threshold: gate.threshold }];
   return expectations.every(
     ({ expected, threshold }) =>
-      isRequired(dep, expected, threshold) ||
+      isRequired(dep, expected, threshold, gate.deadlines) ||
       (expected.length > 0 &&
         expected.every((member) => {
           const phase = pipeline.processors.find((p) => p.name === member)?.phase;
@@ -79,9 +79,14 @@ function barrierGuarantees(pipeline: ResolvedPipeline, gate: ResolvedBarrier, de
   );
 }
 
-function isRequired(name: string, expected: readonly string[], threshold: Threshold): boolean {
+/**
+ * Whether the gate cannot fire without `name`: it is a required member and no deadline tier may fire
+ * without required members (`ignore_required`), or the threshold is `all` and no tier may fire short of it.
+ */
+function isRequired(name: string, expected: readonly string[], threshold: Threshold, deadlines: readonly DeadlineTier[]): boolean {
   if (!expected.includes(name)) return false;
-  return threshold.kind === 'all' || threshold.required.some((r) => r.name === name);
+  if (threshold.required.some((r) => r.name === name)) return !deadlines.some((tier) => tier.ignoreRequired);
+  return threshold.kind === 'all' && deadlines.length === 0;
 }
 
 /** What to write so that `gate` requires `dep` in every mode: each field to add it to. */
@@ -89,7 +94,7 @@ function requireHint(gate: ResolvedBarrier, dep: string): string {
   const isMember = gate.members.some((m) => m.name === dep);
   const fields = (gate.modes?.profiles ?? [{ expect: undefined, threshold: gate.threshold, path: gate.path }]).flatMap((p) => {
     const expected = (p.expect ?? gate.members).map((r) => r.name);
-    if (isRequired(dep, expected, p.threshold)) return [];
+    if (isRequired(dep, expected, p.threshold, gate.deadlines)) return [];
     const expect = expected.includes(dep) || (p.expect === undefined && isMember) ? [] : [[...p.path, 'expect']];
     const required = p.threshold.kind === 'all' ? [] : [[...p.threshold.path, 'required']];
     return [...expect, ...required].map((path) => formatPath(path));

@@ -37,7 +37,7 @@ function killAndWait(child: ChildProcess): Promise<void> {
 }
 
 describe('the lock a run holds on its state folder (issue 10: --fresh deleted a live run)', () => {
-  it('refuses --fresh and a second run while the first is alive, naming its pid, and lets readers in; --resume takes over once it is killed', async () => {
+  it('refuses --fresh, a second run and a tick while the first is alive, naming its pid, and lets readers in; --resume takes over once it is killed', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'baton-lock-'));
     const first = await startAndPause(stateDir);
     try {
@@ -51,6 +51,11 @@ describe('the lock a run holds on its state folder (issue 10: --fresh deleted a 
 
       const second = await runCli('run', '--resume', '--state-dir', stateDir);
       expect(second.code).toBe(75);
+
+      // A tick writes too: it must not decide inside a live run.
+      const tick = await runCli('tick', '--state-dir', stateDir);
+      expect(tick.code).toBe(75);
+      expect(tick.stderr).toContain(`(pid ${first.pid}, started `);
 
       const status = await runCli('status', '--state-dir', stateDir, '--json');
       expect(status.code).toBe(0);

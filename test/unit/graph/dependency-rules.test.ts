@@ -79,4 +79,20 @@ describe('depends_on across phases', () => {
     const followed = text.replaceAll('expect: [upcoming_player_game_context]', 'expect: [upcoming_player_game_context, player_game_summary]');
     expect(diagnosticsOf(followed)).toEqual([]);
   });
+  it('warns when the barrier on the way may fire without the dependency: a deadline tier under "all", or a tier that ignores required members', () => {
+    const withTier = (threshold: string, tier: string): string =>
+      twoHops(
+        edit(
+          nba,
+          '    members: { phase: raw }\n    threshold: all\n',
+          `    members: { phase: raw }\n    threshold: ${threshold}\n    deadlines:\n      - ${tier}\n`,
+        ),
+      );
+    const codes = (text: string): string[] => diagnosticsOf(text).map((d) => d.code);
+    expect(codes(withTier('all', '{ after: 2h, min_members: 20 }'))).toEqual(['graph/dependency-not-guaranteed']);
+    expect(codes(withTier('{ count: 20, required: [bdl_injuries] }', '{ after: 2h, min_members: 20 }'))).toEqual([]);
+    expect(codes(withTier('{ count: 20, required: [bdl_injuries] }', '{ after: 2h, min_members: 20, ignore_required: true }'))).toEqual([
+      'graph/dependency-not-guaranteed',
+    ]);
+  });
 });
