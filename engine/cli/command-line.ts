@@ -7,7 +7,7 @@ export interface CommandOrigin {
 }
 
 /** A word quoted for a POSIX shell when it needs it. */
-function quote(word: string): string {
+export function quote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 

@@ -12,7 +12,7 @@ import type { Palette } from '../config/format-diagnostics.ts';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
 import { asStateError, hasEmbeddedState } from './embedded-backend.ts';
 import { BackendError, openRunBackend, type RunBackend } from './run-backend.ts';
-import { commandLine } from './command-line.ts';
+import { commandLine, quote } from './command-line.ts';
 import { acquireStateLock } from './state-lock.ts';
 import { runtimeSubscriptions, type RunRecord } from './stored-run.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
@@ -21,6 +21,9 @@ import { keyRuleContext, parseKeys } from './parse-keys.ts';
 import { buildRunReport, formatRunReport } from './run-report.ts';
 import { RunProgress } from './run-progress.ts';
 import { paletteFor } from './terminal.ts';
+
+const DEFAULT_LIMIT = '48h';
+const DEFAULT_MAX_IN_FLIGHT = 10;
 
 interface RunOptions {
   file: string;
@@ -77,11 +80,11 @@ export function runCommand(context: CommandContext): Command {
     .addOption(new Option('--duplicate-rate <p>', 'chance each completion is delivered twice').argParser(fraction('--duplicate-rate')))
     .addOption(
       new Option('--max-in-flight <n>', 'start at most this many keys at a time (a backfill never floods the bus)')
-        .default(10)
+        .default(DEFAULT_MAX_IN_FLIGHT)
         .argParser(positiveInt('--max-in-flight')),
     )
     .option('--start <time>', 'simulated start time, ISO 8601 (default: now); modes compare keys with this day')
-    .option('--limit <duration>', 'stop after this much simulated time and report what is stuck', '48h')
+    .option('--limit <duration>', 'stop after this much simulated time and report what is stuck', DEFAULT_LIMIT)
     .option('--json', 'print the summary as JSON')
     .addOption(
       new Option('--backend <backend>', 'embedded (SQLite in --state-dir) or gcp (Pub/Sub + Firestore)').choices(['embedded', 'gcp']).default('embedded'),
@@ -300,10 +303,23 @@ async function execute(
 
 /** The run's own settings, as flags, for the lock file (who holds the folder, doing what). */
 function runFlags(options: RunOptions): string[] {
+  // Every option that changes what the run does, so "start it again: <command>" repeats the run itself.
   const flags: string[] = [];
   if (options.resume) flags.push('--resume');
   if (options.fresh) flags.push('--fresh');
-  for (const key of options.key) flags.push('--key', key);
-  if (options.keys !== undefined) flags.push('--keys', options.keys);
+  for (const key of options.key) flags.push('--key', quote(key));
+  if (options.keys !== undefined) flags.push('--keys', quote(options.keys));
+  if (options.keysFrom !== undefined) flags.push('--keys-from', quote(options.keysFrom));
+  if (options.full) flags.push('--full');
+  const valued: [string, string | number | undefined][] = [
+    ['--seed', options.seed],
+    ['--failure-rate', options.failureRate],
+    ['--no-data-rate', options.noDataRate],
+    ['--duplicate-rate', options.duplicateRate],
+    ['--start', options.start],
+    ['--limit', options.limit === DEFAULT_LIMIT ? undefined : options.limit],
+    ['--max-in-flight', options.maxInFlight === DEFAULT_MAX_IN_FLIGHT ? undefined : options.maxInFlight],
+  ];
+  for (const [flag, value] of valued) if (value !== undefined) flags.push(flag, quote(String(value)));
   return flags;
 }
