@@ -24,6 +24,10 @@ export function tickCommand(context: CommandContext): Command {
     .option('--state-dir <dir>', 'the embedded backend state', '.baton')
     .addOption(new Option('--backend <backend>', 'embedded or gcp').choices(['embedded', 'gcp']).default('embedded'))
     .option('--project <id>', 'gcp: the project')
+    .addHelpText(
+      'after',
+      '\nOn the embedded backend a tick holds --state-dir like a run: exit 75 while a run holds it. Exit codes: 0 every key ticked, 1 a key failed (printed with its reason), 2 usage error, 74 the state database cannot be used, 75 --state-dir is in use.',
+    )
     .action(async (_file: string, options: { file: string; stateDir: string; backend: 'embedded' | 'gcp'; project?: string }) => {
       const loaded = loadValidPipeline(options.file, context);
       if (loaded === undefined) return;
