@@ -16,14 +16,11 @@ export const dependencyNotUpstream: GraphRule = {
   check(pipelineGraph) {
     const { pipeline } = pipelineGraph;
     const findings: Finding[] = [];
-    const upstreamByPhase = new Map<string, Set<string>>();
     for (const processor of pipeline.processors) {
       for (const dep of processor.dependsOn) {
         const upstream = pipeline.processors.find((p) => p.name === dep.name);
         if (upstream === undefined || upstream.phase === processor.phase) continue;
-        const phases = upstreamByPhase.get(processor.phase) ?? upstreamPhasesOf(pipelineGraph, processor.phase);
-        upstreamByPhase.set(processor.phase, phases);
-        if (phases.has(upstream.phase)) continue;
+        if (upstreamPhasesOf(pipelineGraph, processor.phase).has(upstream.phase)) continue;
         const later = upstreamPhasesOf(pipelineGraph, upstream.phase).has(processor.phase);
         findings.push(
           findingOf(
