@@ -20,12 +20,13 @@ import { formatDuration } from './format-time.ts';
 import { keyRuleContext, parseKeys } from './parse-keys.ts';
 import { buildRunReport, formatRunReport } from './run-report.ts';
 import { RunProgress } from './run-progress.ts';
+import { backendUsageError, withBackendOptions, type BackendOptions } from './backend-options.ts';
 import { paletteFor } from './terminal.ts';
 
 const DEFAULT_LIMIT = '48h';
 const DEFAULT_MAX_IN_FLIGHT = 10;
 
-interface RunOptions {
+interface RunOptions extends BackendOptions {
   file: string;
   key: string[];
   keys?: string;
@@ -42,9 +43,6 @@ interface RunOptions {
   limit: string;
   maxInFlight: number;
   json?: boolean;
-  backend: 'embedded' | 'gcp';
-  project?: string;
-  emulators?: boolean;
 }
 
 const positiveInt =
@@ -65,12 +63,11 @@ const fraction =
 
 /** `baton run`: the whole pipeline in one process on the embedded backend, processors simulated. */
 export function runCommand(context: CommandContext): Command {
-  return withPipelineFile(new Command('run'), { positional: true })
+  const command = withPipelineFile(new Command('run'), { positional: true })
     .description('run the pipeline end to end on the embedded backend (SQLite), with simulated processors and the real barriers and coordinator')
     .option('--key <key>', 'a key to run (repeatable)', (value: string, previous: string[]) => [...previous, value], [])
     .option('--keys <list>', 'keys: a range A..B (date or hour keys, both ends included) or a list a,b,c')
     .option('--keys-from <file>', 'keys, one per line (# comments and blank lines ignored); - reads stdin')
-    .option('--state-dir <dir>', 'where the embedded backend keeps its state', '.baton')
     .option('--resume', 'continue the run in --state-dir after a crash or kill')
     .option('--fresh', 'delete the state in --state-dir and start over')
     .option('--full', 'processors report non-incremental work, so every downstream phase recomputes everything')
@@ -85,12 +82,8 @@ export function runCommand(context: CommandContext): Command {
     )
     .option('--start <time>', 'simulated start time, ISO 8601 (default: now); modes compare keys with this day')
     .option('--limit <duration>', 'stop after this much simulated time and report what is stuck', DEFAULT_LIMIT)
-    .option('--json', 'print the summary as JSON')
-    .addOption(
-      new Option('--backend <backend>', 'embedded (SQLite in --state-dir) or gcp (Pub/Sub + Firestore)').choices(['embedded', 'gcp']).default('embedded'),
-    )
-    .option('--project <id>', 'gcp: the project (default: pipeline.project on real Google Cloud, baton-local on emulators)')
-    .option('--emulators', 'gcp: start the Pub/Sub and Firestore emulators for this run and stop them after')
+    .option('--json', 'print the summary as JSON');
+  return withBackendOptions(command, { emulators: true })
     .addHelpText(
       'after',
       `
@@ -125,7 +118,8 @@ async function run(options: RunOptions, context: CommandContext): Promise<number
     return usage('--resume continues the stored run with its own keys; drop --key/--keys/--keys-from');
   const limitMatch = /^([1-9][0-9]*)(m|h|d)$/.exec(options.limit);
   if (!limitMatch) return usage(`--limit ${options.limit}: write a duration like 90m, 48h or 3d`);
-  if (options.backend === 'embedded' && (options.emulators || options.project !== undefined)) return usage('--emulators and --project go with --backend gcp');
+  const badBackend = backendUsageError(options);
+  if (badBackend !== undefined) return usage(badBackend);
   const parsed = parseKeys(options, keyRuleContext(loaded));
   if (!parsed.ok) return usage(parsed.error);
   for (const notice of parsed.notices) stderr.write(`${notice}\n`);

@@ -1,6 +1,6 @@
 import { countOf, unreportedOf } from '../runtime/describe-trigger.ts';
 import { withPipelineFile } from './pipeline-file.ts';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import type { Palette } from '../config/format-diagnostics.ts';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
@@ -16,92 +16,86 @@ import { knownKeys, openStoredRun } from './stored-run.ts';
 import { paletteFor } from './terminal.ts';
 import { commandLine } from './command-line.ts';
 import { asStateError } from './embedded-backend.ts';
+import { backendChoice, backendUsageError, stateLocation, withBackendOptions, type BackendOptions } from './backend-options.ts';
 
 /** `baton status [--key K] [--json]`: every barrier and batch of every key, across all phases. */
 export function statusCommand(context: CommandContext): Command {
-  return withPipelineFile(new Command('status'), { positional: true })
+  const command = withPipelineFile(new Command('status'), { positional: true })
     .description("show each key's progress across every phase: barriers n of N, missing members, deadlines, coordinator batches")
     .option('--key <key>', 'only this key')
     .option('--barrier <name>', 'only this barrier, for the keys it has seen (what a deadline-missed alert asks for)')
-    .option('--state-dir <dir>', 'the embedded backend state to read', '.baton')
-    .addOption(
-      new Option('--backend <backend>', 'embedded (SQLite in --state-dir) or gcp (Firestore; emulators from FIRESTORE_EMULATOR_HOST)')
-        .choices(['embedded', 'gcp'])
-        .default('embedded'),
-    )
-    .option('--project <id>', 'gcp: the project')
-    .option('--json', 'print as JSON')
+    .option('--json', 'print as JSON');
+  return withBackendOptions(command)
     .addHelpText(
       'after',
       '\nReads the embedded backend (.baton/ by default) without changing it, also while a run holds it and from a read-only folder. Exit codes: 0 shown, 1 no state or unknown key, 2 usage error, 74 the state database cannot be used (damaged, or not a Baton database).',
     )
-    .action(
-      async (
-        _file: string,
-        options: { file: string; key?: string; barrier?: string; stateDir: string; json?: boolean; backend: 'embedded' | 'gcp'; project?: string },
-      ) => {
-        const { stdout, stderr } = context;
-        const loaded = loadValidPipeline(options.file, context);
-        if (loaded === undefined) return;
-        const pipeline = loaded.pipeline;
-        const badKey = options.key === undefined ? undefined : keyOptionError('--key', options.key, keyRuleContext(loaded));
-        if (badKey !== undefined) {
-          stderr.write(`baton status: ${badKey}\n`);
+    .action(async (_file: string, options: BackendOptions & { file: string; key?: string; barrier?: string; json?: boolean }) => {
+      const { stdout, stderr } = context;
+      const badBackend = backendUsageError(options);
+      if (badBackend !== undefined) {
+        stderr.write(`baton status: ${badBackend}\n`);
+        context.setExitCode(EXIT.usage);
+        return;
+      }
+      const loaded = loadValidPipeline(options.file, context);
+      if (loaded === undefined) return;
+      const pipeline = loaded.pipeline;
+      const badKey = options.key === undefined ? undefined : keyOptionError('--key', options.key, keyRuleContext(loaded));
+      if (badKey !== undefined) {
+        stderr.write(`baton status: ${badKey}\n`);
+        context.setExitCode(EXIT.usage);
+        return;
+      }
+      const run = await openStoredRun(pipeline, backendChoice(options));
+      if (run === undefined) {
+        stderr.write(`baton status: ${stateLocation(options)} holds no state; start one with: ${commandLine('run', options)}\n`);
+        context.setExitCode(EXIT.invalid);
+        return;
+      }
+      try {
+        if (options.barrier !== undefined && !pipeline.barriers.some((b) => b.name === options.barrier)) {
+          const names = pipeline.barriers.map((b) => b.name);
+          stderr.write(`baton status: no barrier "${options.barrier}" in ${options.file}; ${suggestHint(options.barrier, names, 'barriers') ?? ''}\n`);
           context.setExitCode(EXIT.usage);
           return;
         }
-        const run = await openStoredRun(pipeline, options);
-        if (run === undefined) {
-          stderr.write(
-            `baton status: ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`} holds no state; start one with: ${commandLine('run', options)}\n`,
-          );
+        const keys = options.key === undefined ? await knownKeys(pipeline, run) : [options.key];
+        const views: KeyView[] = [];
+        for (const key of keys) {
+          const view = await inspectKey(pipeline, run.runtime, key);
+          if (options.barrier === undefined) views.push(view);
+          else {
+            const barriers = view.barriers.filter((b) => b.barrier === options.barrier);
+            if (barriers.some((b) => b.status !== undefined)) views.push({ ...view, barriers, batches: [] });
+          }
+        }
+        if (options.key !== undefined && views.every((v) => v.correlationId === undefined)) {
+          stderr.write(`baton status: no state for key "${options.key}" in ${stateLocation(options)}\n`);
           context.setExitCode(EXIT.invalid);
           return;
         }
-        try {
-          if (options.barrier !== undefined && !pipeline.barriers.some((b) => b.name === options.barrier)) {
-            const names = pipeline.barriers.map((b) => b.name);
-            stderr.write(`baton status: no barrier "${options.barrier}" in ${options.file}; ${suggestHint(options.barrier, names, 'barriers') ?? ''}\n`);
-            context.setExitCode(EXIT.usage);
-            return;
-          }
-          const keys = options.key === undefined ? await knownKeys(pipeline, run) : [options.key];
-          const views: KeyView[] = [];
-          for (const key of keys) {
-            const view = await inspectKey(pipeline, run.runtime, key);
-            if (options.barrier === undefined) views.push(view);
-            else {
-              const barriers = view.barriers.filter((b) => b.barrier === options.barrier);
-              if (barriers.some((b) => b.status !== undefined)) views.push({ ...view, barriers, batches: [] });
-            }
-          }
-          if (options.key !== undefined && views.every((v) => v.correlationId === undefined)) {
-            stderr.write(`baton status: no state for key "${options.key}" in ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`}\n`);
-            context.setExitCode(EXIT.invalid);
-            return;
-          }
-          const now = run.clock.now();
-          if (options.json) {
-            stdout.write(`${JSON.stringify({ now, run: run.record ?? null, pipelineHash: loaded.hash, keys: views }, null, 2)}\n`);
-          } else {
-            const palette = paletteFor(stdout);
-            const stamp =
-              run.record && run.record.pipelineHash !== loaded.hash
-                ? palette.yellow(` (run began with hash ${run.record.pipelineHash}; ${options.file} is now ${loaded.hash ?? '?'})`)
-                : '';
-            stdout.write(
-              `${run.record ? `run ${run.record.runId}, ` : ''}pipeline hash ${loaded.hash ?? '?'}${stamp}, simulated now ${new Date(now).toISOString()}\n`,
-            );
-            for (const view of views) stdout.write(`\n${formatKey(pipeline, view, now, palette)}\n`);
-          }
-          context.setExitCode(EXIT.ok);
-        } catch (error) {
-          throw asStateError(error, options);
-        } finally {
-          await run.backend.close();
+        const now = run.clock.now();
+        if (options.json) {
+          stdout.write(`${JSON.stringify({ now, run: run.record ?? null, pipelineHash: loaded.hash, keys: views }, null, 2)}\n`);
+        } else {
+          const palette = paletteFor(stdout);
+          const stamp =
+            run.record && run.record.pipelineHash !== loaded.hash
+              ? palette.yellow(` (run began with hash ${run.record.pipelineHash}; ${options.file} is now ${loaded.hash ?? '?'})`)
+              : '';
+          stdout.write(
+            `${run.record ? `run ${run.record.runId}, ` : ''}pipeline hash ${loaded.hash ?? '?'}${stamp}, simulated now ${new Date(now).toISOString()}\n`,
+          );
+          for (const view of views) stdout.write(`\n${formatKey(pipeline, view, now, palette)}\n`);
         }
-      },
-    );
+        context.setExitCode(EXIT.ok);
+      } catch (error) {
+        throw asStateError(error, options);
+      } finally {
+        await run.backend.close();
+      }
+    });
 }
 
 /** One key's status, every barrier then every batch, in pipeline order. */

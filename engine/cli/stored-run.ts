@@ -1,4 +1,5 @@
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
+import type { Clock } from '../ports/clock.ts';
 import { planSubscriptions, toSubscriptionConfig } from '../graph/subscription-plan.ts';
 import { PipelineRuntime, type RuntimeSubscription } from '../runtime/pipeline-runtime.ts';
 import { VirtualClock } from '../simulator/virtual-clock.ts';
@@ -22,31 +23,40 @@ export function runtimeSubscriptions(pipeline: ResolvedPipeline): RuntimeSubscri
   return planSubscriptions(pipeline).map((p) => ({ config: toSubscriptionConfig(p), role: p.role, consumer: p.consumer }));
 }
 
-/** A stored run opened for reading (`baton status`, `baton trace`). */
+/** A stored run opened by a command that works on existing state (status, trace, tick, …). */
 export interface StoredRun {
   readonly backend: RunBackend;
   readonly runtime: PipelineRuntime;
-  readonly clock: VirtualClock;
+  readonly clock: Clock;
   readonly record: RunRecord | undefined;
 }
 
 /**
- * Opens a backend's stored state for reading, with the run's simulated clock (so "time left" means
- * what it meant to the run). Undefined when it holds no state.
+ * The one runtime factory of the commands that open a stored run. Undefined when the backend holds
+ * no state. Reading (status, trace; the default) opens the embedded database without writing to it
+ * and runs on the run's simulated clock, so "time left" means what it meant to the run. Writing
+ * (`write: { clock }`: tick, …) opens it for writes on the given clock; the runtime never opens a
+ * coordinator batch (there is no entity list to fetch outside a run). A database the user must fix
+ * throws a `StateError`; a backend that cannot be reached, a `BackendError`.
  */
-export async function openStoredRun(pipeline: ResolvedPipeline, choice: BackendChoice): Promise<StoredRun | undefined> {
-  const clock = new VirtualClock(0);
-  const backend = await openRunBackend(choice, pipeline, clock, { readOnly: true });
+export async function openStoredRun(
+  pipeline: ResolvedPipeline,
+  choice: BackendChoice,
+  { write }: { write?: { clock: Clock; pipelineHash?: string } } = {},
+): Promise<StoredRun | undefined> {
+  const clock = write?.clock ?? new VirtualClock(0);
+  const backend = await openRunBackend(choice, pipeline, clock, write === undefined ? { readOnly: true } : { mustExist: true });
   if (backend === undefined) return undefined;
   const record = await backend.journal.get<RunRecord>('run');
-  clock.advanceTo((await backend.journal.get<number>('clock')) ?? Date.now());
+  if (clock instanceof VirtualClock) clock.advanceTo((await backend.journal.get<number>('clock')) ?? Date.now());
   const runtime = new PipelineRuntime({
     pipeline,
     subscriptions: runtimeSubscriptions(pipeline),
     store: backend.store,
     bus: backend.bus,
     clock,
-    fullList: () => () => Promise.resolve([]),
+    fullList: (coordinator) => () => Promise.reject(new Error(`${coordinator}: a stored run never opens a batch`)),
+    ...(write?.pipelineHash === undefined ? {} : { pipelineHash: write.pipelineHash }),
   });
   return { backend, runtime, clock, record };
 }

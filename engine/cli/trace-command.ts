@@ -1,6 +1,6 @@
 import { describeCounts, unreportedOf } from '../runtime/describe-trigger.ts';
 import { withPipelineFile } from './pipeline-file.ts';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
 import type { PublishedMessage } from '../ports/message-history.ts';
 import type { CompletionData, TriggerData, WorkData } from '../runtime/envelope.ts';
@@ -11,63 +11,61 @@ import { openStoredRun } from './stored-run.ts';
 import { paletteFor } from './terminal.ts';
 import { commandLine } from './command-line.ts';
 import { asStateError } from './embedded-backend.ts';
+import { backendChoice, backendUsageError, stateLocation, withBackendOptions, type BackendOptions } from './backend-options.ts';
 
 /** `baton trace <correlation-id | key>`: every message of a run, in order, with hops and fan-in lineage. */
 export function traceCommand(context: CommandContext): Command {
-  return withPipelineFile(new Command('trace'), { positional: false })
+  const command = withPipelineFile(new Command('trace'), { positional: false })
     .description('show the timeline of every message of a key (or correlation id) across phases, hop durations and fan-in lineage')
     .argument('<id>', 'a key (e.g. 2025-11-29) or a correlation id')
-    .option('--state-dir <dir>', 'the embedded backend state to read', '.baton')
-    .addOption(
-      new Option('--backend <backend>', 'embedded (SQLite in --state-dir) or gcp (Firestore; emulators from FIRESTORE_EMULATOR_HOST)')
-        .choices(['embedded', 'gcp'])
-        .default('embedded'),
-    )
-    .option('--project <id>', 'gcp: the project')
     .option('--work', 'also list every per-entity work and ready message (hidden by default: there may be hundreds)')
-    .option('--json', 'print the messages as JSON')
-    .action(async (id: string, options: { file: string; stateDir: string; work?: boolean; json?: boolean; backend: 'embedded' | 'gcp'; project?: string }) => {
-      const { stdout, stderr } = context;
-      const loaded = loadValidPipeline(options.file, context);
-      if (loaded === undefined) return;
-      const run = await openStoredRun(loaded.pipeline, options);
-      if (run === undefined) {
+    .option('--json', 'print the messages as JSON');
+  return withBackendOptions(command).action(async (id: string, options: BackendOptions & { file: string; work?: boolean; json?: boolean }) => {
+    const { stdout, stderr } = context;
+    const badBackend = backendUsageError(options);
+    if (badBackend !== undefined) {
+      stderr.write(`baton trace: ${badBackend}\n`);
+      context.setExitCode(EXIT.usage);
+      return;
+    }
+    const loaded = loadValidPipeline(options.file, context);
+    if (loaded === undefined) return;
+    const run = await openStoredRun(loaded.pipeline, backendChoice(options));
+    if (run === undefined) {
+      stderr.write(`baton trace: ${stateLocation(options)} holds no state; start one with: ${commandLine('run', options)}\n`);
+      context.setExitCode(EXIT.invalid);
+      return;
+    }
+    try {
+      const messages = (await run.backend.bus.messagesOf(id)).filter((m) => !m.topic.endsWith('-dlq'));
+      if (messages.length === 0) {
+        // An id that breaks the key rule can only be a correlation id; say so when it is not one either.
+        const badKey = keyOptionError('<id>', id, keyRuleContext(loaded));
+        const where = stateLocation(options);
         stderr.write(
-          `baton trace: ${options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`} holds no state; start one with: ${commandLine('run', options)}\n`,
+          badKey === undefined
+            ? `baton trace: no message has key or correlation id "${id}" in ${where}\n`
+            : `baton trace: no message has correlation id "${id}" in ${where}, and it is not a key: ${badKey}\n`,
         );
-        context.setExitCode(EXIT.invalid);
+        context.setExitCode(badKey === undefined ? EXIT.invalid : EXIT.usage);
         return;
       }
-      try {
-        const messages = (await run.backend.bus.messagesOf(id)).filter((m) => !m.topic.endsWith('-dlq'));
-        if (messages.length === 0) {
-          // An id that breaks the key rule can only be a correlation id; say so when it is not one either.
-          const badKey = keyOptionError('<id>', id, keyRuleContext(loaded));
-          const where = options.backend === 'gcp' ? 'Firestore' : `${options.stateDir}/`;
-          stderr.write(
-            badKey === undefined
-              ? `baton trace: no message has key or correlation id "${id}" in ${where}\n`
-              : `baton trace: no message has correlation id "${id}" in ${where}, and it is not a key: ${badKey}\n`,
-          );
-          context.setExitCode(badKey === undefined ? EXIT.invalid : EXIT.usage);
-          return;
-        }
-        if (options.json)
-          stdout.write(
-            `${JSON.stringify(
-              messages.map((m) => ({ ...m, data: JSON.parse(m.data) as unknown })),
-              null,
-              2,
-            )}\n`,
-          );
-        else stdout.write(`${formatTrace(messages, options.work === true, paletteFor(stdout).bold)}\n`);
-        context.setExitCode(EXIT.ok);
-      } catch (error) {
-        throw asStateError(error, options);
-      } finally {
-        await run.backend.close();
-      }
-    });
+      if (options.json)
+        stdout.write(
+          `${JSON.stringify(
+            messages.map((m) => ({ ...m, data: JSON.parse(m.data) as unknown })),
+            null,
+            2,
+          )}\n`,
+        );
+      else stdout.write(`${formatTrace(messages, options.work === true, paletteFor(stdout).bold)}\n`);
+      context.setExitCode(EXIT.ok);
+    } catch (error) {
+      throw asStateError(error, options);
+    } finally {
+      await run.backend.close();
+    }
+  });
 }
 
 /** The timeline: one line per message, `+time  hop  what`, and each trigger's fan-in lineage under it. */
