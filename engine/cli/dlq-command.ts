@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
+import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
 import { suggestHint } from '../config/suggest.ts';
+import { planSubscriptions } from '../graph/subscription-plan.ts';
 import type { DeadLetterFilter, DeadLetterRecord } from '../ports/dead-letter-queue.ts';
 import type { RuntimeEvent } from '../runtime/pipeline-runtime.ts';
 import { VirtualClock } from '../simulator/virtual-clock.ts';
@@ -140,6 +142,7 @@ async function withRun(
       run = await openStoredRun(loaded.pipeline, backendChoice(options), {
         ...(write ? { write: { clock: new VirtualClock(0), ...(loaded.hash === undefined ? {} : { pipelineHash: loaded.hash }) } } : {}),
         onEvent: (event) => events.push(event),
+        withoutRun: true,
       });
     } catch (error) {
       if (!(error instanceof BackendError)) throw asStateError(error, options);
@@ -275,8 +278,7 @@ async function redrive(
     { dryRun },
   );
   const redriven = outcomes.filter((o) => o.outcome === 'redriven').length;
-  // Embedded: nothing else runs, so the barriers and coordinators take what is now due (a run would).
-  if (redriven > 0 && options.backend === 'embedded') await run.runtime.pump();
+  if (redriven > 0) await deliverRedriven(options, run, loaded.pipeline, records);
   const after = redriven > 0 ? await run.backend.deadLetters.list() : [];
   const again = after.filter((d) => d.redrive === undefined && records.some((r) => r.messageId === d.messageId && r.subscription === d.subscription));
   const fired = events.flatMap((e) => (e.kind === 'fired' ? [`${e.trigger.emitter} for ${e.trigger.scope}`] : []));
@@ -301,6 +303,35 @@ async function redrive(
   for (const d of again) context.stdout.write(`${palette.red('dead-lettered again')} as ${d.id}: ${d.reason}\n`);
   context.stdout.write(`redrove ${redriven} of ${outcomes.length} dead letter${outcomes.length === 1 ? '' : 's'}\n`);
 }
+
+/**
+ * Where nothing else consumes the barrier and coordinator subscriptions, the command does, as a run
+ * would: embedded (nothing runs between runs) and a `baton run --backend gcp` project (pull
+ * subscriptions). Embedded delivers at once; Pub/Sub delivers in its own time, so there it pumps until
+ * the redriven messages are settled, for at most `GCP_SETTLE_MS`. A deployment's own consumers
+ * receive them by push.
+ */
+async function deliverRedriven(options: DlqOptions, run: StoredRun, pipeline: ResolvedPipeline, records: readonly DeadLetterRecord[]): Promise<void> {
+  if (options.backend === 'embedded') {
+    await run.runtime.pump();
+    return;
+  }
+  if (run.record === undefined) return;
+  // Only what the runtime consumes: a processor's subscription waits for its processor.
+  const pumped = new Set(planSubscriptions(pipeline).flatMap((p) => (p.role === 'processor' ? [] : [p.name])));
+  const subscriptions = [...new Set(records.map((r) => r.subscription))].filter((s) => pumped.has(s));
+  if (subscriptions.length === 0) return;
+  const until = Date.now() + GCP_SETTLE_MS;
+  for (;;) {
+    await run.runtime.pump();
+    const waiting = await Promise.all(subscriptions.map((s) => run.backend.bus.backlog(s)));
+    if (waiting.every((n) => n === 0) || Date.now() > until) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** How long a redrive on a `baton run --backend gcp` project waits for Pub/Sub to deliver what it redrove. */
+const GCP_SETTLE_MS = 20_000;
 
 async function purge(
   context: CommandContext,
