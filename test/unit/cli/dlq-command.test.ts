@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { dlqCommand } from '../../../engine/cli/dlq-command.ts';
+import { acquireStateLock } from '../../../engine/cli/state-lock.ts';
 import { openRunBackend } from '../../../engine/cli/run-backend.ts';
 import { runtimeSubscriptions } from '../../../engine/cli/stored-run.ts';
 import { loadPipeline } from '../../../engine/config/load-pipeline.ts';
@@ -208,5 +209,35 @@ describe('baton dlq', () => {
     expect((await runCli('run', '-f', FILE, '--resume', '--state-dir', dir)).stdout).toContain('dead letters: 1 (npx baton dlq list');
     expect((await cli(dir, 'purge', '2', '--yes')).stdout).toBe('purged 1 dead letter\n');
     expect((await runCli('run', '-f', FILE, '--resume', '--state-dir', dir)).stdout).toContain('dead letters: 0\n');
+  });
+
+  it('reads while a run holds --state-dir, and waits its turn to redrive or purge (exit 75)', async () => {
+    const dir = await stateWithDeadLetter();
+    const lock = acquireStateLock(dir, 'npx baton run (the test)');
+    try {
+      expect((await cli(dir, 'list')).code).toBe(0);
+      expect((await cli(dir, 'redrive', '1', '--dry-run')).code).toBe(0);
+      const redrive = await cli(dir, 'redrive', '1');
+      expect(redrive.code).toBe(75);
+      expect(redrive.stderr).toContain(`${dir} is in use by another baton run`);
+      expect((await cli(dir, 'purge', '1', '--yes')).code).toBe(75);
+    } finally {
+      lock.release();
+    }
+    expect((await cli(dir, 'redrive', '1')).code).toBe(0);
+  });
+
+  it('shows one dead letter as JSON: its facts, attributes and decoded data', async () => {
+    const dir = await stateWithDeadLetter();
+    const shown = JSON.parse((await cli(dir, 'show', '1', '--json')).stdout) as Record<string, unknown>;
+    expect(shown).toMatchObject({
+      id: '1',
+      messageId: `c:load_c:${KEY}:e1`,
+      consumer: 'ingest-done',
+      attributes: { 'ce-subject': KEY, 'ce-type': 'dev.baton.completion.v1' },
+      data: { processor_name: 'load_c', key: KEY, status: 'success' },
+      dataIsJson: true,
+      redrive: null,
+    });
   });
 });
