@@ -1,6 +1,7 @@
 import type { RunningEmulators } from '../adapters/gcp/index.ts';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
 import type { Clock } from '../ports/clock.ts';
+import type { DeadLetterQueue } from '../ports/dead-letter-queue.ts';
 import type { MessageBus } from '../ports/message-bus.ts';
 import type { MessageHistory } from '../ports/message-history.ts';
 import type { RunJournal } from '../ports/run-journal.ts';
@@ -24,6 +25,8 @@ export interface RunBackend {
   readonly bus: MessageBus & MessageHistory;
   readonly store: StateStore;
   readonly journal: RunJournal;
+  /** Dead letters as `baton dlq` works on them. */
+  readonly deadLetters: DeadLetterQueue;
   close(): Promise<void>;
 }
 
@@ -44,13 +47,20 @@ export function cloudProblem(error: unknown, projectId: string): string {
  * gcp on emulators: clears Firestore; refused on a real project). `mustExist` opens only existing
  * state (tick): undefined when there is none. `readOnly` (status, trace) also opens only existing
  * state, and the embedded database without writing to it: no migration, no sweep, works on a
- * read-only copy. A database the user must fix throws a `StateError`.
+ * read-only copy. On gcp, existing state means a run's journal unless `withoutRun` (dlq): a deployed
+ * project holds dead letters without ever having had a `baton run`. A database the user must fix
+ * throws a `StateError`.
  */
 export async function openRunBackend(
   choice: BackendChoice,
   pipeline: ResolvedPipeline,
   clock: Clock,
-  { fresh = false, mustExist = false, readOnly = false }: { fresh?: boolean; mustExist?: boolean; readOnly?: boolean } = {},
+  {
+    fresh = false,
+    mustExist = false,
+    readOnly = false,
+    withoutRun = false,
+  }: { fresh?: boolean; mustExist?: boolean; readOnly?: boolean; withoutRun?: boolean } = {},
 ): Promise<RunBackend | undefined> {
   const existing = mustExist || readOnly;
   if (choice.backend === 'embedded') {
@@ -58,12 +68,14 @@ export async function openRunBackend(
     if (existing && !hasEmbeddedState(choice.stateDir)) return undefined;
     const backend = openEmbeddedBackend(choice.stateDir, clock, { readOnly });
     if (backend === undefined) return undefined;
-    return { where: backend.file, bus: backend.bus, store: backend.store, journal: backend.journal, close: () => Promise.resolve(backend.close()) };
+    const { file: where, bus, store, journal, deadLetters } = backend;
+    return { where, bus, store, journal, deadLetters, close: () => Promise.resolve(backend.close()) };
   }
 
   // Loaded only for --backend gcp: the Google Cloud client libraries take most of a second to load.
   const { clearFirestore, openGcpBackend, provisionTopology, startEmulators } = await import('../adapters/gcp/index.ts');
   const { FirestoreRunJournal } = await import('../adapters/gcp/firestore-run-journal.ts');
+  const { PubSubDeadLetterQueue } = await import('../adapters/gcp/pubsub-dead-letter-queue.ts');
   let emulators: RunningEmulators | undefined;
   if (choice.emulators) emulators = await startEmulators({ projectId: choice.project ?? pipeline.project ?? 'baton-local' });
   const pubsubHost = process.env.PUBSUB_EMULATOR_HOST;
@@ -82,7 +94,7 @@ export async function openRunBackend(
     }
     const gcp = openGcpBackend({ projectId, clock });
     const journal = new FirestoreRunJournal(gcp.firestore);
-    if (existing && (await journal.get('run')) === undefined) {
+    if (existing && !withoutRun && (await journal.get('run')) === undefined) {
       await gcp.close();
       await emulators?.stop();
       return undefined;
@@ -95,13 +107,17 @@ export async function openRunBackend(
         throw new BackendError(cloudProblem(error, projectId));
       }
     }
+    const deadLetterTopics = pipeline.topics.flatMap((t) => (t.deadLetter.enabled ? [{ topic: t.name, deadLetterTopic: t.deadLetter.topic }] : []));
+    const deadLetters = new PubSubDeadLetterQueue({ pubsub: gcp.pubsub, firestore: gcp.firestore, projectId, clock, deadLetterTopics });
     const where = onEmulators ? `Pub/Sub ${pubsubHost} and Firestore ${firestoreHost} emulators, project ${projectId}` : `project ${projectId}`;
     return {
       where,
       bus: gcp.bus,
       store: gcp.store,
       journal,
+      deadLetters,
       close: async () => {
+        await deadLetters.close();
         await gcp.close();
         await emulators?.stop();
       },
