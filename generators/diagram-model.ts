@@ -60,6 +60,7 @@ export function buildDiagramModel(result: LoadResult): DiagramModel {
   const { pipeline, graph } = result;
   if (!pipeline || !graph) throw new Error(`${result.file} did not load; fix its diagnostics before generating`);
   const g = graph.graph;
+  const processors = new Map(pipeline.processors.map((p) => [p.name, p]));
 
   // Where each component is drawn, and which phase cluster it belongs to.
   const drawnAs = new Map<string, string>();
@@ -90,7 +91,7 @@ export function buildDiagramModel(result: LoadResult): DiagramModel {
       clusterOf.set(bundle, cluster.id);
     } else {
       for (const p of phase.processors) {
-        const processor = pipeline.processors.find((x) => x.name === p);
+        const processor = processors.get(p);
         cluster.nodes.push({ id: id('processor', p), kind: 'processor', title: p, lines: [], tooltip: processor?.description ?? '' });
         drawnAs.set(id('processor', p), id('processor', p));
         clusterOf.set(id('processor', p), cluster.id);
@@ -112,7 +113,7 @@ export function buildDiagramModel(result: LoadResult): DiagramModel {
     };
     drawnAs.set(node.id, node.id);
     // A dependency barrier sits inside the phase of the processor it starts.
-    const home = barrier.target === undefined ? undefined : pipeline.processors.find((p) => p.name === barrier.target)?.phase;
+    const home = barrier.target === undefined ? undefined : processors.get(barrier.target)?.phase;
     if (home !== undefined && clusterById.has(id('phase', home))) clusterById.get(id('phase', home))?.nodes.push(node);
     else outside.push(node);
   }
@@ -220,7 +221,9 @@ function bundleEdges(
       const cluster = clusterOf.get(e[side]);
       if (cluster === undefined) continue;
       const key = `${e[other]}|${cluster}|${e.label}|${e.style}`;
-      groups.set(key, [...(groups.get(key) ?? []), e]);
+      const group = groups.get(key);
+      if (group === undefined) groups.set(key, [e]);
+      else group.push(e);
     }
     for (const group of groups.values()) {
       const first = group[0];

@@ -1,11 +1,12 @@
 import type { AlertModel } from './alerts.ts';
-import type { DeployModel, SubscriptionModel } from './deploy-model.ts';
+import type { DeployModel, SubscriptionModel, TopicModel } from './deploy-model.ts';
 import { markdownCode, shellQuote } from './escape.ts';
 import { renderTemplate } from './render-template.ts';
 
 /** `docs/topics.md`, `docs/barriers.md` and `docs/runbook.md`, from the deploy model. */
 export function generateReferenceDocs(model: DeployModel): Map<string, string> {
-  const subscriptionsOf = (topic: string): SubscriptionModel[] => model.subscriptions.filter((s) => s.topic === topic);
+  const index = indexModel(model);
+  const subscriptionsOf = (topic: string): readonly SubscriptionModel[] => index.subscriptionsOn.get(topic) ?? [];
   return new Map([
     [
       'docs/topics.md',
@@ -40,17 +41,39 @@ export function generateReferenceDocs(model: DeployModel): Map<string, string> {
         ...model,
         project: model.project ?? '',
         region: model.region ?? '',
-        alerts: model.alerts.map((a) => ({ ...a, commands: commandsFor(a, model) })),
+        alerts: model.alerts.map((a) => ({ ...a, commands: commandsFor(a, index) })),
       }),
     ],
   ]);
 }
 
+/** The model's lookups, built once: one per alert or topic would make the docs quadratic in subscriptions. */
+interface ModelIndex {
+  readonly subscriptionsOn: ReadonlyMap<string, readonly SubscriptionModel[]>;
+  readonly subscriptionByName: ReadonlyMap<string, SubscriptionModel>;
+  readonly topicByDeadLetter: ReadonlyMap<string, TopicModel>;
+}
+
+function indexModel(model: DeployModel): ModelIndex {
+  const subscriptionsOn = new Map<string, SubscriptionModel[]>();
+  for (const s of model.subscriptions) {
+    const list = subscriptionsOn.get(s.topic);
+    if (list === undefined) subscriptionsOn.set(s.topic, [s]);
+    else list.push(s);
+  }
+  const topicByDeadLetter = new Map<string, TopicModel>();
+  // The first topic wins, as a search in file order would.
+  for (const t of model.topics) if (t.deadLetter && !topicByDeadLetter.has(t.deadLetter.name)) topicByDeadLetter.set(t.deadLetter.name, t);
+  const subscriptionByName = new Map<string, SubscriptionModel>();
+  for (const s of model.subscriptions) if (!subscriptionByName.has(s.name)) subscriptionByName.set(s.name, s);
+  return { subscriptionsOn, subscriptionByName, topicByDeadLetter };
+}
+
 /** Shell commands an operator runs for an alert (every value shell-quoted). */
-function commandsFor(alert: AlertModel, model: DeployModel): string {
+function commandsFor(alert: AlertModel, index: ModelIndex): string {
   switch (alert.kind) {
     case 'dlq-holding': {
-      const topic = model.topics.find((t) => t.deadLetter?.name === alert.subject);
+      const topic = index.topicByDeadLetter.get(alert.subject);
       const hold = topic?.deadLetter?.holdSubscription ?? '';
       return [
         `# see what was dead-lettered (does not ack)`,
@@ -60,7 +83,7 @@ function commandsFor(alert: AlertModel, model: DeployModel): string {
       ].join('\n');
     }
     case 'oldest-unacked': {
-      const s = model.subscriptions.find((x) => x.name === alert.subject);
+      const s = index.subscriptionByName.get(alert.subject);
       const lines = [`gcloud pubsub subscriptions describe ${shellQuote(alert.subject)} --project "$PROJECT"`];
       if (s?.push?.target.kind === 'function')
         lines.push(`gcloud functions logs read ${shellQuote(s.push.target.name)} --gen2 --project "$PROJECT" --limit 50`);
