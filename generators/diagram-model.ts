@@ -10,6 +10,13 @@ import { describeBarrier, describeCoordinator } from '../engine/graph/describe.t
 /** Phases with more processors than this are drawn as one node listing its members. */
 export const BUNDLE_ABOVE = 6;
 
+/**
+ * A bundle of more processors than this names none of them, only how many: a phase of thousands would
+ * make a node thousands of lines tall, which Graphviz lays out slowly and nobody reads. The names are
+ * in docs/processors.md.
+ */
+export const LIST_MEMBERS_UP_TO = 60;
+
 export type DiagramNodeKind = 'processor' | 'bundle' | 'barrier' | 'coordinator' | 'entry' | 'external' | 'dlq';
 
 export interface DiagramNode {
@@ -82,8 +89,8 @@ export function buildDiagramModel(result: LoadResult): DiagramModel {
       cluster.nodes.push({
         id: bundle,
         kind: 'bundle',
-        title: `${phase.processors.length} processors`,
-        lines: [...phase.processors],
+        title: `${phase.processors.length.toLocaleString('en-US')} processors`,
+        lines: phase.processors.length > LIST_MEMBERS_UP_TO ? ['named in docs/processors.md'] : [...phase.processors],
         tooltip: phase.description,
       });
       for (const p of phase.processors) drawnAs.set(id('processor', p), bundle);
