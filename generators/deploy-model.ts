@@ -25,6 +25,7 @@ import {
 // The model's types live in deploy-model-types.ts; importers read them from here as before.
 export { REQUIRED_APIS } from './deploy-model-types.ts';
 export type {
+  AlertModel,
   ComponentKind,
   PushTarget,
   TopicModel,

@@ -1,5 +1,4 @@
-import type { AlertModel } from './alerts.ts';
-import type { DeployModel, SubscriptionModel, TopicModel } from './deploy-model.ts';
+import type { AlertModel, DeployModel, SubscriptionModel, TopicModel } from './deploy-model.ts';
 import { markdownCode, shellQuote } from './escape.ts';
 import { renderTemplate } from './render-template.ts';
 
