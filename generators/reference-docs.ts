@@ -2,48 +2,55 @@ import type { AlertModel, DeployModel, SubscriptionModel, TopicModel } from './d
 import { markdownCode, shellQuote } from './escape.ts';
 import { renderTemplate } from './render-template.ts';
 
-/** `docs/topics.md`, `docs/barriers.md` and `docs/runbook.md`, from the deploy model. */
-export function generateReferenceDocs(model: DeployModel): Map<string, string> {
-  const index = indexModel(model);
-  const subscriptionsOf = (topic: string): readonly SubscriptionModel[] => index.subscriptionsOn.get(topic) ?? [];
-  return new Map([
+/**
+ * `docs/topics.md`, `docs/barriers.md` and `docs/runbook.md`, from the deploy model: each path with its
+ * renderer, so a caller can write one file before rendering the next.
+ */
+export function referenceDocs(model: DeployModel): (readonly [string, () => string])[] {
+  let built: ModelIndex | undefined;
+  const index = (): ModelIndex => (built ??= indexModel(model));
+  const subscriptionsOf = (topic: string): readonly SubscriptionModel[] => index().subscriptionsOn.get(topic) ?? [];
+  return [
     [
       'docs/topics.md',
-      renderTemplate('topics-md', {
-        ...model,
-        topics: model.topics.map((t) => ({
-          ...t,
-          externalPublishers: t.externalPublishers ?? '',
-          externalConsumers: t.externalConsumers ?? '',
-          deadLetterDisabledReason: t.deadLetterDisabledReason ?? '',
-          subscriptions: subscriptionsOf(t.name).map((s) => ({
-            ...s,
-            delivery: s.push ? `push as ${s.push.invoker}` : 'pull',
-            deadLetterAfter: s.deadLetter ? `${s.settings.deadLetterAfterAttempts} attempts` : 'never',
-            retentionDays: Math.round((s.settings.messageRetentionSeconds / 86_400) * 10) / 10,
-            filterCell: s.filter ? markdownCode(s.filter).replace(/\|/g, '\\|') : '—',
+      () =>
+        renderTemplate('topics-md', {
+          ...model,
+          topics: model.topics.map((t) => ({
+            ...t,
+            externalPublishers: t.externalPublishers ?? '',
+            externalConsumers: t.externalConsumers ?? '',
+            deadLetterDisabledReason: t.deadLetterDisabledReason ?? '',
+            subscriptions: subscriptionsOf(t.name).map((s) => ({
+              ...s,
+              delivery: s.push ? `push as ${s.push.invoker}` : 'pull',
+              deadLetterAfter: s.deadLetter ? `${s.settings.deadLetterAfterAttempts} attempts` : 'never',
+              retentionDays: Math.round((s.settings.messageRetentionSeconds / 86_400) * 10) / 10,
+              filterCell: s.filter ? markdownCode(s.filter).replace(/\|/g, '\\|') : '—',
+            })),
           })),
-        })),
-      }),
+        }),
     ],
     [
       'docs/barriers.md',
-      renderTemplate('barriers-md', {
-        ...model,
-        barriers: model.barriers.map((b) => ({ ...b, target: b.target ?? '' })),
-        coordinators: model.coordinators.map((c) => ({ ...c, publishes: c.publishes ?? '' })),
-      }),
+      () =>
+        renderTemplate('barriers-md', {
+          ...model,
+          barriers: model.barriers.map((b) => ({ ...b, target: b.target ?? '' })),
+          coordinators: model.coordinators.map((c) => ({ ...c, publishes: c.publishes ?? '' })),
+        }),
     ],
     [
       'docs/runbook.md',
-      renderTemplate('runbook-md', {
-        ...model,
-        project: model.project ?? '',
-        region: model.region ?? '',
-        alerts: model.alerts.map((a) => ({ ...a, commands: commandsFor(a, index) })),
-      }),
+      () =>
+        renderTemplate('runbook-md', {
+          ...model,
+          project: model.project ?? '',
+          region: model.region ?? '',
+          alerts: model.alerts.map((a) => ({ ...a, commands: commandsFor(a, index()) })),
+        }),
     ],
-  ]);
+  ];
 }
 
 /** The model's lookups, built once: one per alert or topic would make the docs quadratic in subscriptions. */
