@@ -1,29 +1,5 @@
-import type { BarrierModel, SubscriptionModel, TopicModel } from './deploy-model-types.ts';
+import type { AlertModel, BarrierModel, SubscriptionModel, TopicModel } from './deploy-model-types.ts';
 import { tfId } from './escape.ts';
-
-/** A generated alert policy, with what it means and what to do (rendered into Terraform, deploy.sh and the runbook). */
-export interface AlertModel {
-  readonly id: string;
-  readonly tfId: string;
-  readonly kind: 'dlq-holding' | 'oldest-unacked' | 'deadline-missed' | 'no-final-output';
-  readonly displayName: string;
-  readonly subject: string;
-  /** Metric filter (metric alerts) or log filter (log-match alerts). */
-  readonly filter: string;
-  /**
-   * PromQL query of a metric-absence alert (`no-final-output`), with {@link ABSENCE_WINDOW_PLACEHOLDER}
-   * where the window goes (Terraform substitutes `var.completion_absence_window`, deploy.sh its
-   * environment variable); empty for the other kinds.
-   */
-  readonly query: string;
-  readonly thresholdValue: number;
-  readonly duration: string;
-  readonly meaning: string;
-  readonly action: string;
-  readonly conditionName: string;
-  /** Markdown shown on the incident: meaning, action and the runbook anchor. */
-  readonly documentation: string;
-}
 
 /** Where the completion-absence window goes in an absence alert's query (replaced at deploy time, never user text). */
 export const ABSENCE_WINDOW_PLACEHOLDER = '__BATON_COMPLETION_ABSENCE_WINDOW__';

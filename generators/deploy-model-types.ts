@@ -1,5 +1,4 @@
 import type { ResolvedPipeline, SubscriptionSettings } from '../engine/config/resolved-pipeline.ts';
-import type { AlertModel } from './alerts.ts';
 import type { StateLayout } from './state-layout.ts';
 
 /**
@@ -206,6 +205,30 @@ export interface DeployModel {
    * service, and ALLOW_INTERNAL_ONLY is that setting.
    */
   readonly ingress: { readonly function: 'ALLOW_INTERNAL_ONLY'; readonly service: 'INGRESS_TRAFFIC_INTERNAL_ONLY' };
+}
+
+/** A generated alert policy, with what it means and what to do (rendered into Terraform, deploy.sh and the runbook). */
+export interface AlertModel {
+  readonly id: string;
+  readonly tfId: string;
+  readonly kind: 'dlq-holding' | 'oldest-unacked' | 'deadline-missed' | 'no-final-output';
+  readonly displayName: string;
+  readonly subject: string;
+  /** Metric filter (metric alerts) or log filter (log-match alerts). */
+  readonly filter: string;
+  /**
+   * PromQL query of a metric-absence alert (`no-final-output`), with `ABSENCE_WINDOW_PLACEHOLDER` (alerts.ts)
+   * where the window goes (Terraform substitutes `var.completion_absence_window`, deploy.sh its
+   * environment variable); empty for the other kinds.
+   */
+  readonly query: string;
+  readonly thresholdValue: number;
+  readonly duration: string;
+  readonly meaning: string;
+  readonly action: string;
+  readonly conditionName: string;
+  /** Markdown shown on the incident: meaning, action and the runbook anchor. */
+  readonly documentation: string;
 }
 
 /** APIs the rendered resources use (sorted). */

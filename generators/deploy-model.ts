@@ -1,7 +1,8 @@
 import type { LoadResult } from '../engine/config/load-pipeline.ts';
 import { describeBarrier, describeCoordinator, describeTierRequirement } from '../engine/graph/describe.ts';
-import type { PipelineGraph } from '../engine/graph/pipeline-graph.ts';
 import { publishersOf } from '../engine/graph/queries.ts';
+import { planSubscriptions, type PlannedSubscription } from '../engine/graph/subscription-plan.ts';
+import { filterExpression } from '../engine/ports/message-bus.ts';
 import { labelValue, tfId } from './escape.ts';
 import { serviceAccountId } from './service-account-id.ts';
 import { buildAlerts, completionAbsenceWindow } from './alerts.ts';
@@ -24,6 +25,7 @@ import {
 // The model's types live in deploy-model-types.ts; importers read them from here as before.
 export { REQUIRED_APIS } from './deploy-model-types.ts';
 export type {
+  AlertModel,
   ComponentKind,
   PushTarget,
   TopicModel,
@@ -63,9 +65,18 @@ export function buildDeployModel(result: LoadResult): DeployModel {
     return { kind: 'coordinator', name: service, tfId: tfId(service) };
   };
 
+  // The subscriptions the runtime and provisioning use (one plan, #6, #18), grouped by topic once.
+  const planned = planSubscriptions(pipeline);
+  const plannedOn = new Map<string, PlannedSubscription[]>();
+  for (const s of planned) {
+    const list = plannedOn.get(s.topic);
+    if (list === undefined) plannedOn.set(s.topic, [s]);
+    else list.push(s);
+  }
+
   const topics: TopicModel[] = pipeline.topics.map((topic) => {
     const publishers = unique(publishersOf(graph, topic.name));
-    const subscribers = unique(subscriptionNodes(graph, topic.name).map((s) => s.consumer));
+    const subscribers = unique((plannedOn.get(topic.name) ?? []).map((s) => s.consumer));
     return {
       name: topic.name,
       tfId: tfId(topic.name),
@@ -92,9 +103,8 @@ export function buildDeployModel(result: LoadResult): DeployModel {
   const topicByName = new Map(topics.map((t) => [t.name, t]));
 
   const subscriptions: SubscriptionModel[] = pipeline.topics
-    .flatMap((topic) => subscriptionNodes(graph, topic.name))
-    .map(({ name, topic, consumer, filter }) => {
-      const settings = processors.get(consumer)?.subscription ?? defaults;
+    .flatMap((topic) => plannedOn.get(topic.name) ?? [])
+    .map(({ name, topic, consumer, filter, settings }) => {
       const invoker = settings.invoker ?? fallbackInvoker;
       const dlq = topicByName.get(topic)?.deadLetter;
       return {
@@ -104,7 +114,7 @@ export function buildDeployModel(result: LoadResult): DeployModel {
         topicTfId: tfId(topic),
         consumer,
         consumerKind: kindOf(consumer),
-        filter,
+        filter: filterExpression(filter),
         settings,
         push: settings.delivery === 'push' ? { target: targetOf(consumer), invoker } : undefined,
         deadLetter: dlq ? { name: dlq.name, tfId: dlq.tfId } : undefined,
@@ -146,7 +156,10 @@ export function buildDeployModel(result: LoadResult): DeployModel {
     ...pipeline.coordinators.map((c) => account(c.name, 'coordinator', c.description)),
   ].sort((a, b) => (a.accountId < b.accountId ? -1 : 1));
 
-  const invokerOf = (component: string): string => subscriptions.find((s) => s.consumer === component && s.push)?.push?.invoker ?? fallbackInvoker;
+  // The invoker of a component's first push subscription (by name), indexed once.
+  const pushInvoker = new Map<string, string>();
+  for (const s of subscriptions) if (s.push && !pushInvoker.has(s.consumer)) pushInvoker.set(s.consumer, s.push.invoker);
+  const invokerOf = (component: string): string => pushInvoker.get(component) ?? fallbackInvoker;
   // Every 5 minutes, or every minute when a deadline or stall window is 20 minutes or less (#15).
   const scheduleFor = (shortestMs: number): string => (shortestMs <= 20 * 60_000 ? '* * * * *' : '*/5 * * * *');
   const tickOf = (kind: 'barrier' | 'coordinator', name: string, shortestMs: number, purpose: string): TickModel => {
@@ -193,10 +206,17 @@ export function buildDeployModel(result: LoadResult): DeployModel {
     .map(([accountId, targets]) => ({ accountId, tfId: tfId(accountId), targets: [...targets.values()].sort(byName) }))
     .sort((a, b) => (a.accountId < b.accountId ? -1 : 1));
   assertDistinctAccounts(serviceAccounts, invokers);
+  const callersOf = new Map<string, string[]>();
+  for (const [accountId, targets] of invokerTargets) {
+    for (const key of targets.keys()) {
+      const callers = callersOf.get(key);
+      if (callers === undefined) callersOf.set(key, [accountId]);
+      else callers.push(accountId);
+    }
+  }
   const oidcOf = (name: string): OidcModel => {
     const target = targetOf(name);
-    const callers = invokers.filter((i) => i.targets.some((t) => t.kind === target.kind && t.name === target.name)).map((i) => i.accountId);
-    return { service: target.name, invokers: unique(callers) };
+    return { service: target.name, invokers: unique(callersOf.get(`${target.kind}:${target.name}`) ?? []) };
   };
 
   const services = [
@@ -271,21 +291,6 @@ export function buildDeployModel(result: LoadResult): DeployModel {
     prerequisites: { apis: [...REQUIRED_APIS, ...(topics.some((t) => t.kmsKey !== undefined) ? ['cloudkms.googleapis.com'] : [])].sort() },
     ingress: { function: 'ALLOW_INTERNAL_ONLY', service: 'INGRESS_TRAFFIC_INTERNAL_ONLY' },
   };
-}
-
-interface SubscriptionNode {
-  readonly name: string;
-  readonly topic: string;
-  readonly consumer: string;
-  readonly filter: string | undefined;
-}
-
-function subscriptionNodes({ graph }: PipelineGraph, topic: string): SubscriptionNode[] {
-  const nodes: SubscriptionNode[] = [];
-  graph.forEachNode((_key, a) => {
-    if (a.kind === 'subscription' && a.topic === topic) nodes.push({ name: a.name, topic, consumer: a.consumer ?? '', filter: a.filter });
-  });
-  return nodes;
 }
 
 function required<T>(value: T | undefined, what: string): T {

@@ -1,5 +1,5 @@
-import { ABSENCE_WINDOW_PLACEHOLDER, type AlertModel } from './alerts.ts';
-import type { DeployModel, SubscriptionModel } from './deploy-model.ts';
+import { ABSENCE_WINDOW_PLACEHOLDER } from './alerts.ts';
+import type { AlertModel, DeployModel, SubscriptionModel } from './deploy-model.ts';
 import { labelValue, shellQuote } from './escape.ts';
 import { renderTemplate } from './render-template.ts';
 

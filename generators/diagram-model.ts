@@ -10,6 +10,13 @@ import { describeBarrier, describeCoordinator } from '../engine/graph/describe.t
 /** Phases with more processors than this are drawn as one node listing its members. */
 export const BUNDLE_ABOVE = 6;
 
+/**
+ * A bundle of more processors than this names none of them, only how many: a phase of thousands would
+ * make a node thousands of lines tall, which Graphviz lays out slowly and nobody reads. The names are
+ * in docs/processors.md.
+ */
+export const LIST_MEMBERS_UP_TO = 60;
+
 export type DiagramNodeKind = 'processor' | 'bundle' | 'barrier' | 'coordinator' | 'entry' | 'external' | 'dlq';
 
 export interface DiagramNode {
@@ -60,6 +67,7 @@ export function buildDiagramModel(result: LoadResult): DiagramModel {
   const { pipeline, graph } = result;
   if (!pipeline || !graph) throw new Error(`${result.file} did not load; fix its diagnostics before generating`);
   const g = graph.graph;
+  const processors = new Map(pipeline.processors.map((p) => [p.name, p]));
 
   // Where each component is drawn, and which phase cluster it belongs to.
   const drawnAs = new Map<string, string>();
@@ -81,8 +89,8 @@ export function buildDiagramModel(result: LoadResult): DiagramModel {
       cluster.nodes.push({
         id: bundle,
         kind: 'bundle',
-        title: `${phase.processors.length} processors`,
-        lines: [...phase.processors],
+        title: `${phase.processors.length.toLocaleString('en-US')} processors`,
+        lines: phase.processors.length > LIST_MEMBERS_UP_TO ? ['named in docs/processors.md'] : [...phase.processors],
         tooltip: phase.description,
       });
       for (const p of phase.processors) drawnAs.set(id('processor', p), bundle);
@@ -90,7 +98,7 @@ export function buildDiagramModel(result: LoadResult): DiagramModel {
       clusterOf.set(bundle, cluster.id);
     } else {
       for (const p of phase.processors) {
-        const processor = pipeline.processors.find((x) => x.name === p);
+        const processor = processors.get(p);
         cluster.nodes.push({ id: id('processor', p), kind: 'processor', title: p, lines: [], tooltip: processor?.description ?? '' });
         drawnAs.set(id('processor', p), id('processor', p));
         clusterOf.set(id('processor', p), cluster.id);
@@ -112,7 +120,7 @@ export function buildDiagramModel(result: LoadResult): DiagramModel {
     };
     drawnAs.set(node.id, node.id);
     // A dependency barrier sits inside the phase of the processor it starts.
-    const home = barrier.target === undefined ? undefined : pipeline.processors.find((p) => p.name === barrier.target)?.phase;
+    const home = barrier.target === undefined ? undefined : processors.get(barrier.target)?.phase;
     if (home !== undefined && clusterById.has(id('phase', home))) clusterById.get(id('phase', home))?.nodes.push(node);
     else outside.push(node);
   }
@@ -220,7 +228,9 @@ function bundleEdges(
       const cluster = clusterOf.get(e[side]);
       if (cluster === undefined) continue;
       const key = `${e[other]}|${cluster}|${e.label}|${e.style}`;
-      groups.set(key, [...(groups.get(key) ?? []), e]);
+      const group = groups.get(key);
+      if (group === undefined) groups.set(key, [e]);
+      else group.push(e);
     }
     for (const group of groups.values()) {
       const first = group[0];

@@ -26,7 +26,11 @@ export function generateMermaid(diagram: DiagramModel): string {
     arrow: e.style === 'flow' ? '-->' : '-.->',
   }));
   const kinds = new Map<DiagramNodeKind, string[]>();
-  for (const n of [...diagram.clusters.flatMap((c) => c.nodes), ...diagram.nodes]) kinds.set(n.kind, [...(kinds.get(n.kind) ?? []), idOf(n.id)]);
+  for (const n of [...diagram.clusters.flatMap((c) => c.nodes), ...diagram.nodes]) {
+    const list = kinds.get(n.kind);
+    if (list === undefined) kinds.set(n.kind, [idOf(n.id)]);
+    else list.push(idOf(n.id));
+  }
   return renderTemplate('diagram-mmd', {
     title: diagram.title,
     hash: diagram.hash,

@@ -20,6 +20,7 @@ const PUBSUB_MESSAGE_ID = '17592186044416';
  */
 export async function generateProcessorDocs(model: DeployModel, pipeline: ResolvedPipeline): Promise<string> {
   const context = { ...exampleContext(pipeline, model.hash), traceparent: TRIGGER_TRACEPARENT };
+  const barriers = new Map(pipeline.barriers.map((b) => [b.name, b]));
   const phases = [];
   for (const phase of pipeline.phases) {
     const contracts = phase.processors.map((name) => processorContract(pipeline, name)).filter((c): c is ProcessorContract => c !== undefined);
@@ -30,7 +31,8 @@ export async function generateProcessorDocs(model: DeployModel, pipeline: Resolv
     const specifics = [];
     for (const contract of contracts.filter((c) => c.processor.dependencyBarrier !== undefined)) {
       const example = await examplesFor(context, contract, model);
-      const members = pipeline.barriers.find((b) => b.name === contract.processor.dependencyBarrier)?.members.map((m) => m.name) ?? [];
+      const dependency = contract.processor.dependencyBarrier;
+      const members = (dependency === undefined ? undefined : barriers.get(dependency))?.members.map((m) => m.name) ?? [];
       specifics.push({
         name: contract.processor.name,
         waitsFor: members,
@@ -65,8 +67,14 @@ export async function generateProcessorDocs(model: DeployModel, pipeline: Resolv
 }
 
 function subscriptionOf(model: DeployModel, contract: ProcessorContract): DeployModel['subscriptions'][number] | undefined {
-  return model.subscriptions.find((s) => s.name === contract.subscription?.name);
+  // Asked per processor: the model's subscriptions are indexed by name once.
+  let byName = subscriptionsByName.get(model);
+  if (byName === undefined) subscriptionsByName.set(model, (byName = new Map(model.subscriptions.map((s) => [s.name, s]))));
+  const name = contract.subscription?.name;
+  return name === undefined ? undefined : byName.get(name);
 }
+
+const subscriptionsByName = new WeakMap<DeployModel, ReadonlyMap<string, DeployModel['subscriptions'][number]>>();
 
 function rowOf(contract: ProcessorContract, model: DeployModel): Record<string, unknown> {
   const subscription = subscriptionOf(model, contract);

@@ -1,56 +1,85 @@
-import type { AlertModel } from './alerts.ts';
-import type { DeployModel, SubscriptionModel } from './deploy-model.ts';
+import type { AlertModel, DeployModel, SubscriptionModel, TopicModel } from './deploy-model.ts';
 import { markdownCode, shellQuote } from './escape.ts';
 import { renderTemplate } from './render-template.ts';
 
-/** `docs/topics.md`, `docs/barriers.md` and `docs/runbook.md`, from the deploy model. */
-export function generateReferenceDocs(model: DeployModel): Map<string, string> {
-  const subscriptionsOf = (topic: string): SubscriptionModel[] => model.subscriptions.filter((s) => s.topic === topic);
-  return new Map([
+/**
+ * `docs/topics.md`, `docs/barriers.md` and `docs/runbook.md`, from the deploy model: each path with its
+ * renderer, so a caller can write one file before rendering the next.
+ */
+export function referenceDocs(model: DeployModel): (readonly [string, () => string])[] {
+  let built: ModelIndex | undefined;
+  const index = (): ModelIndex => (built ??= indexModel(model));
+  const subscriptionsOf = (topic: string): readonly SubscriptionModel[] => index().subscriptionsOn.get(topic) ?? [];
+  return [
     [
       'docs/topics.md',
-      renderTemplate('topics-md', {
-        ...model,
-        topics: model.topics.map((t) => ({
-          ...t,
-          externalPublishers: t.externalPublishers ?? '',
-          externalConsumers: t.externalConsumers ?? '',
-          deadLetterDisabledReason: t.deadLetterDisabledReason ?? '',
-          subscriptions: subscriptionsOf(t.name).map((s) => ({
-            ...s,
-            delivery: s.push ? `push as ${s.push.invoker}` : 'pull',
-            deadLetterAfter: s.deadLetter ? `${s.settings.deadLetterAfterAttempts} attempts` : 'never',
-            retentionDays: Math.round((s.settings.messageRetentionSeconds / 86_400) * 10) / 10,
-            filterCell: s.filter ? markdownCode(s.filter).replace(/\|/g, '\\|') : '—',
+      () =>
+        renderTemplate('topics-md', {
+          ...model,
+          topics: model.topics.map((t) => ({
+            ...t,
+            externalPublishers: t.externalPublishers ?? '',
+            externalConsumers: t.externalConsumers ?? '',
+            deadLetterDisabledReason: t.deadLetterDisabledReason ?? '',
+            subscriptions: subscriptionsOf(t.name).map((s) => ({
+              ...s,
+              delivery: s.push ? `push as ${s.push.invoker}` : 'pull',
+              deadLetterAfter: s.deadLetter ? `${s.settings.deadLetterAfterAttempts} attempts` : 'never',
+              retentionDays: Math.round((s.settings.messageRetentionSeconds / 86_400) * 10) / 10,
+              filterCell: s.filter ? markdownCode(s.filter).replace(/\|/g, '\\|') : '—',
+            })),
           })),
-        })),
-      }),
+        }),
     ],
     [
       'docs/barriers.md',
-      renderTemplate('barriers-md', {
-        ...model,
-        barriers: model.barriers.map((b) => ({ ...b, target: b.target ?? '' })),
-        coordinators: model.coordinators.map((c) => ({ ...c, publishes: c.publishes ?? '' })),
-      }),
+      () =>
+        renderTemplate('barriers-md', {
+          ...model,
+          barriers: model.barriers.map((b) => ({ ...b, target: b.target ?? '' })),
+          coordinators: model.coordinators.map((c) => ({ ...c, publishes: c.publishes ?? '' })),
+        }),
     ],
     [
       'docs/runbook.md',
-      renderTemplate('runbook-md', {
-        ...model,
-        project: model.project ?? '',
-        region: model.region ?? '',
-        alerts: model.alerts.map((a) => ({ ...a, commands: commandsFor(a, model) })),
-      }),
+      () =>
+        renderTemplate('runbook-md', {
+          ...model,
+          project: model.project ?? '',
+          region: model.region ?? '',
+          alerts: model.alerts.map((a) => ({ ...a, commands: commandsFor(a, index()) })),
+        }),
     ],
-  ]);
+  ];
+}
+
+/** The model's lookups, built once: one per alert or topic would make the docs quadratic in subscriptions. */
+interface ModelIndex {
+  readonly subscriptionsOn: ReadonlyMap<string, readonly SubscriptionModel[]>;
+  readonly subscriptionByName: ReadonlyMap<string, SubscriptionModel>;
+  readonly topicByDeadLetter: ReadonlyMap<string, TopicModel>;
+}
+
+function indexModel(model: DeployModel): ModelIndex {
+  const subscriptionsOn = new Map<string, SubscriptionModel[]>();
+  for (const s of model.subscriptions) {
+    const list = subscriptionsOn.get(s.topic);
+    if (list === undefined) subscriptionsOn.set(s.topic, [s]);
+    else list.push(s);
+  }
+  const topicByDeadLetter = new Map<string, TopicModel>();
+  // The first topic wins, as a search in file order would.
+  for (const t of model.topics) if (t.deadLetter && !topicByDeadLetter.has(t.deadLetter.name)) topicByDeadLetter.set(t.deadLetter.name, t);
+  const subscriptionByName = new Map<string, SubscriptionModel>();
+  for (const s of model.subscriptions) if (!subscriptionByName.has(s.name)) subscriptionByName.set(s.name, s);
+  return { subscriptionsOn, subscriptionByName, topicByDeadLetter };
 }
 
 /** Shell commands an operator runs for an alert (every value shell-quoted). */
-function commandsFor(alert: AlertModel, model: DeployModel): string {
+function commandsFor(alert: AlertModel, index: ModelIndex): string {
   switch (alert.kind) {
     case 'dlq-holding': {
-      const topic = model.topics.find((t) => t.deadLetter?.name === alert.subject);
+      const topic = index.topicByDeadLetter.get(alert.subject);
       const hold = topic?.deadLetter?.holdSubscription ?? '';
       return [
         `# see what was dead-lettered (does not ack)`,
@@ -60,7 +89,7 @@ function commandsFor(alert: AlertModel, model: DeployModel): string {
       ].join('\n');
     }
     case 'oldest-unacked': {
-      const s = model.subscriptions.find((x) => x.name === alert.subject);
+      const s = index.subscriptionByName.get(alert.subject);
       const lines = [`gcloud pubsub subscriptions describe ${shellQuote(alert.subject)} --project "$PROJECT"`];
       if (s?.push?.target.kind === 'function')
         lines.push(`gcloud functions logs read ${shellQuote(s.push.target.name)} --gen2 --project "$PROJECT" --limit 50`);

@@ -3,14 +3,16 @@ import type { DeployModel, PushTarget } from './deploy-model.ts';
 import { hclString, labelValue, tfId } from './escape.ts';
 import { renderTemplate } from './render-template.ts';
 
-/** Terraform files (google provider) under `terraform/`, one template each, from the deploy model. */
-export function generateTerraform(model: DeployModel): Map<string, string> {
-  const view = terraformView(model);
-  const files = new Map<string, string>();
-  for (const name of ['main', 'variables', 'prerequisites', 'pubsub', 'iam', 'compute', 'firestore', 'monitoring', 'outputs']) {
-    files.set(`terraform/${name}.tf`, renderTemplate(`tf-${name}`, view));
-  }
-  return files;
+/**
+ * Terraform files (google provider) under `terraform/`, one template each, from the deploy model: each
+ * path with its renderer, so a caller can write one file before rendering the next. The view they share
+ * is built once, on first use.
+ */
+export function terraformFiles(model: DeployModel): (readonly [string, () => string])[] {
+  let view: object | undefined;
+  return ['main', 'variables', 'prerequisites', 'pubsub', 'iam', 'compute', 'firestore', 'monitoring', 'outputs'].map(
+    (name) => [`terraform/${name}.tf`, () => renderTemplate(`tf-${name}`, (view ??= terraformView(model)))] as const,
+  );
 }
 
 const accountTf = (accountId: string): string => tfId(accountId);

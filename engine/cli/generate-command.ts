@@ -22,13 +22,22 @@ so files that no longer belong are deleted (and reported by --check). Exit codes
       const result = loadValidPipeline(file, context, 'nothing generated: fix the pipeline first');
       if (result === undefined) return;
       // Loaded on demand: the templates and the Graphviz WebAssembly are not needed by other commands.
-      const { checkDrift, generateAll } = await import('../../generators/generate.ts');
-      const files = await generateAll(result);
-      const drift = await checkDrift(options.out, files);
+      const { checkDrift, generateEach } = await import('../../generators/generate.ts');
+      // Each file is compared and written as soon as it is rendered, then let go: a large pipeline's
+      // files together are far larger than any one of them.
+      let count = 0;
+      const drift = await checkDrift(options.out, generateEach(result), async (path, content) => {
+        count++;
+        if (options.check) return;
+        const target = join(options.out, path);
+        await mkdir(dirname(target), { recursive: true });
+        await writeFile(target, content);
+        if (path.endsWith('.sh')) await chmod(target, 0o755);
+      });
       const differs = drift.changed.length + drift.missing.length + drift.extra.length > 0;
       if (options.check) {
         if (!differs) {
-          context.stdout.write(`${options.out}/ is up to date with ${file} (${files.size} files)\n`);
+          context.stdout.write(`${options.out}/ is up to date with ${file} (${count} files)\n`);
           context.setExitCode(EXIT.ok);
           return;
         }
@@ -44,14 +53,8 @@ so files that no longer belong are deleted (and reported by --check). Exit codes
         return;
       }
       for (const extra of drift.extra) await rm(join(options.out, extra));
-      for (const [path, content] of files) {
-        const target = join(options.out, path);
-        await mkdir(dirname(target), { recursive: true });
-        await writeFile(target, content);
-        if (path.endsWith('.sh')) await chmod(target, 0o755);
-      }
       const changed = drift.changed.length + drift.missing.length + drift.extra.length;
-      context.stdout.write(`wrote ${files.size} files to ${options.out}/ (${changed === 0 ? 'no changes' : `${changed} changed, added or removed`})\n`);
+      context.stdout.write(`wrote ${count} files to ${options.out}/ (${changed === 0 ? 'no changes' : `${changed} changed, added or removed`})\n`);
       context.setExitCode(EXIT.ok);
     });
 }

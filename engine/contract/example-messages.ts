@@ -225,8 +225,9 @@ async function fireBarrier(context: ExampleContext, barrier: ResolvedBarrier): P
     bus: new MemoryMessageBus(clock),
     clock,
   });
+  const processors = new Map(pipeline.processors.map((p) => [p.name, p]));
   for (const member of barrier.members) {
-    const processor = pipeline.processors.find((p) => p.name === member.name);
+    const processor = processors.get(member.name);
     if (processor === undefined) continue;
     const outcome = await runtime.handle(toMessage(exampleCompletion(context, processor, { trigger: undefined })));
     if (outcome.fired) return outcome.fired.message;

@@ -27,23 +27,30 @@ export function buildGraph(pipeline: ResolvedPipeline): PipelineGraph {
     return key;
   };
   const topicKey = (name: string): string | undefined => (graph.hasNode(nodeKey('topic', name)) ? nodeKey('topic', name) : undefined);
+  const topicSpecs = new Map(pipeline.topics.map((t) => [t.name, t]));
+  // Appended in place: a phase of thousands of processors publishes to one topic.
   const publishers = new Map<string, Publisher[]>();
   const consumers = new Map<string, Consumer[]>();
+  const append = <T>(index: Map<string, T[]>, topic: string, entry: T): void => {
+    const list = index.get(topic);
+    if (list === undefined) index.set(topic, [entry]);
+    else list.push(entry);
+  };
   const publish = (from: string, name: string, topic: string, target?: string): void => {
     const to = topicKey(topic);
     if (to === undefined) return;
     graph.addDirectedEdge(from, to, target === undefined ? { kind: 'publishes' } : { kind: 'publishes', target });
-    publishers.set(topic, [...(publishers.get(topic) ?? []), { key: from, name, target }]);
+    append(publishers, topic, { key: from, name, target });
   };
   const subscribe = (consumerKey: string, consumerName: string, topic: string, consumer: Omit<Consumer, 'key'>, filter?: string): void => {
     const from = topicKey(topic);
     if (from === undefined) return;
-    const topicSpec = pipeline.topics.find((t) => t.name === topic);
+    const topicSpec = topicSpecs.get(topic);
     const subscription = addNode('subscription', subscriptionName(consumerName, topic), { topic, consumer: consumerName, ...(filter ? { filter } : {}) });
     graph.addDirectedEdge(from, subscription, { kind: 'delivers' });
     graph.addDirectedEdge(subscription, consumerKey, { kind: 'triggers' });
     if (topicSpec?.deadLetter.enabled) graph.addDirectedEdge(subscription, addNode('dead-letter-topic', topicSpec.deadLetter.topic), { kind: 'dead-letters' });
-    consumers.set(topic, [...(consumers.get(topic) ?? []), { key: consumerKey, ...consumer }]);
+    append(consumers, topic, { key: consumerKey, ...consumer });
   };
 
   for (const topic of pipeline.topics) {

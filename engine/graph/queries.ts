@@ -32,16 +32,27 @@ export function subscribersOf({ graph }: PipelineGraph, topic: string): string[]
 /** Node keys reachable from `start` over edges of the given kinds (breadth first, start included). */
 export function reachableFrom({ graph }: PipelineGraph, start: readonly string[], kinds: readonly EdgeKind[]): Set<string> {
   const seen = new Set(start.filter((key) => graph.hasNode(key)));
+  const followed = new Set(kinds);
   const queue = [...seen];
-  for (let node = queue.shift(); node !== undefined; node = queue.shift()) {
-    for (const edge of graph.outEdges(node)) {
-      if (!kinds.includes(graph.getEdgeAttribute(edge, 'kind'))) continue;
-      const next = graph.target(edge);
-      if (!seen.has(next)) {
-        seen.add(next);
-        queue.push(next);
-      }
-    }
+  // An index, not shift(): the queue can hold every processor of the pipeline.
+  for (let i = 0; i < queue.length; i++) {
+    graph.forEachOutEdge(queue[i] as string, (_edge, attributes, _source, next) => {
+      if (!followed.has(attributes.kind) || seen.has(next)) return;
+      seen.add(next);
+      queue.push(next);
+    });
   }
   return seen;
+}
+
+/** Whether any subscription delivers `topic`. */
+export function hasSubscriber({ graph }: PipelineGraph, topic: string): boolean {
+  const key = nodeKey('topic', topic);
+  return graph.hasNode(key) && graph.someOutEdge(key, (_e, attributes) => attributes.kind === 'delivers');
+}
+
+/** Whether any component publishes to `topic`. */
+export function hasPublisher({ graph }: PipelineGraph, topic: string): boolean {
+  const key = nodeKey('topic', topic);
+  return graph.hasNode(key) && graph.someInEdge(key, (_e, attributes) => attributes.kind === 'publishes');
 }

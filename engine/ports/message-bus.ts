@@ -100,6 +100,12 @@ export interface MessageBus {
   backlog(subscription: string): Promise<number>;
 }
 
+/** A subscription filter in Pub/Sub's filter syntax (what the Pub/Sub admin API and the generated manifests take). */
+export function filterExpression(filter: AttributeFilter | undefined): string | undefined {
+  if (filter === undefined) return undefined;
+  return 'equals' in filter ? `attributes.${filter.attribute} = ${JSON.stringify(filter.equals)}` : `NOT attributes:${filter.attribute}`;
+}
+
 /** Whether a subscription's filter lets a message through (no filter: everything). */
 export function matchesFilter(filter: AttributeFilter | undefined, attributes: Readonly<Record<string, string>>): boolean {
   if (filter === undefined) return true;

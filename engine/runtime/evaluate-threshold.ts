@@ -1,4 +1,4 @@
-import type { DeadlineSnapshot, KeyState, MemberRecord, ThresholdSnapshot } from '../ports/state-store.ts';
+import type { DeadlineSnapshot, KeySnapshot, KeyState, MemberRecord, ThresholdSnapshot } from '../ports/state-store.ts';
 import type { TriggerReason } from './envelope.ts';
 
 /** Where a key stands against its snapshotted expectations. */
@@ -53,11 +53,13 @@ export function summarizeMembers(state: KeyState): MemberSummary {
   const counts = new Set(snapshot.countsAsComplete);
   const expected = new Set(snapshot.expected);
   const counted = new Set(members.filter((m) => counts.has(m.status) && expected.has(m.member)).map((m) => m.member));
+  // Indexed once: a barrier summarises on every completion, so a scan per member would be quadratic in its members.
+  const countedAny = new Set(members.filter((m) => counts.has(m.status)).map((m) => m.member));
   const reported = [...new Set(members.map((m) => m.member))];
   return {
     completed: snapshot.expected.filter((m) => counted.has(m)),
     missing: snapshot.expected.filter((m) => !counted.has(m)),
-    failed: reported.filter((m) => !members.some((r) => r.member === m && counts.has(r.status))),
+    failed: reported.filter((m) => !countedAny.has(m)),
     joined: members.filter((m) => counted.has(m.member) && counts.has(m.status)),
     needed: neededMembers(snapshot.threshold, snapshot.expected.length),
   };
@@ -70,9 +72,13 @@ export function summarizeMembers(state: KeyState): MemberSummary {
  * which. Pure, so a store may call it inside its transaction.
  */
 export function evaluateThreshold(state: KeyState, now: number): Firing | undefined {
-  const summary = summarizeMembers(state);
   const { snapshot } = state;
-  const requiredMet = snapshot.threshold.required.every((m) => summary.completed.includes(m));
+  // Every completion is evaluated; until enough are recorded to fire any way, skip the summary (linear
+  // in members), so a barrier of thousands of members does not do quadratic work before it fires.
+  if (state.members.length < fewestToFire(snapshot)) return undefined;
+  const summary = summarizeMembers(state);
+  const completed = new Set(summary.completed);
+  const requiredMet = snapshot.threshold.required.every((m) => completed.has(m));
   if (summary.missing.length === 0 && snapshot.expected.length > 0) return { ...summary, reason: 'all_complete', tier: undefined };
   if (snapshot.threshold.kind !== 'all' && requiredMet && summary.completed.length >= summary.needed && summary.completed.length > 0) {
     return { ...summary, reason: snapshot.threshold.kind, tier: undefined };
@@ -82,6 +88,17 @@ export function evaluateThreshold(state: KeyState, now: number): Firing | undefi
   const tier = snapshot.deadlines[index];
   if (tier === undefined) return undefined;
   return { ...summary, reason: 'deadline', tier: { tier: index + 1, after: tier.after } };
+}
+
+/**
+ * Fewest member records with which a key can fire at all: all expected members, the threshold's
+ * `needed`, or the smallest tier minimum (never below one). Each record counts at most one member,
+ * so a key with fewer records cannot fire, whatever they are and whenever it is evaluated.
+ */
+export function fewestToFire(snapshot: KeySnapshot): number {
+  const tiers = snapshot.deadlines.map((tier) => Math.max(1, tier.minMembers));
+  const all = snapshot.expected.length > 0 ? snapshot.expected.length : Infinity;
+  return Math.min(all, Math.max(1, neededMembers(snapshot.threshold, snapshot.expected.length)), ...tiers);
 }
 
 /** Whether an elapsed tier may fire: its minimum (never zero) counted, and the required members unless it ignores them. */

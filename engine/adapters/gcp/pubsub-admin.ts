@@ -1,6 +1,6 @@
 // Data flow: SubscriptionConfig → Pub/Sub admin API (topics, subscriptions with ack deadline, retry, dead-letter, filter).
 import type { CreateSubscriptionOptions, PubSub } from '@google-cloud/pubsub';
-import type { AttributeFilter, SubscriptionConfig } from '../../ports/message-bus.ts';
+import { filterExpression, type SubscriptionConfig } from '../../ports/message-bus.ts';
 import { statusOf } from './firestore-docs.ts';
 
 const ALREADY_EXISTS = 6;
@@ -10,11 +10,8 @@ const ACK_DEADLINE_S = { min: 10, max: 600 };
 const BACKOFF_S = { min: 0, max: 600 };
 const DELIVERY_ATTEMPTS = { min: 5, max: 100 };
 
-/** A subscription filter in Pub/Sub's filter syntax. */
-export function filterExpression(filter: AttributeFilter | undefined): string | undefined {
-  if (filter === undefined) return undefined;
-  return 'equals' in filter ? `attributes.${filter.attribute} = ${JSON.stringify(filter.equals)}` : `NOT attributes:${filter.attribute}`;
-}
+// The filter's syntax lives beside the port's own filter semantics, so the generated manifests render the same text.
+export { filterExpression };
 
 /**
  * Subscription options for Pub/Sub from the port's settings, clamped to what Pub/Sub accepts: the

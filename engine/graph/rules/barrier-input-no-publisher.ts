@@ -1,5 +1,5 @@
 import { findingOf, type GraphRule } from '../graph-rule.ts';
-import { publishersOf } from '../queries.ts';
+import { hasPublisher } from '../queries.ts';
 
 /**
  * A barrier must hear from every member: its input topic needs a publisher, and each member processor
@@ -12,11 +12,12 @@ export const barrierInputNoPublisher: GraphRule = {
   skipAfter: ['graph/duplicate-name', 'graph/unknown-topic', 'graph/unknown-processor', 'graph/unknown-phase'],
   check(graph) {
     const { pipeline } = graph;
-    const topics = new Set(pipeline.topics.map((t) => t.name));
+    const topics = new Map(pipeline.topics.map((t) => [t.name, t]));
+    const processors = new Map(pipeline.processors.map((p) => [p.name, p]));
     return pipeline.barriers.flatMap((barrier) => {
-      if (!topics.has(barrier.listens.name)) return [];
-      const topic = pipeline.topics.find((t) => t.name === barrier.listens.name);
-      if (publishersOf(graph, barrier.listens.name).length === 0 && topic?.externalPublishers === undefined) {
+      const topic = topics.get(barrier.listens.name);
+      if (topic === undefined) return [];
+      if (!hasPublisher(graph, barrier.listens.name) && topic.externalPublishers === undefined) {
         return [
           findingOf(
             this,
@@ -40,7 +41,7 @@ export const barrierInputNoPublisher: GraphRule = {
       // Members given as a phase publish where the phase publishes, checked above.
       if (barrier.membersPhase) return [];
       return barrier.members.flatMap((member) => {
-        const processor = pipeline.processors.find((p) => p.name === member.name);
+        const processor = processors.get(member.name);
         if (processor === undefined || processor.publishes.name === barrier.listens.name) return [];
         return [
           findingOf(

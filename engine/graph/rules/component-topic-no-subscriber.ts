@@ -1,5 +1,5 @@
 import { findingOf, type GraphRule } from '../graph-rule.ts';
-import { componentPublishersOf, subscribersOf } from '../queries.ts';
+import { componentPublishersOf, hasSubscriber } from '../queries.ts';
 
 /**
  * A barrier or coordinator that publishes to a topic nothing reads does its work for nobody: the seed's
@@ -14,7 +14,7 @@ export const componentTopicNoSubscriber: GraphRule = {
   skipAfter: ['graph/duplicate-name', 'graph/unknown-topic', 'graph/unknown-processor', 'graph/unknown-phase', 'graph/phase-trigger'],
   check(graph) {
     return graph.pipeline.topics
-      .filter((t) => t.externalConsumers === undefined && subscribersOf(graph, t.name).length === 0)
+      .filter((t) => t.externalConsumers === undefined && !hasSubscriber(graph, t.name))
       .flatMap((t) => {
         const components = componentPublishersOf(graph, t.name);
         if (components.length === 0) return [];

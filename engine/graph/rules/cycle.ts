@@ -28,13 +28,21 @@ export const cycle: GraphRule = {
 
 /** Every elementary cycle found by depth-first search, each reported once, starting at its smallest node key. */
 function findCycles({ graph }: PipelineGraph): string[][] {
+  // Who each component passes work to, collected in one pass over the edges (most nodes have none).
+  const flowsTo = new Map<string, Set<string>>();
+  graph.forEachEdge((_e, a, source, target) => {
+    if (a.kind !== 'flows') return;
+    const targets = flowsTo.get(source);
+    if (targets === undefined) flowsTo.set(source, new Set([target]));
+    else targets.add(target);
+  });
   const state = new Map<string, 'open' | 'done'>();
   const stack: string[] = [];
   const found = new Map<string, string[]>();
   const visit = (node: string): void => {
     state.set(node, 'open');
     stack.push(node);
-    const next = [...new Set(graph.filterOutEdges(node, (_e, a) => a.kind === 'flows').map((e) => graph.target(e)))].sort();
+    const next = [...(flowsTo.get(node) ?? [])].sort();
     for (const target of next) {
       if (state.get(target) === 'open') {
         const loop = stack.slice(stack.indexOf(target));
@@ -46,7 +54,8 @@ function findCycles({ graph }: PipelineGraph): string[][] {
     stack.pop();
     state.set(node, 'done');
   };
-  for (const node of [...graph.nodes()].sort()) if (!state.has(node)) visit(node);
+  // A node that passes work nowhere closes no cycle, so only the others need a walk of their own.
+  for (const node of [...flowsTo.keys()].sort()) if (!state.has(node)) visit(node);
   return [...found.values()];
 }
 

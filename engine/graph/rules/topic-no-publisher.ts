@@ -1,5 +1,5 @@
 import { findingOf, type GraphRule } from '../graph-rule.ts';
-import { publishersOf, subscribersOf } from '../queries.ts';
+import { hasPublisher, subscribersOf } from '../queries.ts';
 
 /**
  * A topic that something subscribes to but nothing publishes to starves its subscribers. Topics a
@@ -13,7 +13,7 @@ export const topicNoPublisher: GraphRule = {
   check(graph) {
     const barrierInputs = new Set(graph.pipeline.barriers.map((b) => b.listens.name));
     return graph.pipeline.topics
-      .filter((t) => t.externalPublishers === undefined && !barrierInputs.has(t.name) && publishersOf(graph, t.name).length === 0)
+      .filter((t) => t.externalPublishers === undefined && !barrierInputs.has(t.name) && !hasPublisher(graph, t.name))
       .map((t) => {
         const readers = subscribersOf(graph, t.name);
         const who = readers.length > 0 ? `; ${readers.join(', ')} would wait forever` : '';

@@ -1,5 +1,5 @@
 import { findingOf, type GraphRule } from '../graph-rule.ts';
-import { componentPublishersOf, publishersOf, subscribersOf } from '../queries.ts';
+import { componentPublishersOf, hasSubscriber, publishersOf } from '../queries.ts';
 
 /**
  * Messages on a topic nobody subscribes to vanish. A warning, because a processor's output topic is often
@@ -13,7 +13,7 @@ export const topicNoSubscriber: GraphRule = {
   skipAfter: ['graph/duplicate-name', 'graph/unknown-topic', 'graph/unknown-processor', 'graph/unknown-phase', 'graph/phase-trigger'],
   check(graph) {
     return graph.pipeline.topics
-      .filter((t) => t.externalConsumers === undefined && subscribersOf(graph, t.name).length === 0)
+      .filter((t) => t.externalConsumers === undefined && !hasSubscriber(graph, t.name))
       .filter((t) => componentPublishersOf(graph, t.name).length === 0)
       .map((t) => {
         const writers = publishersOf(graph, t.name);

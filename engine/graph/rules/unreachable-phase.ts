@@ -14,11 +14,10 @@ export const unreachablePhase: GraphRule = {
   skipAfter: ['graph/duplicate-name', 'graph/unknown-topic', 'graph/unknown-processor', 'graph/unknown-phase', 'graph/phase-trigger', 'graph/cycle'],
   check(pipelineGraph) {
     const { pipeline, graph } = pipelineGraph;
-    const starts = pipeline.processors
-      .filter((p) => pipeline.phases.find((phase) => phase.name === p.phase)?.entry !== undefined)
-      .map((p) => nodeKey('processor', p.name));
-    const externallyFed = pipeline.topics.filter((t) => t.externalPublishers !== undefined).map((t) => t.name);
-    for (const p of pipeline.processors) if (p.triggeredBy && externallyFed.includes(p.triggeredBy.name)) starts.push(nodeKey('processor', p.name));
+    const entryPhases = new Set(pipeline.phases.filter((phase) => phase.entry !== undefined).map((phase) => phase.name));
+    const starts = pipeline.processors.filter((p) => entryPhases.has(p.phase)).map((p) => nodeKey('processor', p.name));
+    const externallyFed = new Set(pipeline.topics.filter((t) => t.externalPublishers !== undefined).map((t) => t.name));
+    for (const p of pipeline.processors) if (p.triggeredBy && externallyFed.has(p.triggeredBy.name)) starts.push(nodeKey('processor', p.name));
     if (starts.length === 0) return [];
     const reached = reachableFrom(pipelineGraph, starts, ['flows', 'returns']);
     return pipeline.phases

@@ -1,7 +1,10 @@
 import { Graphviz } from '@hpcc-js/wasm-graphviz';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { buildDiagramModel, LIST_MEMBERS_UP_TO } from '../../../generators/diagram-model.ts';
+import { generateDot } from '../../../generators/dot.ts';
 import { fileOf, fixturePath, generated, NBA_PIPELINE } from './generate-fixture.ts';
+import { widePipeline } from './wide-pipeline.ts';
 
 describe('the NBA diagram', () => {
   let mmd = '';
@@ -85,5 +88,26 @@ describe('the hostile diagram', () => {
     expect(() => graphviz.dot(dot, 'svg')).not.toThrow();
     expect(svg).not.toContain('<script>');
     expect(svg).toContain('a &#39;single&#39; &quot;double&quot; &lt;script&gt;alert(1)&lt;/script&gt;');
+  });
+});
+
+describe('the diagram of a wide pipeline', () => {
+  it(`counts the processors of a phase larger than ${LIST_MEMBERS_UP_TO} instead of naming each, so Graphviz lays out one short node per phase`, async () => {
+    const result = widePipeline(5 * (LIST_MEMBERS_UP_TO + 1));
+    expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const diagram = buildDiagramModel(result);
+    const bundles = diagram.clusters.flatMap((c) => c.nodes).filter((n) => n.kind === 'bundle');
+    expect(bundles.map((b) => [b.title, b.lines])).toEqual(Array(5).fill([`${LIST_MEMBERS_UP_TO + 1} processors`, ['named in docs/processors.md']]));
+    const dot = generateDot(diagram);
+    expect(dot).not.toContain('p1_proc_0');
+    const svg = (await Graphviz.load()).dot(dot, 'svg');
+    expect(svg).toContain('named in docs/processors.md');
+  });
+
+  it(`still names every member of a phase of ${LIST_MEMBERS_UP_TO}`, () => {
+    const diagram = buildDiagramModel(widePipeline(5 * LIST_MEMBERS_UP_TO));
+    const bundle = diagram.clusters[0]?.nodes.find((n) => n.kind === 'bundle');
+    expect(bundle?.lines).toHaveLength(LIST_MEMBERS_UP_TO);
+    expect(bundle?.lines[0]).toBe('p1_proc_0');
   });
 });

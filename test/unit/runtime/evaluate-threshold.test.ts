@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CompletionStatus } from '../../../engine/config/pipeline-spec.ts';
 import type { KeyState, ThresholdSnapshot } from '../../../engine/ports/state-store.ts';
-import { evaluateThreshold, neededMembers, nextDeadline } from '../../../engine/runtime/evaluate-threshold.ts';
+import { evaluateThreshold, fewestToFire, neededMembers, nextDeadline } from '../../../engine/runtime/evaluate-threshold.ts';
 
 const HOUR = 3_600_000;
 const expected = ['a', 'b', 'c', 'd', 'e'];
@@ -130,5 +130,31 @@ describe('evaluateThreshold', () => {
     expect(nextDeadline(state, 0)).toBe(HOUR);
     expect(nextDeadline(state, HOUR)).toBe(2 * HOUR);
     expect(nextDeadline(state, 2 * HOUR)).toBeUndefined();
+  });
+});
+
+describe('evaluateThreshold on a key that cannot fire yet', () => {
+  // A barrier evaluates every completion: reading all records each time made feeding N members cost N² (issue 11).
+  it.each([
+    ['all of 5, 4 recorded', { kind: 'all' as const }, ok('a', 'b', 'c', 'd'), [], 5],
+    ['count 3, 2 recorded', { kind: 'count' as const, count: 3 }, ok('a', 'b'), [], 3],
+    ['all of 5 with a 2-member tier, 1 recorded', { kind: 'all' as const }, ok('a'), [[1, 2] as const], 2],
+  ])('decides without reading a single record: %s', (_name, threshold, reports, deadlines, fewest) => {
+    const state = stateOf(threshold, reports, deadlines);
+    expect(fewestToFire(state.snapshot)).toBe(fewest);
+    let reads = 0;
+    const members = new Proxy(state.members, {
+      get: (target, property, receiver) => {
+        if (property !== 'length') reads++;
+        return Reflect.get(target, property, receiver) as unknown;
+      },
+    });
+    expect(evaluateThreshold({ ...state, members }, 10 * HOUR)).toBeUndefined();
+    expect(reads).toBe(0);
+  });
+
+  it('never needs fewer than one record, even for a zero-member tier', () => {
+    expect(fewestToFire(stateOf({ kind: 'all' }, [], [[1, 0]]).snapshot)).toBe(1);
+    expect(evaluateThreshold(stateOf({ kind: 'all' }, [], [[1, 0]]), 10 * HOUR)).toBeUndefined();
   });
 });
