@@ -45,7 +45,9 @@ renders the base itself. It exits 1 on any resource change and refuses a render 
  */
 export function planCommand(context: CommandContext): Command {
   return withPipelineFile(new Command('plan'), { positional: true })
-    .description('what an edit to the pipeline means: changes in words, keys in flight, warnings, resources and monthly cost, against a git revision or another file')
+    .description(
+      'what an edit to the pipeline means: changes in words, keys in flight, warnings, resources and monthly cost, against a git revision or another file',
+    )
     .option('--base <ref|file>', 'the pipeline to compare with: a file path, or a git revision of the same file (default: HEAD)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'markdown']).default('text'))
     .option('--against <dir>', 'deprecated: compare only the resources with a folder rendered earlier')
@@ -77,7 +79,9 @@ export function planCommand(context: CommandContext): Command {
       const { buildPlan } = await import('../plan/build-plan.ts');
       const { readPriceTable } = await import('../plan/cost.ts');
       const render = await import('../plan/render-plan.ts');
-      const plan = buildPlan(file, base.label, await sideOf(baseLoad as ValidLoad), await sideOf(headLoad as ValidLoad), readPriceTable());
+      const { generateAll } = await import('../../generators/generate.ts');
+      const baseSide = { ...(await sideOf(baseLoad as ValidLoad)), relabeled: await generateAll({ ...baseLoad, hash: headLoad.hash }) };
+      const plan = buildPlan(file, base.label, baseSide, await sideOf(headLoad as ValidLoad), readPriceTable());
       const text =
         options.format === 'json'
           ? render.renderPlanJson(plan)
@@ -193,11 +197,15 @@ async function planAgainstFolder(file: string, against: string, context: Command
     ...plan.removed.map((r) => palette.red(`  - ${label(r)}`)),
   ];
   const total = plan.added.length + plan.changed.length + plan.removed.length;
-  context.stdout.write(`plan for ${file} against ${against}/: ${plan.added.length} to add, ${plan.changed.length} to change, ${plan.removed.length} to remove\n`);
+  context.stdout.write(
+    `plan for ${file} against ${against}/: ${plan.added.length} to add, ${plan.changed.length} to change, ${plan.removed.length} to remove\n`,
+  );
   if (lines.length > 0) context.stdout.write(`${lines.join('\n')}\n`);
   const deletes = plan.removed.map((r) => deleteCommandFor(r, loaded.pipeline.project ?? 'PROJECT')).filter((c): c is string => c !== undefined);
   if (deletes.length > 0) {
-    context.stdout.write(`\nterraform apply removes these; after a deploy.sh deploy, delete the orphans by hand:\n${deletes.map((c) => `  ${c}`).join('\n')}\n`);
+    context.stdout.write(
+      `\nterraform apply removes these; after a deploy.sh deploy, delete the orphans by hand:\n${deletes.map((c) => `  ${c}`).join('\n')}\n`,
+    );
   }
   if (total > 0) {
     const generate = ['npx baton generate', ...(file === 'pipeline.yaml' ? [] : [file]), ...(against === 'generated' ? [] : ['--out', against])].join(' ');

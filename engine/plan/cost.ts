@@ -10,7 +10,12 @@ export interface PriceTable {
   readonly as_of: string;
   readonly currency: string;
   readonly note: string;
-  readonly pubsub: { readonly throughput_per_tib: number; readonly free_gib_per_month: number; readonly min_bytes_per_request: number; readonly source: string };
+  readonly pubsub: {
+    readonly throughput_per_tib: number;
+    readonly free_gib_per_month: number;
+    readonly min_bytes_per_request: number;
+    readonly source: string;
+  };
   readonly cloud_run: {
     readonly vcpu_second: number;
     readonly gib_second: number;
@@ -173,7 +178,8 @@ export function estimateCost(pipeline: ResolvedPipeline, ticks: readonly TickSch
   }
   reads += barrierTicks * (2 * retainedKeys + 1);
   for (const c of pipeline.coordinators) {
-    const reports = (sim.entities[c.entityType] ?? 0) * (1 + behaviour(pipeline.phases.find((p) => p.name === c.phase.name)?.processors[0] ?? '').duplicateRate);
+    const reports =
+      (sim.entities[c.entityType] ?? 0) * (1 + behaviour(pipeline.phases.find((p) => p.name === c.phase.name)?.processors[0] ?? '').duplicateRate);
     reads += (2 + reports * (reports + 1) + 4 * reports) * keysPerMonth;
     writes += (2 + reports + 3) * keysPerMonth;
     deletes += (3 + reports) * keysPerMonth;
@@ -214,7 +220,15 @@ export function estimateCost(pipeline: ResolvedPipeline, ticks: readonly TickSch
     line('Cloud Run', 'GiB-seconds', sum(gib), 'GiB-s', run.gib_second, run.free_gib_seconds_per_month, breakdown(gib)),
     line('Cloud Run', 'requests', sum(requests), 'requests', run.requests_per_million / 1e6, run.free_requests_per_month, breakdown(requests)),
     line('Firestore', 'reads', reads, 'reads', fs.reads_per_100k / 1e5, fs.free_reads_per_day * daysPerMonth, 'barrier and coordinator state, ticks'),
-    line('Firestore', 'writes', writes, 'writes', fs.writes_per_100k / 1e5, fs.free_writes_per_day * daysPerMonth, 'member records, snapshots, triggers, batch reports'),
+    line(
+      'Firestore',
+      'writes',
+      writes,
+      'writes',
+      fs.writes_per_100k / 1e5,
+      fs.free_writes_per_day * daysPerMonth,
+      'member records, snapshots, triggers, batch reports',
+    ),
     line('Firestore', 'deletes', deletes, 'deletes', fs.deletes_per_100k / 1e5, 0, 'TTL deletes of every state document'),
     line(
       'Cloud Scheduler',

@@ -41,6 +41,11 @@ export function keysInFlight(base: ResolvedPipeline, head: ResolvedPipeline, dif
       );
       risks.push({ failureMode: 8, message: `keys open on ${old.name} at deploy time never get their trigger; deploy when \`baton status\` shows none open` });
       risks.push({ failureMode: 6, message: `deploy.sh leaves subscription ${old.name}--${old.listens.name} behind; delete it (see resources)` });
+      const target = old.target === undefined ? undefined : headProcessors.get(old.target);
+      if (target?.triggeredBy !== undefined && target.dependencyBarrier === undefined)
+        consequences.push(
+          `${target.name} now starts on ${target.triggeredBy.name} itself: a key whose ${target.triggeredBy.name} message was delivered before the deploy never starts it, so its completion is missing downstream`,
+        );
       effects.push({ component: 'barrier', name: old.name, consequences, risks });
       continue;
     }
@@ -66,16 +71,26 @@ export function keysInFlight(base: ResolvedPipeline, head: ResolvedPipeline, dif
         const names = missing.map((m) => (processorRenames.has(m) ? `${m} (now ${processorRenames.get(m) ?? ''}, a name they do not expect)` : m)).join(', ');
         const outcome = outcomeWithout(generation, missing, old.deadlines);
         consequences.push(`${generation.label}open keys still await ${names}, which never arrives: they ${outcome.words}`);
-        if (outcome.never) risks.push({ failureMode: 8, message: `${old.name}: open keys${generation.label === '' ? '' : ` (${generation.label.replace(/: $/, '')})`} never fire without ${missing.join(', ')}` });
-        else if (outcome.deadline) risks.push({ failureMode: 9, message: `${old.name}: open keys fire late, at a deadline tier, without ${missing.join(', ')}` });
+        if (outcome.never)
+          risks.push({
+            failureMode: 8,
+            message: `${old.name}: open keys${generation.label === '' ? '' : ` (${generation.label.replace(/: $/, '')})`} never fire without ${missing.join(', ')}`,
+          });
+        else if (outcome.deadline)
+          risks.push({ failureMode: 9, message: `${old.name}: open keys fire late, at a deadline tier, without ${missing.join(', ')}` });
       }
     }
     if (renamedMembers.length > 0 && renamedTo === undefined)
       consequences.push(`completions of ${renamedMembers.map((m) => processorRenames.get(m)).join(', ')} for open keys are recorded but not counted`);
     if (added.length > 0)
-      consequences.push(`open keys do not await ${added.join(', ')} (their snapshot predates ${added.length === 1 ? 'it' : 'them'}); keys opened after the deploy do`);
-    if (renamedTo === undefined && ruleChanged(old, next))
-      consequences.push(`open keys keep ${describeRule(old)} (their snapshot); keys opened after the deploy use ${describeRule(next)}`);
+      consequences.push(
+        `open keys do not await ${added.join(', ')} (their snapshot predates ${added.length === 1 ? 'it' : 'them'}); keys opened after the deploy do`,
+      );
+    if (renamedTo === undefined) {
+      const [before, after] = ruleDifference(old, next);
+      if (before !== undefined && after !== undefined)
+        consequences.push(`open keys keep ${before} (their snapshot); keys opened after the deploy use ${after}`);
+    }
     if (old.listens.name !== next.listens.name) {
       consequences.push(
         `it now listens on ${next.listens.name}: completions for open keys still queued on ${old.listens.name} are dropped with the old subscription`,
@@ -126,7 +141,11 @@ function generationsOf(barrier: ResolvedBarrier): Generation[] {
  * How an open key ends when `missing` never report and everyone else does: by its threshold, by the
  * first deadline tier that can hold, or never.
  */
-function outcomeWithout(generation: Generation, missing: readonly string[], tiers: readonly DeadlineTier[]): { words: string; never: boolean; deadline: boolean } {
+function outcomeWithout(
+  generation: Generation,
+  missing: readonly string[],
+  tiers: readonly DeadlineTier[],
+): { words: string; never: boolean; deadline: boolean } {
   const expected = generation.expected.length;
   const reachable = expected - missing.length;
   const { threshold } = generation;
@@ -138,7 +157,11 @@ function outcomeWithout(generation: Generation, missing: readonly string[], tier
   const index = tiers.findIndex((t) => t.minMembers <= reachable && (t.ignoreRequired || !requiredMissing));
   const tier = tiers[index];
   if (tier !== undefined)
-    return { words: `fire only at deadline tier ${index + 1} (${tier.after} after their first completion, ≥${tier.minMembers}), naming it missing`, never: false, deadline: true };
+    return {
+      words: `fire only at deadline tier ${index + 1} (${tier.after} after their first completion, ≥${tier.minMembers}), naming it missing`,
+      never: false,
+      deadline: true,
+    };
   return { words: `never fire (${rule}${tiers.length > 0 ? '; no deadline tier can hold without it' : ', no deadline tiers'})`, never: true, deadline: false };
 }
 
@@ -149,16 +172,22 @@ function fallback(barrier: ResolvedBarrier, reachable: number): string {
   return tier === undefined ? 'never (no deadline tier)' : `only at deadline tier ${index + 1} (${tier.after}) or later`;
 }
 
-function describeRule(barrier: ResolvedBarrier): string {
-  const generations = generationsOf(barrier).map((g) => `${g.label}${describeThreshold(g.threshold, g.expected.length)}`);
-  const tiers = barrier.deadlines.map((t) => `≥${t.minMembers}@${t.after}`);
-  return `${generations.join('; ')}${tiers.length > 0 ? ` with tiers ${tiers.join(', ')}` : ''}`;
+/** The parts of a barrier's rule a snapshot freezes, by label: each generation's threshold, the tiers, the counted statuses. */
+function ruleParts(barrier: ResolvedBarrier): Map<string, string> {
+  const parts = new Map<string, string>();
+  for (const g of generationsOf(barrier)) parts.set(`threshold ${g.label}`, `${g.label}${describeThreshold(g.threshold, g.expected.length)}`);
+  const tiers = barrier.deadlines.map((t) => `≥${t.minMembers}@${t.after}${t.ignoreRequired ? ' without required' : ''}`);
+  parts.set('tiers', tiers.length === 0 ? 'no deadline tiers' : `tiers ${tiers.join(', ')}`);
+  parts.set('counts', `counting ${barrier.countsAsComplete.join(', ')}`);
+  return parts;
 }
 
-function ruleChanged(a: ResolvedBarrier, b: ResolvedBarrier): boolean {
-  return describeRule(a) !== describeRule(b) || a.countsAsComplete.join() !== b.countsAsComplete.join() || tiersKey(a) !== tiersKey(b);
-}
-
-function tiersKey(b: ResolvedBarrier): string {
-  return JSON.stringify(b.deadlines.map((t) => [t.afterMs, t.minMembers, t.ignoreRequired]));
+/** The frozen parts that differ, old and new, or undefineds when the rule is the same. */
+function ruleDifference(a: ResolvedBarrier, b: ResolvedBarrier): [string | undefined, string | undefined] {
+  const before = ruleParts(a);
+  const after = ruleParts(b);
+  const labels = [...new Set([...before.keys(), ...after.keys()])].filter((label) => before.get(label) !== after.get(label));
+  if (labels.length === 0) return [undefined, undefined];
+  const words = (parts: Map<string, string>): string => labels.map((label) => parts.get(label) ?? `no ${label.trim()}`).join('; ');
+  return [words(before), words(after)];
 }

@@ -63,8 +63,9 @@ export function renderPlanText(plan: Plan, palette: Palette = PLAIN): string {
   else {
     out.push(palette.bold(`What the edit means (${plan.changes.length} ${plan.changes.length === 1 ? 'change' : 'changes'})`));
     for (const change of plan.changes) {
-      out.push(colourOf(palette, change)(`  ${headline(change)}`));
-      for (const detail of change.details) out.push(`      ${detail}`);
+      const inline = change.action === 'added' || change.action === 'removed';
+      out.push(colourOf(palette, change)(`  ${headline(change)}${inline ? `: ${change.details.join('; ')}` : ''}`));
+      if (!inline) for (const detail of change.details) out.push(`      ${detail}`);
     }
   }
   for (const note of plan.notes) out.push(palette.dim(`  note: ${note}`));
@@ -91,12 +92,17 @@ export function renderPlanText(plan: Plan, palette: Palette = PLAIN): string {
   const f = r.files;
   out.push(
     '',
-    palette.bold(`Generated files: ${f.added.length} added, ${f.changed.length} changed, ${f.removed.length} removed; ${f.hashOnly.length} change only in the pipeline hash`),
+    palette.bold(
+      `Generated files: ${f.added.length} added, ${f.changed.length} changed, ${f.removed.length} removed; ${f.hashOnly.length} change only in the pipeline hash`,
+    ),
   );
   for (const p of f.added) out.push(palette.green(`  + ${p}`));
   for (const p of f.changed) out.push(palette.yellow(`  ~ ${p}`));
   for (const p of f.removed) out.push(palette.red(`  - ${p}`));
-  out.push('', palette.bold(`Monthly cost estimate (Google Cloud list prices as of ${plan.cost.head.asOf}, ${formatCount(plan.cost.head.keysPerMonth)} keys a month)`));
+  out.push(
+    '',
+    palette.bold(`Monthly cost estimate (Google Cloud list prices as of ${plan.cost.head.asOf}, ${formatCount(plan.cost.head.keysPerMonth)} keys a month)`),
+  );
   const rows = costRows(plan);
   const width = (pick: (row: (typeof rows)[number]) => string, title: string): number => Math.max(title.length, ...rows.map((row) => pick(row).length));
   const w = [width((x) => x.sku, 'SKU'), width((x) => x.base, 'base'), width((x) => x.head, 'edited')];
@@ -126,7 +132,9 @@ export function renderPlanMarkdown(plan: Plan): string {
     out.push('| | what | details |', '|---|---|---|');
     for (const change of plan.changes) {
       const rename = change.renamedFrom === undefined ? '' : ` (from ${code(change.renamedFrom.name)}${change.renamedFrom.by === 'shape' ? ', by shape' : ''})`;
-      out.push(`| ${SIGN[change.action]} | ${change.subject === 'subscriptions' ? 'subscription' : change.subject} ${code(change.name)}${rename} | ${cell(change.details.join('; '))} |`);
+      out.push(
+        `| ${SIGN[change.action]} | ${change.subject === 'subscriptions' ? 'subscription' : change.subject} ${code(change.name)}${rename} | ${cell(change.details.join('; '))} |`,
+      );
     }
     out.push('');
   }

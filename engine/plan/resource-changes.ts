@@ -20,29 +20,30 @@ export interface ResourceChanges {
 
 /**
  * Compares two renders (`generateAll` of the base and of the edit), keeping changes that are only the
- * pipeline hash label apart from real ones: every generated file carries the hash, so any edit —
- * a comment included — changes them all.
+ * pipeline hash label apart from real ones: every generated file carries the hash (some inside base64
+ * example bodies), so any edit — a comment included — changes them all. `relabeled` is the base
+ * rendered with the edit's hash: what differs from it is a real change.
  */
 export function compareRenders(
   before: ReadonlyMap<string, string>,
+  relabeled: ReadonlyMap<string, string>,
   after: ReadonlyMap<string, string>,
-  hashes: { readonly before: string; readonly after: string },
   project: string,
 ): ResourceChanges {
-  const relabel = (text: string): string => (hashes.before === '' ? text : text.replaceAll(hashes.before, hashes.after));
   const old = resourcesOf(before);
   const next = resourcesOf(after);
   const sorted = (keys: string[], from: Map<string, { address: ResourceAddress }>): ResourceAddress[] =>
     keys.sort().map((key) => from.get(key)?.address ?? { type: '', name: key });
   const differing = [...next.keys()].filter((k) => old.has(k) && old.get(k)?.text !== next.get(k)?.text);
-  const hashOnly = differing.filter((k) => relabel(old.get(k)?.text ?? '') === next.get(k)?.text);
+  const same = resourcesOf(relabeled);
+  const hashOnly = differing.filter((k) => same.get(k)?.text === next.get(k)?.text);
   const removed = sorted(
     [...old.keys()].filter((k) => !next.has(k)),
     old,
   );
   const paths = (from: ReadonlyMap<string, string>, other: ReadonlyMap<string, string>): string[] => [...from.keys()].filter((p) => !other.has(p)).sort();
   const differingFiles = [...after.keys()].filter((p) => before.has(p) && before.get(p) !== after.get(p)).sort();
-  const hashOnlyFiles = differingFiles.filter((p) => relabel(before.get(p) ?? '') === after.get(p));
+  const hashOnlyFiles = differingFiles.filter((p) => relabeled.get(p) === after.get(p));
   return {
     added: sorted(
       [...next.keys()].filter((k) => !old.has(k)),

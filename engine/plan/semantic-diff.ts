@@ -66,8 +66,22 @@ export function diffPipelines(base: ResolvedPipeline, head: ResolvedPipeline): S
     ...diffPipelineSettings(base, head),
     ...diffTopics(base.topics, head.topics),
     ...diffPhases(base, head),
-    ...diffNamed(base.processors, head.processors, processorRenames, 'processor', (p) => `in phase ${p.phase}`, (a, b) => diffProcessor(a, b, mapMember)),
-    ...diffNamed(base.barriers, head.barriers, barrierRenames, 'barrier', (b) => describeBarrier(b), (a, b) => diffBarrier(a, b, mapMember)),
+    ...diffNamed(
+      base.processors,
+      head.processors,
+      processorRenames,
+      'processor',
+      (p) => `in phase ${p.phase}`,
+      (a, b) => diffProcessor(a, b, mapMember),
+    ),
+    ...diffNamed(
+      base.barriers,
+      head.barriers,
+      barrierRenames,
+      'barrier',
+      (b) => describeBarrier(b),
+      (a, b) => diffBarrier(a, b, mapMember),
+    ),
     ...diffNamed(base.coordinators, head.coordinators, new Map(), 'coordinator', (c) => describeCoordinator(c), diffCoordinator),
     ...diffSubscriptions(base, head, processorRenames, barrierRenames),
     ...diffSimulation(base, head),
@@ -156,8 +170,11 @@ function diffNamed<T extends { readonly name: string }>(
   return changes;
 }
 
-function changed(label: string, before: unknown, after: unknown, out: string[]): void {
-  const show = (v: unknown): string => (v === undefined ? 'none' : Array.isArray(v) ? (v.length === 0 ? 'none' : v.join(', ')) : String(v));
+/** A value as the plan prints it. */
+type Shown = string | number | boolean | undefined | readonly string[];
+
+function changed(label: string, before: Shown, after: Shown, out: string[]): void {
+  const show = (v: Shown): string => (v === undefined ? 'none' : typeof v === 'object' ? (v.length === 0 ? 'none' : v.join(', ')) : String(v));
   if (show(before) !== show(after)) out.push(`${label}: ${show(before)} → ${show(after)}`);
 }
 
@@ -168,7 +185,8 @@ function diffPipelineSettings(base: ResolvedPipeline, head: ResolvedPipeline): P
   changed('region', base.region, head.region, details);
   changed('key', `${base.key.name} (${base.key.type})`, `${head.key.name} (${head.key.type})`, details);
   changed('key cadence', formatMs(base.keyCadenceMs), formatMs(head.keyCadenceMs), details);
-  const sizing = (p: ResolvedPipeline): string => `${p.orchestrator.memoryMb} MB, ${p.orchestrator.timeoutSeconds} s, ≤${p.orchestrator.maxInstances} instances`;
+  const sizing = (p: ResolvedPipeline): string =>
+    `${p.orchestrator.memoryMb} MB, ${p.orchestrator.timeoutSeconds} s, ≤${p.orchestrator.maxInstances} instances`;
   changed('orchestrator', sizing(base), sizing(head), details);
   return details.length === 0 ? [] : [{ subject: 'pipeline', action: 'changed', name: head.name, details }];
 }
@@ -307,7 +325,7 @@ function diffCoordinator(a: ResolvedCoordinator, b: ResolvedCoordinator): string
   return details;
 }
 
-const SETTINGS: readonly [string, (s: SubscriptionSettings) => unknown][] = [
+const SETTINGS: readonly [string, (s: SubscriptionSettings) => Shown][] = [
   ['ack_deadline_seconds', (s) => s.ackDeadlineSeconds],
   ['retry.min_backoff_seconds', (s) => s.minBackoffSeconds],
   ['retry.max_backoff_seconds', (s) => s.maxBackoffSeconds],
@@ -367,7 +385,8 @@ function diffSimulation(base: ResolvedPipeline, head: ResolvedPipeline): Pipelin
   };
   changed('defaults', behaviour(base), behaviour(head), details);
   const named = [...new Set([...base.simulation.processors.keys(), ...head.simulation.processors.keys()])].sort();
-  for (const name of named) if (base.simulation.processors.has(name) && head.simulation.processors.has(name)) changed(name, behaviour(base, name), behaviour(head, name), details);
+  for (const name of named)
+    if (base.simulation.processors.has(name) && head.simulation.processors.has(name)) changed(name, behaviour(base, name), behaviour(head, name), details);
   return details.length === 0 ? [] : [{ subject: 'simulate', action: 'changed', name: 'simulate', details }];
 }
 

@@ -42,7 +42,14 @@ export const renamedFrom: GraphRule = {
             ),
           );
         } else if (claimed.has(from.name)) {
-          findings.push(findingOf(this, from.path, `${what}s "${claimed.get(from.name) ?? ''}" and "${name}" are both renamed from "${from.name}"`, 'one of them is new: drop its renamed_from'));
+          findings.push(
+            findingOf(
+              this,
+              from.path,
+              `${what}s "${claimed.get(from.name) ?? ''}" and "${name}" are both renamed from "${from.name}"`,
+              'one of them is new: drop its renamed_from',
+            ),
+          );
         } else claimed.set(from.name, name);
       }
     }
