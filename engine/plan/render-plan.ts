@@ -5,13 +5,19 @@ import type { PipelineChange } from './semantic-diff.ts';
 
 const SIGN = { added: '+', removed: '-', renamed: '→', changed: '~' } as const;
 
+/** `processor x`, `subscription a--t`, or `39 subscriptions` for a group; `name` formats a name. */
+function subjectWords(change: PipelineChange, name: (s: string) => string = (s) => s): string {
+  if (change.subject !== 'subscriptions') return `${change.subject} ${name(change.name)}`;
+  return /^\d+ subscriptions$/.test(change.name) ? change.name : `subscription ${name(change.name)}`;
+}
+
 /** One change's headline: `+ processor nbac_box_score_v3`, `→ processor b (renamed from a, by shape)`. */
 function headline(change: PipelineChange): string {
   const rename =
     change.renamedFrom === undefined
       ? ''
       : ` (renamed from ${change.renamedFrom.name}${change.renamedFrom.by === 'shape' ? ', recognised by shape: same phase, position and settings' : ''})`;
-  return `${SIGN[change.action]} ${change.subject === 'subscriptions' ? 'subscription' : change.subject} ${change.name}${rename}`;
+  return `${SIGN[change.action]} ${subjectWords(change)}${rename}`;
 }
 
 const colourOf = (palette: Palette, change: PipelineChange): ((s: string) => string) =>
@@ -24,18 +30,25 @@ function nextStep(plan: Plan): string | undefined {
   return `then: ${generate}, review, commit ${plan.file} and generated/ together`;
 }
 
-function costRows(plan: Plan): { sku: string; base: string; head: string; delta: string }[] {
+/** One row per SKU of the edited pipeline's estimate, with its change from the base's. */
+function costRows(plan: Plan): { sku: string; quantity: string; list: string; billed: string; delta: string; from: string }[] {
   const { base, head } = plan.cost;
-  const rows = head.lines.map((line, i) => {
+  return head.lines.map((line, i) => {
     const old: CostLine | undefined = base.lines[i];
     return {
       sku: `${line.product} ${line.sku}`,
-      base: `${formatCount(old?.quantity ?? 0)} ${line.unit}`,
-      head: `${formatCount(line.quantity)} ${line.unit}`,
+      quantity: `${formatCount(line.quantity)} ${line.unit}`,
+      list: formatUsd(line.listUsd),
+      billed: formatUsd(line.billedUsd),
       delta: signedUsd(line.listUsd - (old?.listUsd ?? 0)),
+      from: line.from,
     };
   });
-  return rows;
+}
+
+/** Whether the edit changes any estimated quantity. */
+function costChanged(plan: Plan): boolean {
+  return plan.cost.head.lines.some((line, i) => Math.abs(line.quantity - (plan.cost.base.lines[i]?.quantity ?? 0)) > 1e-9);
 }
 
 function signedUsd(usd: number): string {
@@ -45,6 +58,7 @@ function signedUsd(usd: number): string {
 
 function costSummary(plan: Plan): string {
   const { base, head, deltaListUsd, deltaBilledUsd } = plan.cost;
+  if (!costChanged(plan)) return `${formatUsd(head.listUsd)} a month at list price; ${formatUsd(head.billedUsd)} after free tiers`;
   return `${formatUsd(base.listUsd)} → ${formatUsd(head.listUsd)} a month at list price (${signedUsd(deltaListUsd)}); after free tiers ${formatUsd(base.billedUsd)} → ${formatUsd(head.billedUsd)} (${signedUsd(deltaBilledUsd)})`;
 }
 
@@ -104,10 +118,20 @@ export function renderPlanText(plan: Plan, palette: Palette = PLAIN): string {
     palette.bold(`Monthly cost estimate (Google Cloud list prices as of ${plan.cost.head.asOf}, ${formatCount(plan.cost.head.keysPerMonth)} keys a month)`),
   );
   const rows = costRows(plan);
-  const width = (pick: (row: (typeof rows)[number]) => string, title: string): number => Math.max(title.length, ...rows.map((row) => pick(row).length));
-  const w = [width((x) => x.sku, 'SKU'), width((x) => x.base, 'base'), width((x) => x.head, 'edited')];
-  out.push(`  ${'SKU'.padEnd(w[0] ?? 0)}  ${'base'.padStart(w[1] ?? 0)}  ${'edited'.padStart(w[2] ?? 0)}  list Δ`);
-  for (const row of rows) out.push(`  ${row.sku.padEnd(w[0] ?? 0)}  ${row.base.padStart(w[1] ?? 0)}  ${row.head.padStart(w[2] ?? 0)}  ${row.delta}`);
+  const columns: [string, (row: (typeof rows)[number]) => string, 'start' | 'end'][] = [
+    ['SKU', (row) => row.sku, 'end'],
+    ['a month', (row) => row.quantity, 'start'],
+    ['list', (row) => row.list, 'start'],
+    ['after free tier', (row) => row.billed, 'start'],
+    ...(costChanged(plan) ? [['list Δ', (row: (typeof rows)[number]) => row.delta, 'start'] as [string, (row: (typeof rows)[number]) => string, 'start']] : []),
+  ];
+  const widths = columns.map(([title, pick]) => Math.max(title.length, ...rows.map((row) => pick(row).length)));
+  const pad = (text: string, i: number): string => {
+    const [, , side] = columns[i] ?? ['', () => '', 'end'];
+    return side === 'end' ? text.padEnd(widths[i] ?? 0) : text.padStart(widths[i] ?? 0);
+  };
+  out.push(`  ${columns.map(([title], i) => pad(title, i)).join('  ')}`.trimEnd());
+  for (const row of rows) out.push(`  ${columns.map(([, pick], i) => pad(pick(row), i)).join('  ')}`.trimEnd());
   out.push(`  total: ${costSummary(plan)}`);
   out.push('  assumptions:');
   for (const a of plan.cost.assumptions) out.push(palette.dim(`    - ${a}`));
@@ -132,9 +156,7 @@ export function renderPlanMarkdown(plan: Plan): string {
     out.push('| | what | details |', '|---|---|---|');
     for (const change of plan.changes) {
       const rename = change.renamedFrom === undefined ? '' : ` (from ${code(change.renamedFrom.name)}${change.renamedFrom.by === 'shape' ? ', by shape' : ''})`;
-      out.push(
-        `| ${SIGN[change.action]} | ${change.subject === 'subscriptions' ? 'subscription' : change.subject} ${code(change.name)}${rename} | ${cell(change.details.join('; '))} |`,
-      );
+      out.push(`| ${SIGN[change.action]} | ${subjectWords(change, code)}${rename} | ${cell(change.details.join('; '))} |`);
     }
     out.push('');
   }
@@ -171,8 +193,8 @@ export function renderPlanMarkdown(plan: Plan): string {
   out.push('</details>', '');
   out.push(`<details><summary>Monthly cost: ${costSummary(plan)}</summary>`, '');
   out.push(`List prices as of ${plan.cost.head.asOf}; ${formatCount(plan.cost.head.keysPerMonth)} keys a month.`, '');
-  out.push('| SKU | base | edited | list Δ |', '|---|---:|---:|---:|');
-  for (const row of costRows(plan)) out.push(`| ${row.sku} | ${row.base} | ${row.head} | ${row.delta} |`);
+  out.push('| SKU | a month | list | after free tier | list Δ | from |', '|---|---:|---:|---:|---:|---|');
+  for (const row of costRows(plan)) out.push(`| ${row.sku} | ${row.quantity} | ${row.list} | ${row.billed} | ${row.delta} | ${cell(row.from)} |`);
   out.push('', 'Assumptions:', '');
   for (const a of plan.cost.assumptions) out.push(`- ${a}`);
   out.push('', '</details>');
