@@ -35,6 +35,12 @@ export function keysInFlight(base: ResolvedPipeline, head: ResolvedPipeline, dif
     const next = headBarriers.get(renamedTo ?? old.name);
     const consequences: string[] = [];
     const risks: PlanRisk[] = [];
+    if (next === undefined && old.target !== undefined && !headProcessors.has(old.target) && !processorRenames.has(old.target)) {
+      consequences.push(`open keys are dropped with it: the processor they would start, ${old.target}, is removed too`);
+      risks.push({ failureMode: 6, message: `deploy.sh leaves subscription ${old.name}--${old.listens.name} behind; delete it (see resources)` });
+      effects.push({ component: 'barrier', name: old.name, consequences, risks });
+      continue;
+    }
     if (next === undefined) {
       consequences.push(
         `open keys never fire: the barrier's function, subscription and tick are deleted, so their trigger to ${old.publishes.name} is never published`,

@@ -30,7 +30,17 @@ const FORMATS = [
 describe('golden plans', () => {
   it('covers the edits the issue names, and a comment-only edit', () => {
     expect(cases.sort()).toEqual(
-      ['add-processor', 'change-quorum', 'change-tier', 'no-change', 'remove-barrier', 'remove-processor', 'rename-barrier', 'rename-processor'].sort(),
+      [
+        'add-processor',
+        'change-quorum',
+        'change-tier',
+        'no-change',
+        'remove-barrier',
+        'remove-processor',
+        'remove-tiered-member',
+        'rename-barrier',
+        'rename-processor',
+      ].sort(),
     );
   });
 
