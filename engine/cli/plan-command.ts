@@ -55,8 +55,8 @@ export function planCommand(context: CommandContext): Command {
     .action(async (file: string, options: { base?: string; format: Format; against?: string }) => {
       if (options.against !== undefined) {
         if (options.base !== undefined) return usage(context, '--against and --base are two ways to name the base; pass one (--base)');
-        context.stderr.write('note: --against is deprecated: `baton plan` now renders the base itself (--base REF|FILE, default HEAD)\n');
         await planAgainstFolder(file, options.against, context);
+        context.stderr.write('note: --against is deprecated: `baton plan` now renders the base itself (--base REF|FILE, default HEAD)\n');
         return;
       }
       const headLoad = loadPipeline(file);

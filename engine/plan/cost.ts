@@ -139,8 +139,10 @@ export function estimateCost(pipeline: ResolvedPipeline, ticks: readonly TickSch
     const perHour = schedule === '* * * * *' ? 60 : every === undefined ? 12 : 60 / Number(every);
     return perHour * HOURS_PER_MONTH;
   };
-  const tickCount = (names: readonly string[]): number =>
-    ticks.filter((t) => names.includes(t.component)).reduce((sum, t) => sum + ticksPerMonth(t.schedule), 0);
+  const tickCount = (names: readonly string[]): number => {
+    const wanted = new Set(names);
+    return ticks.filter((t) => wanted.has(t.component)).reduce((sum, t) => sum + ticksPerMonth(t.schedule), 0);
+  };
   const barrierTicks = tickCount(pipeline.barriers.map((b) => b.name));
   const coordinatorTicks = tickCount(pipeline.coordinators.map((c) => c.name));
 
@@ -167,9 +169,10 @@ export function estimateCost(pipeline: ResolvedPipeline, ticks: readonly TickSch
   let reads = 0;
   let writes = 0;
   let deletes = 0;
+  const processorsByName = new Map(pipeline.processors.map((p) => [p.name, p]));
   for (const b of pipeline.barriers) {
     const completions = b.members.reduce((sum, m) => {
-      const p = pipeline.processors.find((q) => q.name === m.name);
+      const p = processorsByName.get(m.name);
       return sum + (p === undefined ? 0 : runsOf(p.name, p.phase) * (1 + behaviour(p.name).duplicateRate));
     }, 0);
     reads += (3 * completions + (completions * (completions + 1)) / 2) * keysPerMonth;

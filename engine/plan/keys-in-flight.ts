@@ -69,7 +69,8 @@ export function keysInFlight(base: ResolvedPipeline, head: ResolvedPipeline, dif
     // expects) or now publishes elsewhere; one merely dropped from the members still reports and counts.
     const gone = old.members.map((m) => m.name).filter((m) => headProcessors.get(m)?.publishes.name !== next.listens.name);
     const renamedMembers = gone.filter((m) => processorRenames.has(m));
-    const added = next.members.map((m) => m.name).filter((m) => !old.members.some((o) => (processorRenames.get(o.name) ?? o.name) === m));
+    const awaited = new Set(old.members.map((o) => processorRenames.get(o.name) ?? o.name));
+    const added = next.members.map((m) => m.name).filter((m) => !awaited.has(m));
     if (gone.length > 0 && renamedTo === undefined) {
       for (const generation of generationsOf(old)) {
         const missing = gone.filter((m) => generation.expected.includes(m));

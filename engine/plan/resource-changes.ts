@@ -36,14 +36,14 @@ export function compareRenders(
     keys.sort().map((key) => from.get(key)?.address ?? { type: '', name: key });
   const differing = [...next.keys()].filter((k) => old.has(k) && old.get(k)?.text !== next.get(k)?.text);
   const same = resourcesOf(relabeled);
-  const hashOnly = differing.filter((k) => same.get(k)?.text === next.get(k)?.text);
+  const hashOnly = new Set(differing.filter((k) => same.get(k)?.text === next.get(k)?.text));
   const removed = sorted(
     [...old.keys()].filter((k) => !next.has(k)),
     old,
   );
   const paths = (from: ReadonlyMap<string, string>, other: ReadonlyMap<string, string>): string[] => [...from.keys()].filter((p) => !other.has(p)).sort();
   const differingFiles = [...after.keys()].filter((p) => before.has(p) && before.get(p) !== after.get(p)).sort();
-  const hashOnlyFiles = differingFiles.filter((p) => relabeled.get(p) === after.get(p));
+  const hashOnlyFiles = new Set(differingFiles.filter((p) => relabeled.get(p) === after.get(p)));
   return {
     added: sorted(
       [...next.keys()].filter((k) => !old.has(k)),
@@ -51,15 +51,15 @@ export function compareRenders(
     ),
     removed,
     changed: sorted(
-      differing.filter((k) => !hashOnly.includes(k)),
+      differing.filter((k) => !hashOnly.has(k)),
       next,
     ),
-    hashOnly: sorted(hashOnly, next),
+    hashOnly: sorted([...hashOnly], next),
     files: {
       added: paths(after, before),
       removed: paths(before, after),
-      changed: differingFiles.filter((p) => !hashOnlyFiles.includes(p)),
-      hashOnly: hashOnlyFiles,
+      changed: differingFiles.filter((p) => !hashOnlyFiles.has(p)),
+      hashOnly: [...hashOnlyFiles],
     },
     deletes: removed.map((r) => deleteCommandFor(r, project)).filter((c): c is string => c !== undefined),
   };

@@ -113,7 +113,8 @@ function matchRenames<T extends { readonly name: string }>(
     else if (!baseNames.has(from)) notes.push(`${what} ${item.name}: renamed_from names "${from}", which the base does not declare; shown as added`);
   }
   const removed = base.filter((b) => !headNames.has(b.name) && !renames.has(b.name));
-  const added = head.filter((h) => !baseNames.has(h.name) && ![...renames.values()].includes(h.name));
+  const renamedTo = new Set(renames.values());
+  const added = head.filter((h) => !baseNames.has(h.name) && !renamedTo.has(h.name));
   const byShape = (items: readonly T[], all: readonly T[], side: 'base' | 'head'): Map<string, T[]> => {
     const groups = new Map<string, T[]>();
     for (const item of items) groups.set(shape(item, all, side), [...(groups.get(shape(item, all, side)) ?? []), item]);
@@ -132,8 +133,20 @@ const settingsKey = (s: SubscriptionSettings): string =>
   JSON.stringify([s.ackDeadlineSeconds, s.minBackoffSeconds, s.maxBackoffSeconds, s.deadLetterAfterAttempts, s.messageRetentionSeconds, s.delivery, s.invoker]);
 
 function processorShape(p: ResolvedProcessor, all: readonly ResolvedProcessor[]): string {
-  const position = all.filter((q) => q.phase === p.phase).indexOf(p);
+  const position = positionsOf(all).get(p) ?? -1;
   return JSON.stringify([p.phase, position, settingsKey(p.subscription), p.dependsOn.length]);
+}
+
+const positions = new WeakMap<readonly ResolvedProcessor[], Map<ResolvedProcessor, number>>();
+
+/** Each processor's index within its phase, computed once per pipeline. */
+function positionsOf(all: readonly ResolvedProcessor[]): Map<ResolvedProcessor, number> {
+  const known = positions.get(all);
+  if (known !== undefined) return known;
+  const next = new Map<string, number>();
+  const map = new Map(all.map((p) => [p, next.set(p.phase, (next.get(p.phase) ?? -1) + 1).get(p.phase) ?? 0]));
+  positions.set(all, map);
+  return map;
 }
 
 function barrierShape(b: ResolvedBarrier, mapMember: (name: string) => string): string {
@@ -240,8 +253,10 @@ function diffProcessor(a: ResolvedProcessor, b: ResolvedProcessor, mapMember: (n
 }
 
 function setChange(label: string, before: readonly string[], after: readonly string[], out: string[]): void {
-  const added = after.filter((x) => !before.includes(x));
-  const removed = before.filter((x) => !after.includes(x));
+  const had = new Set(before);
+  const has = new Set(after);
+  const added = after.filter((x) => !had.has(x));
+  const removed = before.filter((x) => !has.has(x));
   if (added.length + removed.length > 0) out.push(`${label}: ${[...added.map((x) => `+${x}`), ...removed.map((x) => `-${x}`)].join(' ')}`);
 }
 
