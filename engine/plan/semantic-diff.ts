@@ -8,6 +8,7 @@ import type {
 } from '../config/resolved-pipeline.ts';
 import { describeBarrier, describeCoordinator, describeThreshold } from '../graph/describe.ts';
 import { planSubscriptions, type PlannedSubscription } from '../graph/subscription-plan.ts';
+import { matchRenames, type Renames } from './match-renames.ts';
 
 /** What kind of thing a change is about. */
 export type ChangeSubject = 'pipeline' | 'topic' | 'phase' | 'processor' | 'barrier' | 'coordinator' | 'subscriptions' | 'simulate';
@@ -28,40 +29,20 @@ export interface PipelineChange {
 export interface SemanticDiff {
   readonly changes: readonly PipelineChange[];
   /** Old name → new name, per kind, for every rename found. */
-  readonly renames: {
-    readonly processors: ReadonlyMap<string, string>;
-    readonly barriers: ReadonlyMap<string, string>;
-  };
+  readonly renames: Renames;
   /** `renamed_from:` entries that name nothing in the base: treated as additions, said here. */
   readonly notes: readonly string[];
 }
 
 /**
  * The semantic diff of two valid pipelines: processors, topics, phases, barriers and coordinators
- * added, removed, renamed and changed, in the words `baton validate` uses for thresholds. A processor
- * or barrier is renamed when its `renamed_from:` says so, or by shape: exactly one removed and one
- * added with the same phase, position and settings (processors) or the same topics and members
- * (barriers).
+ * added, removed, renamed (`matchRenames`) and changed, in the words `baton validate` uses for
+ * thresholds.
  */
 export function diffPipelines(base: ResolvedPipeline, head: ResolvedPipeline): SemanticDiff {
   const notes: string[] = [];
-  const processorRenames = matchRenames(
-    base.processors,
-    head.processors,
-    (p) => p.renamedFrom?.name,
-    (p, pipeline) => processorShape(p, pipeline),
-    notes,
-    'processor',
-  );
+  const { processors: processorRenames, barriers: barrierRenames } = matchRenames(base, head, notes);
   const mapMember = (name: string): string => processorRenames.get(name) ?? name;
-  const barrierRenames = matchRenames(
-    base.barriers,
-    head.barriers,
-    (b) => b.renamedFrom?.name ?? (b.target === undefined ? undefined : renamedTarget(b, processorRenames)),
-    (b, _pipeline, side) => barrierShape(b, side === 'base' ? mapMember : (n) => n),
-    notes,
-    'barrier',
-  );
   const changes: PipelineChange[] = [
     ...diffPipelineSettings(base, head),
     ...diffTopics(base.topics, head.topics),
@@ -87,70 +68,6 @@ export function diffPipelines(base: ResolvedPipeline, head: ResolvedPipeline): S
     ...diffSimulation(base, head),
   ];
   return { changes, renames: { processors: processorRenames, barriers: barrierRenames }, notes };
-}
-
-/** A dependency barrier is named after its target: it is renamed when its target is. */
-function renamedTarget(barrier: ResolvedBarrier, processorRenames: ReadonlyMap<string, string>): string | undefined {
-  for (const [from, to] of processorRenames) if (to === barrier.target) return `${from}-dependencies`;
-  return undefined;
-}
-
-function matchRenames<T extends { readonly name: string }>(
-  base: readonly T[],
-  head: readonly T[],
-  declared: (item: T) => string | undefined,
-  shape: (item: T, pipeline: readonly T[], side: 'base' | 'head') => string,
-  notes: string[],
-  what: string,
-): Map<string, string> {
-  const baseNames = new Set(base.map((b) => b.name));
-  const headNames = new Set(head.map((h) => h.name));
-  const renames = new Map<string, string>();
-  for (const item of head) {
-    const from = declared(item);
-    if (from === undefined || baseNames.has(item.name)) continue;
-    if (baseNames.has(from) && !headNames.has(from)) renames.set(from, item.name);
-    else if (!baseNames.has(from)) notes.push(`${what} ${item.name}: renamed_from names "${from}", which the base does not declare; shown as added`);
-  }
-  const removed = base.filter((b) => !headNames.has(b.name) && !renames.has(b.name));
-  const renamedTo = new Set(renames.values());
-  const added = head.filter((h) => !baseNames.has(h.name) && !renamedTo.has(h.name));
-  const byShape = (items: readonly T[], all: readonly T[], side: 'base' | 'head'): Map<string, T[]> => {
-    const groups = new Map<string, T[]>();
-    for (const item of items) groups.set(shape(item, all, side), [...(groups.get(shape(item, all, side)) ?? []), item]);
-    return groups;
-  };
-  const removedShapes = byShape(removed, base, 'base');
-  for (const [key, candidates] of byShape(added, head, 'head')) {
-    const olds = removedShapes.get(key);
-    // Only an unambiguous pair is a rename; anything else stays an addition and a removal.
-    if (candidates.length === 1 && olds?.length === 1 && olds[0] !== undefined && candidates[0] !== undefined) renames.set(olds[0].name, candidates[0].name);
-  }
-  return renames;
-}
-
-const settingsKey = (s: SubscriptionSettings): string =>
-  JSON.stringify([s.ackDeadlineSeconds, s.minBackoffSeconds, s.maxBackoffSeconds, s.deadLetterAfterAttempts, s.messageRetentionSeconds, s.delivery, s.invoker]);
-
-function processorShape(p: ResolvedProcessor, all: readonly ResolvedProcessor[]): string {
-  const position = positionsOf(all).get(p) ?? -1;
-  return JSON.stringify([p.phase, position, settingsKey(p.subscription), p.dependsOn.length]);
-}
-
-const positions = new WeakMap<readonly ResolvedProcessor[], Map<ResolvedProcessor, number>>();
-
-/** Each processor's index within its phase, computed once per pipeline. */
-function positionsOf(all: readonly ResolvedProcessor[]): Map<ResolvedProcessor, number> {
-  const known = positions.get(all);
-  if (known !== undefined) return known;
-  const next = new Map<string, number>();
-  const map = new Map(all.map((p) => [p, next.set(p.phase, (next.get(p.phase) ?? -1) + 1).get(p.phase) ?? 0]));
-  positions.set(all, map);
-  return map;
-}
-
-function barrierShape(b: ResolvedBarrier, mapMember: (name: string) => string): string {
-  return JSON.stringify([b.kind, b.listens.name, b.publishes.name, b.members.map((m) => mapMember(m.name)).sort(), b.membersPhase?.name]);
 }
 
 function diffNamed<T extends { readonly name: string }>(

@@ -33,6 +33,7 @@ describe('golden plans', () => {
       [
         'add-processor',
         'change-quorum',
+        'change-stall',
         'change-tier',
         'no-change',
         'remove-barrier',
