@@ -79,8 +79,8 @@ export function planCommand(context: CommandContext): Command {
       const { buildPlan } = await import('../plan/build-plan.ts');
       const { readPriceTable } = await import('../plan/cost.ts');
       const render = await import('../plan/render-plan.ts');
-      const { generateAll } = await import('../../generators/generate.ts');
-      const baseSide = { ...(await sideOf(baseLoad as ValidLoad)), relabeled: await generateAll({ ...baseLoad, hash: headLoad.hash }) };
+      // The base is rendered with the edit's hash: what differs from the edit's render is then a real change.
+      const baseSide = await sideOf(baseLoad as ValidLoad, headLoad.hash);
       const plan = buildPlan(file, base.label, baseSide, await sideOf(headLoad as ValidLoad), readPriceTable());
       const text =
         options.format === 'json'
@@ -95,7 +95,7 @@ export function planCommand(context: CommandContext): Command {
 
 type ValidLoad = LoadResult & { readonly pipeline: ResolvedPipeline };
 
-async function sideOf(load: ValidLoad): Promise<PlannedSide> {
+async function sideOf(load: ValidLoad, renderHash = load.hash): Promise<PlannedSide> {
   const { generateAll } = await import('../../generators/generate.ts');
   const { buildDeployModel } = await import('../../generators/deploy-model.ts');
   const model = buildDeployModel(load);
@@ -103,7 +103,7 @@ async function sideOf(load: ValidLoad): Promise<PlannedSide> {
     ...model.barriers.map((b) => ({ component: b.name, schedule: b.tick.schedule })),
     ...model.coordinators.map((c) => ({ component: c.name, schedule: c.tick.schedule })),
   ];
-  return { load, files: await generateAll(load), ticks };
+  return { load, files: await generateAll({ ...load, hash: renderHash }), ticks };
 }
 
 function usage(context: CommandContext, message: string): void {

@@ -8,10 +8,8 @@ import { diffPipelines, type PipelineChange } from './semantic-diff.ts';
 /** A pipeline that loaded without errors, with its render. */
 export interface PlannedSide {
   readonly load: LoadResult & { readonly pipeline: ResolvedPipeline };
-  /** `generateAll` of it. */
+  /** `generateAll` of it; for the base, stamped with the edit's hash, so hash-only changes can be told apart. */
   readonly files: ReadonlyMap<string, string>;
-  /** For the base: `generateAll` of it stamped with the edit's hash, so hash-only changes can be told apart. */
-  readonly relabeled?: ReadonlyMap<string, string>;
   /** Its scheduled ticks, from the deploy model. */
   readonly ticks: readonly TickSchedule[];
 }
@@ -44,7 +42,12 @@ export interface Plan {
 export function buildPlan(file: string, baseLabel: string, base: PlannedSide, head: PlannedSide, prices: PriceTable): Plan {
   const diff = diffPipelines(base.load.pipeline, head.load.pipeline);
   const effects = keysInFlight(base.load.pipeline, head.load.pipeline, diff);
-  const resources = compareRenders(base.files, base.relabeled ?? base.files, head.files, head.load.pipeline.project ?? 'PROJECT');
+  const resources = compareRenders(
+    base.files,
+    head.files,
+    { before: base.load.hash ?? '', after: head.load.hash ?? '' },
+    head.load.pipeline.project ?? 'PROJECT',
+  );
   const baseCost = estimateCost(base.load.pipeline, base.ticks, prices);
   const headCost = estimateCost(head.load.pipeline, head.ticks, prices);
   const real = resources.added.length + resources.removed.length + resources.changed.length + resources.files.changed.length;

@@ -19,31 +19,31 @@ export interface ResourceChanges {
 }
 
 /**
- * Compares two renders (`generateAll` of the base and of the edit), keeping changes that are only the
- * pipeline hash label apart from real ones: every generated file carries the hash (some inside base64
- * example bodies), so any edit — a comment included — changes them all. `relabeled` is the base
- * rendered with the edit's hash: what differs from it is a real change.
+ * Compares two renders, keeping changes that are only the pipeline hash label apart from real ones:
+ * every generated file carries the hash, so any edit — a comment included — changes them all.
+ * `relabeled` is the base rendered with the edit's hash (`hashes.after`), so whatever differs from it
+ * is a real change; what does not differ but carries the hash changed only in its label (the base
+ * render had `hashes.before` there). One render of the base instead of two: at tens of thousands of
+ * processors a render takes seconds.
  */
 export function compareRenders(
-  before: ReadonlyMap<string, string>,
   relabeled: ReadonlyMap<string, string>,
   after: ReadonlyMap<string, string>,
+  hashes: { readonly before: string; readonly after: string },
   project: string,
 ): ResourceChanges {
-  const old = resourcesOf(before);
+  const labelled = (text: string | undefined): boolean => hashes.before !== hashes.after && text !== undefined && text.includes(hashes.after);
+  const old = resourcesOf(relabeled);
   const next = resourcesOf(after);
   const sorted = (keys: string[], from: Map<string, { address: ResourceAddress }>): ResourceAddress[] =>
     keys.sort().map((key) => from.get(key)?.address ?? { type: '', name: key });
-  const differing = [...next.keys()].filter((k) => old.has(k) && old.get(k)?.text !== next.get(k)?.text);
-  const same = resourcesOf(relabeled);
-  const hashOnly = new Set(differing.filter((k) => same.get(k)?.text === next.get(k)?.text));
+  const common = [...next.keys()].filter((k) => old.has(k));
   const removed = sorted(
     [...old.keys()].filter((k) => !next.has(k)),
     old,
   );
   const paths = (from: ReadonlyMap<string, string>, other: ReadonlyMap<string, string>): string[] => [...from.keys()].filter((p) => !other.has(p)).sort();
-  const differingFiles = [...after.keys()].filter((p) => before.has(p) && before.get(p) !== after.get(p)).sort();
-  const hashOnlyFiles = new Set(differingFiles.filter((p) => relabeled.get(p) === after.get(p)));
+  const commonFiles = [...after.keys()].filter((p) => relabeled.has(p)).sort();
   return {
     added: sorted(
       [...next.keys()].filter((k) => !old.has(k)),
@@ -51,15 +51,18 @@ export function compareRenders(
     ),
     removed,
     changed: sorted(
-      differing.filter((k) => !hashOnly.has(k)),
+      common.filter((k) => old.get(k)?.text !== next.get(k)?.text),
       next,
     ),
-    hashOnly: sorted([...hashOnly], next),
+    hashOnly: sorted(
+      common.filter((k) => old.get(k)?.text === next.get(k)?.text && labelled(next.get(k)?.text)),
+      next,
+    ),
     files: {
-      added: paths(after, before),
-      removed: paths(before, after),
-      changed: differingFiles.filter((p) => !hashOnlyFiles.has(p)),
-      hashOnly: [...hashOnlyFiles],
+      added: paths(after, relabeled),
+      removed: paths(relabeled, after),
+      changed: commonFiles.filter((p) => relabeled.get(p) !== after.get(p)),
+      hashOnly: commonFiles.filter((p) => relabeled.get(p) === after.get(p) && labelled(after.get(p))),
     },
     deletes: removed.map((r) => deleteCommandFor(r, project)).filter((c): c is string => c !== undefined),
   };
