@@ -32,6 +32,7 @@ export interface ProcessorSpec {
   service?: string;
   depends_on?: string[];
   subscription?: SubscriptionSpec;
+  renamed_from?: string;
 }
 
 /** A phase as written. */
@@ -49,6 +50,7 @@ export type ThresholdSpec = 'all' | { count?: number; required?: string[]; quoru
 
 /** A barrier as written. */
 export interface BarrierSpec {
+  renamed_from?: string;
   description?: string;
   function?: string;
   listens: string;

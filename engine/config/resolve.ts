@@ -111,6 +111,7 @@ export function resolve(spec: PipelineSpec): ResolvedPipeline {
         dependsOn,
         dependencyBarrier,
         subscription: mergeSubscription(phaseSubscription, processor.subscription, [...path, 'subscription']),
+        ...(processor.renamed_from === undefined ? {} : { renamedFrom: ref(processor.renamed_from, [...path, 'renamed_from']) }),
         path: objectPath,
       });
     });
@@ -161,6 +162,7 @@ export function resolve(spec: PipelineSpec): ResolvedPipeline {
       countsAsComplete: barrier.counts_as_complete ?? countsAsComplete,
       publishes: ref(barrier.publishes, [...path, 'publishes']),
       target: undefined,
+      ...(barrier.renamed_from === undefined ? {} : { renamedFrom: ref(barrier.renamed_from, [...path, 'renamed_from']) }),
       path,
     };
   });

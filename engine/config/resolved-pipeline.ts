@@ -62,6 +62,8 @@ export interface ResolvedProcessor {
   /** The dependency barrier that starts this processor, when it has same-phase dependencies. */
   readonly dependencyBarrier: string | undefined;
   readonly subscription: SubscriptionSettings;
+  /** `renamed_from:` — the name it had before a rename, for `baton plan` (checked by graph/renamed-from). */
+  readonly renamedFrom?: Ref;
   readonly path: DocPath;
 }
 
@@ -121,6 +123,8 @@ export interface ResolvedBarrier {
   readonly publishes: Ref;
   /** For dependency barriers: the one processor the trigger starts. */
   readonly target: string | undefined;
+  /** `renamed_from:` — the name it had before a rename, for `baton plan` (checked by graph/renamed-from). */
+  readonly renamedFrom?: Ref;
   readonly path: DocPath;
 }
 

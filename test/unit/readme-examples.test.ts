@@ -51,6 +51,34 @@ const producers: Record<string, () => Promise<string>> = {
     const barrier = lines.findIndex((l) => l.trimStart().startsWith('phase2-to-phase3:'));
     return [lines.find((l) => /^\s+2\. raw\b/.test(l)), lines[barrier], lines[barrier + 1]].join('\n');
   },
+  /** What `baton plan` says the same edit means, and what it does to keys in flight. */
+  async 'plan-add-processor'() {
+    const file = editedPipeline('plan-add-processor', (text) =>
+      text.replace('    processors:\n      - bdl_player_boxscores\n', '    processors:\n      - nbac_box_score_v3\n      - bdl_player_boxscores\n'),
+    );
+    const { code, stdout } = await runCli('plan', file, '--base', join(root, 'pipeline.yaml'));
+    expect(code).toBe(1);
+    const lines = stdout.split('\n');
+    return lines
+      .slice(
+        lines.findIndex((l) => l.startsWith('What the edit means')),
+        lines.findIndex((l) => l.startsWith('Resources:')) + 1,
+      )
+      .join('\n');
+  },
+  /** The monthly cost estimate of pipeline.yaml (planned against itself: no change). */
+  async 'plan-cost'() {
+    const file = join(root, 'pipeline.yaml');
+    const { code, stdout } = await runCli('plan', file, '--base', file);
+    expect(code).toBe(0);
+    const lines = stdout.split('\n');
+    return lines
+      .slice(
+        lines.findIndex((l) => l.startsWith('Monthly cost estimate')),
+        lines.findIndex((l) => l.startsWith('  total:')) + 1,
+      )
+      .join('\n');
+  },
 };
 
 /** An example block, possibly indented (inside a list item): indent, name, language, body. */

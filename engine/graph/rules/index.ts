@@ -13,6 +13,7 @@ import { modeCasesUncovered } from './mode-cases-uncovered.ts';
 import { modesNeedDateKey } from './modes-need-date-key.ts';
 import { phaseTrigger } from './phase-trigger.ts';
 import { pushWithoutInvoker } from './push-without-invoker.ts';
+import { renamedFrom } from './renamed-from.ts';
 import { subscriptionSettings } from './subscription-settings.ts';
 import { thresholdUnreachable } from './threshold-unreachable.ts';
 import { topicNoPublisher } from './topic-no-publisher.ts';
@@ -48,4 +49,5 @@ export const GRAPH_RULES: readonly GraphRule[] = [
   dlqDisabledWithoutReason,
   coordinatorWithoutCompletionTopic,
   subscriptionSettings,
+  renamedFrom,
 ];
