@@ -1,4 +1,4 @@
-import type { DeadlineSnapshot, KeyState, MemberRecord, ThresholdSnapshot } from '../ports/state-store.ts';
+import { tallyOf, type DeadlineSnapshot, type KeyState, type KeyTally, type MemberRecord, type ThresholdSnapshot } from '../ports/state-store.ts';
 import type { TriggerReason } from './envelope.ts';
 
 /** Where a key stands against its snapshotted expectations. */
@@ -63,6 +63,9 @@ export function summarizeMembers(state: KeyState): MemberSummary {
   };
 }
 
+/** Why a key fires, without the member lists: what a decision needs before it reads the members. */
+export type FiringRule = Pick<Firing, 'reason' | 'tier'>;
+
 /**
  * Decides whether a key fires at `now`: the threshold (every required member and `needed` counted),
  * else the first elapsed deadline tier whose `minMembers` is met and — unless the tier says
@@ -70,18 +73,25 @@ export function summarizeMembers(state: KeyState): MemberSummary {
  * which. Pure, so a store may call it inside its transaction.
  */
 export function evaluateThreshold(state: KeyState, now: number): Firing | undefined {
-  const summary = summarizeMembers(state);
-  const { snapshot } = state;
-  const requiredMet = snapshot.threshold.required.every((m) => summary.completed.includes(m));
-  if (summary.missing.length === 0 && snapshot.expected.length > 0) return { ...summary, reason: 'all_complete', tier: undefined };
-  if (snapshot.threshold.kind !== 'all' && requiredMet && summary.completed.length >= summary.needed && summary.completed.length > 0) {
-    return { ...summary, reason: snapshot.threshold.kind, tier: undefined };
-  }
+  const rule = firingOf(tallyOf(state.snapshot, state.members), now);
+  return rule && { ...summarizeMembers(state), ...rule };
+}
+
+/**
+ * The same decision as `evaluateThreshold`, on a key's tally alone (counts, not records): a store keeps
+ * the tally as completions arrive, so a key that does not fire yet costs the same at 5 or 500 members.
+ */
+export function firingOf(tally: KeyTally, now: number): FiringRule | undefined {
+  const { snapshot, counted } = tally;
+  const requiredMet = tally.requiredCounted === new Set(snapshot.threshold.required).size;
+  if (counted === new Set(snapshot.expected).size && snapshot.expected.length > 0) return { reason: 'all_complete', tier: undefined };
+  const needed = neededMembers(snapshot.threshold, snapshot.expected.length);
+  if (snapshot.threshold.kind !== 'all' && requiredMet && counted >= needed && counted > 0) return { reason: snapshot.threshold.kind, tier: undefined };
   const elapsed = now - snapshot.firstCompletionAt;
-  const index = snapshot.deadlines.findIndex((tier) => elapsed >= tier.afterMs && tierHolds(tier, summary.completed.length, requiredMet));
+  const index = snapshot.deadlines.findIndex((tier) => elapsed >= tier.afterMs && tierHolds(tier, counted, requiredMet));
   const tier = snapshot.deadlines[index];
   if (tier === undefined) return undefined;
-  return { ...summary, reason: 'deadline', tier: { tier: index + 1, after: tier.after } };
+  return { reason: 'deadline', tier: { tier: index + 1, after: tier.after } };
 }
 
 /** Whether an elapsed tier may fire: its minimum (never zero) counted, and the required members unless it ignores them. */

@@ -7,12 +7,15 @@ import {
   type BatchState,
   type KeySnapshot,
   type KeyState,
+  type KeyTally,
   type MemberRecord,
   type OpenBatchResult,
   type StateStore,
   type TriggerDecision,
   type TriggerDraft,
   type TriggerRecord,
+  type TriggerRule,
+  tallyOf,
 } from '../../ports/state-store.ts';
 import type { Clock } from '../../ports/clock.ts';
 import { SystemClock } from '../../runtime/system-clock.ts';
@@ -57,6 +60,10 @@ interface TriggerDoc {
  *   decides. No trigger is lost because every completion records its member *before* it decides and
  *   Firestore queries are strongly consistent, so the last completion's decision sees every member.
  *   The stored trigger is the one evaluated by the winner, on a state in which the threshold held.
+ *   The trigger document is written twice in its life: created by the winner, marked published by the
+ *   winner (or, if the winner died in between, by a tick's flush). A loser, or a later caller that finds
+ *   the trigger decided, neither publishes nor marks it (`TriggerOutbox.deliver`), so hundreds of
+ *   concurrent completions of one key never turn it into a hot document.
  * - `completeBatch` is the same create on the batch's slot in `triggers/`; superseding a batch fills
  *   that slot with a marker in the same transaction that opens the new batch, so a superseded batch
  *   can never complete. Only `openBatch` (once per coordinator trigger) uses a transaction: it reads the
@@ -164,13 +171,16 @@ export class FirestoreStateStore implements StateStore {
     return keys.filter((key) => !fired.has(key)).sort();
   }
 
-  decideTrigger(barrier: string, key: string, evaluate: (state: KeyState) => TriggerDraft | undefined): Promise<TriggerDecision> {
+  decideTrigger(barrier: string, key: string, rule: TriggerRule): Promise<TriggerDecision> {
     return this.rounds.run(JSON.stringify([barrier, key]), async (round) => {
       const state = round.key;
       if (state === undefined) return { trigger: undefined, created: false };
       const existing = round.decided ?? state.trigger;
       if (existing !== undefined) return { trigger: existing, created: false };
-      const draft = evaluate(state);
+      // The round read every member already; the tally is counted from them, once per round.
+      round.tally ??= tallyOf(state.snapshot, state.members);
+      if (!rule.fires(round.tally)) return { trigger: undefined, created: false };
+      const draft = rule.draft(state);
       if (draft === undefined) return { trigger: undefined, created: false };
       const decision = await this.createTrigger({ ...draft, emitter: barrier, scope: key, publishedAt: undefined }, state.snapshot.firstCompletionAt);
       round.decided = decision.trigger;
@@ -295,9 +305,10 @@ export class FirestoreStateStore implements StateStore {
   }
 }
 
-/** What one decision round shares: the key as read, and a trigger decided earlier in the round. */
+/** What one decision round shares: the key as read, its tally, and a trigger decided earlier in the round. */
 interface RoundState {
   readonly key: KeyState | undefined;
+  tally?: KeyTally;
   decided: TriggerRecord | undefined;
 }
 
