@@ -71,8 +71,12 @@ interface TriggerDoc {
  */
 export class FirestoreStateStore implements StateStore {
   private readonly c: Collections;
-  /** Snapshots never change once stored, so each process reads one at most once. */
-  private readonly snapshots = new Map<string, KeySnapshot>();
+  /**
+   * Snapshots never change once stored, so each process creates or reads one at most once; concurrent
+   * callers share the one request in flight (a burst of a key's first completions used to send one
+   * `create()` each to the key's document: a hot document at the key's first moment, issue 11).
+   */
+  private readonly snapshots = new Map<string, Promise<KeySnapshot | undefined>>();
   private readonly rounds: DecisionRounds<RoundState, TriggerDecision>;
   private readonly clock: Clock;
   private readonly clockProbe: DocumentReference;
@@ -116,18 +120,12 @@ export class FirestoreStateStore implements StateStore {
   }
 
   async openKey(snapshot: KeySnapshot): Promise<KeySnapshot> {
-    const id = docId(snapshot.barrier, snapshot.key);
-    const known = this.snapshots.get(id);
-    if (known !== undefined) return known;
-    const ref = this.c.keys.doc(id);
-    const stored = (await createOnce(
-      ref,
-      { barrier: snapshot.barrier, key: snapshot.key, json: JSON.stringify(snapshot) },
-      expiryFrom(snapshot.firstCompletionAt),
-    ))
-      ? snapshot
-      : recordOf<KeySnapshot>((await ref.get()).data());
-    this.snapshots.set(id, stored);
+    const stored = await this.snapshotOnce(snapshot.barrier, snapshot.key, async (ref) =>
+      (await createOnce(ref, { barrier: snapshot.barrier, key: snapshot.key, json: JSON.stringify(snapshot) }, expiryFrom(snapshot.firstCompletionAt)))
+        ? snapshot
+        : recordOf<KeySnapshot>((await ref.get()).data()),
+    );
+    if (stored === undefined) throw new Error(`key ${snapshot.barrier} × ${snapshot.key} was not stored`);
     return stored;
   }
 
@@ -139,26 +137,40 @@ export class FirestoreStateStore implements StateStore {
   }
 
   /** A key's snapshot: cached once read (it never changes), else read from its document. */
-  private async snapshotOf(barrier: string, key: string): Promise<KeySnapshot | undefined> {
+  private snapshotOf(barrier: string, key: string): Promise<KeySnapshot | undefined> {
+    return this.snapshotOnce(barrier, key, async (ref) => {
+      const doc = await ref.get();
+      return doc.exists ? recordOf<KeySnapshot>(doc.data()) : undefined;
+    });
+  }
+
+  /**
+   * The key's snapshot from this process's cache, or from `load` — one `load` in flight per key, shared by
+   * every caller. A failed load, or a key not stored yet, is not cached: the next caller tries again.
+   */
+  private snapshotOnce(barrier: string, key: string, load: (ref: DocumentReference) => Promise<KeySnapshot | undefined>): Promise<KeySnapshot | undefined> {
     const id = docId(barrier, key);
     const known = this.snapshots.get(id);
     if (known !== undefined) return known;
-    const doc = await this.c.keys.doc(id).get();
-    if (!doc.exists) return undefined;
-    const stored = recordOf<KeySnapshot>(doc.data());
-    this.snapshots.set(id, stored);
-    return stored;
+    const loading = load(this.c.keys.doc(id));
+    this.snapshots.set(id, loading);
+    const forget = () => {
+      if (this.snapshots.get(id) === loading) this.snapshots.delete(id);
+    };
+    loading.then((stored) => stored === undefined && forget(), forget);
+    return loading;
   }
 
   async readKey(barrier: string, key: string): Promise<KeyState | undefined> {
-    const [snapshotDoc, members, trigger] = await Promise.all([
-      this.c.keys.doc(docId(barrier, key)).get(),
+    // The snapshot comes from this process's cache once known: a decision round reads members and trigger only.
+    const [snapshot, members, trigger] = await Promise.all([
+      this.snapshotOf(barrier, key),
       this.membersOf(barrier, key).get(),
       this.c.triggers.doc(docId(barrier, key)).get(),
     ]);
-    if (!snapshotDoc.exists) return undefined;
+    if (snapshot === undefined) return undefined;
     return {
-      snapshot: recordOf<KeySnapshot>(snapshotDoc.data()),
+      snapshot,
       members: inCreationOrder(members.docs).map((d) => recordOf<MemberRecord>(d.data())),
       trigger: triggerOf(trigger),
     };
