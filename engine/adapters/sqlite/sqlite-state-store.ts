@@ -29,9 +29,6 @@ CREATE TABLE IF NOT EXISTS barrier_members (
   barrier TEXT NOT NULL, key TEXT NOT NULL, member TEXT NOT NULL, execution_id TEXT NOT NULL, record TEXT NOT NULL,
   PRIMARY KEY (barrier, key, member, execution_id)
 );
-CREATE TABLE IF NOT EXISTS barrier_counted (
-  barrier TEXT NOT NULL, key TEXT NOT NULL, member TEXT NOT NULL, PRIMARY KEY (barrier, key, member)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS triggers (
   emitter TEXT NOT NULL, scope TEXT NOT NULL, topic TEXT NOT NULL, message TEXT NOT NULL, reason TEXT NOT NULL,
   decided_at INTEGER NOT NULL, published_at INTEGER,
@@ -168,7 +165,6 @@ export class SqliteStateStore implements StateStore {
       }[];
       for (const { barrier, key } of keys) {
         this.sql('DELETE FROM barrier_members WHERE barrier = ? AND key = ?').run(barrier, key);
-        this.sql('DELETE FROM barrier_counted WHERE barrier = ? AND key = ?').run(barrier, key);
         this.sql('DELETE FROM triggers WHERE emitter = ? AND scope = ?').run(barrier, key);
         this.sql('DELETE FROM barrier_keys WHERE barrier = ? AND key = ?').run(barrier, key);
       }
@@ -276,16 +272,20 @@ export class SqliteStateStore implements StateStore {
     const snapshot = this.storedSnapshot(barrier, key);
     if (snapshot === undefined) throw new Error(`recordMember before openKey for ${barrier} × ${key}`);
     const weight = tallyWeight(snapshot, record);
-    if (
-      weight !== 'none' &&
-      this.sql('INSERT OR IGNORE INTO barrier_counted (barrier, key, member) VALUES (?, ?, ?)').run(barrier, key, record.member).changes === 1
-    ) {
-      this.sql('UPDATE barrier_keys SET counted = counted + 1, required_counted = required_counted + ? WHERE barrier = ? AND key = ?').run(
-        weight === 'required' ? 1 : 0,
-        barrier,
-        key,
-      );
-    }
+    if (weight === 'none') return true;
+    // The member counts for the first time unless another of its records (usually none; a retry) counts already.
+    const others = this.sql('SELECT record FROM barrier_members WHERE barrier = ? AND key = ? AND member = ? AND execution_id <> ?').all(
+      barrier,
+      key,
+      record.member,
+      record.executionId,
+    ) as { record: string }[];
+    if (others.some((other) => tallyWeight(snapshot, JSON.parse(other.record) as MemberRecord) !== 'none')) return true;
+    this.sql('UPDATE barrier_keys SET counted = counted + 1, required_counted = required_counted + ? WHERE barrier = ? AND key = ?').run(
+      weight === 'required' ? 1 : 0,
+      barrier,
+      key,
+    );
     return true;
   }
 
@@ -390,15 +390,11 @@ export class SqliteStateStore implements StateStore {
     const keys = this.sql('SELECT barrier, key, snapshot FROM barrier_keys').all() as { barrier: string; key: string; snapshot: string }[];
     for (const { barrier, key, snapshot: text } of keys) {
       const snapshot = JSON.parse(text) as KeySnapshot;
-      const members = this.sql('SELECT member, record FROM barrier_members WHERE barrier = ? AND key = ?').all(barrier, key) as {
-        member: string;
-        record: string;
-      }[];
-      const records = members.map((m) => JSON.parse(m.record) as MemberRecord);
-      for (const record of records)
-        if (tallyWeight(snapshot, record) !== 'none')
-          this.sql('INSERT OR IGNORE INTO barrier_counted (barrier, key, member) VALUES (?, ?, ?)').run(barrier, key, record.member);
-      const tally = tallyOf(snapshot, records);
+      const members = this.sql('SELECT record FROM barrier_members WHERE barrier = ? AND key = ?').all(barrier, key) as { record: string }[];
+      const tally = tallyOf(
+        snapshot,
+        members.map((m) => JSON.parse(m.record) as MemberRecord),
+      );
       this.sql('UPDATE barrier_keys SET counted = ?, required_counted = ? WHERE barrier = ? AND key = ?').run(
         tally.counted,
         tally.requiredCounted,

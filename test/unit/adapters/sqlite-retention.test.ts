@@ -68,12 +68,12 @@ describe('SQLite retention sweep (issue 16 #7)', () => {
     expect(store.sweepExpired(2)).toEqual({ keys: 1, batches: 0 });
     expect(await store.readKey('b', '2026-01-01')).toBeUndefined();
     expect(await store.readKey('b', '2026-01-21')).toMatchObject({ members: [{ member: 'm1' }], trigger: { scope: '2026-01-21' } });
-    expect([count(db, 'barrier_keys'), count(db, 'barrier_members'), count(db, 'barrier_counted'), count(db, 'triggers')]).toEqual([1, 1, 1, 1]);
+    expect([count(db, 'barrier_keys'), count(db, 'barrier_members'), count(db, 'triggers')]).toEqual([1, 1, 1]);
 
     // Opening the database runs the sweep: 20 days later the last key has expired too.
     clock.advance(20 * DAY);
     new SqliteStateStore(db, clock);
-    expect([count(db, 'barrier_keys'), count(db, 'barrier_members'), count(db, 'barrier_counted'), count(db, 'triggers')]).toEqual([0, 0, 0, 0]);
+    expect([count(db, 'barrier_keys'), count(db, 'barrier_members'), count(db, 'triggers')]).toEqual([0, 0, 0]);
   });
 
   it('deletes settled bus messages older than the retention when the database opens, never a pending delivery', async () => {
