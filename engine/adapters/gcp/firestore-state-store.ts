@@ -18,6 +18,7 @@ import {
   tallyOf,
 } from '../../ports/state-store.ts';
 import type { Clock } from '../../ports/clock.ts';
+import { TransientError } from '../../runtime/errors.ts';
 import { SystemClock } from '../../runtime/system-clock.ts';
 import { DecisionRounds } from './decision-rounds.ts';
 import { FIRESTORE_SUBCOLLECTIONS, TTL_FIELD } from '../../config/conventions.ts';
@@ -120,12 +121,13 @@ export class FirestoreStateStore implements StateStore {
   }
 
   async openKey(snapshot: KeySnapshot): Promise<KeySnapshot> {
-    const stored = await this.snapshotOnce(snapshot.barrier, snapshot.key, async (ref) =>
+    const create = async (ref: DocumentReference): Promise<KeySnapshot> =>
       (await createOnce(ref, { barrier: snapshot.barrier, key: snapshot.key, json: JSON.stringify(snapshot) }, expiryFrom(snapshot.firstCompletionAt)))
         ? snapshot
-        : recordOf<KeySnapshot>((await ref.get()).data()),
-    );
-    if (stored === undefined) throw new Error(`key ${snapshot.barrier} × ${snapshot.key} was not stored`);
+        : recordOf<KeySnapshot>((await ref.get()).data());
+    // A read of the key in flight when this call joined it may find no key yet (it is then forgotten): create it then.
+    const stored = (await this.snapshotOnce(snapshot.barrier, snapshot.key, create)) ?? (await this.snapshotOnce(snapshot.barrier, snapshot.key, create));
+    if (stored === undefined) throw new TransientError(`key ${snapshot.barrier} × ${snapshot.key} could not be opened`);
     return stored;
   }
 

@@ -19,6 +19,7 @@ import {
 } from '../../ports/state-store.ts';
 import { RETENTION_MS, SQLITE_SWEEP_LIMIT } from '../../config/conventions.ts';
 import type { Clock } from '../../ports/clock.ts';
+import { TransientError } from '../../runtime/errors.ts';
 import { SystemClock } from '../../runtime/system-clock.ts';
 import { prepared, type SqliteDatabase, type SqliteTransaction, type Statement } from './open-sqlite-database.ts';
 
@@ -270,7 +271,8 @@ export class SqliteStateStore implements StateStore {
     );
     if (inserted.changes === 0) return false;
     const snapshot = this.storedSnapshot(barrier, key);
-    if (snapshot === undefined) throw new Error(`recordMember before openKey for ${barrier} × ${key}`);
+    // Only if the key was swept (retention) since its openKey: redelivered, the completion opens it again.
+    if (snapshot === undefined) throw new TransientError(`key ${barrier} × ${key} is not open (recordMember before openKey)`);
     const weight = tallyWeight(snapshot, record);
     if (weight === 'none') return true;
     // The member counts for the first time unless another of its records (usually none; a retry) counts already.
