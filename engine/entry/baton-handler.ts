@@ -257,8 +257,8 @@ export class BatonHandler {
   }
 
   /**
-   * One line for every trigger put on the bus (#16.10), whatever put it there: `decided` now,
-   * `recovered on redelivery` after a crash between decide and publish, or `re-published by tick`.
+   * One line for every trigger put on the bus (#16.10), whatever put it there: `decided` now, or
+   * `re-published by tick` after a crash (or a failed publish) between decide and publish.
    * Counting these lines counts the triggers published; `*.fired` lines count decisions.
    */
   private logPublished({ trigger, why }: TriggerPublication, context: LogFields): void {

@@ -69,6 +69,52 @@ export interface TriggerRecord {
   readonly publishedAt: number | undefined;
 }
 
+/**
+ * What a key's threshold needs, kept by the store as completions are recorded, so that deciding a key
+ * reads one row instead of every member record (issue 11): the decision's cost does not grow with the
+ * key's members. Derived only from the snapshot and the records (`tallyOf`), never stored apart from them
+ * in a way a crash could split (SQLite updates it in the transaction that inserts the record).
+ */
+export interface KeyTally {
+  readonly snapshot: KeySnapshot;
+  /** Expected members with at least one completion in a counting status (`countsAsComplete`). */
+  readonly counted: number;
+  /** Of those, the ones the snapshot's threshold requires. */
+  readonly requiredCounted: number;
+}
+
+/**
+ * How a barrier decides a key, in two steps: `fires` on the tally at every decision (cheap), `draft` on
+ * the full state only when `fires` holds — the members' names, lineage and entity union are read once,
+ * when the key fires, not on every completion.
+ */
+export interface TriggerRule {
+  /** Whether the key fires now, judged on its tally alone. Pure and synchronous. */
+  fires(tally: KeyTally): boolean;
+  /** The trigger to store, from the key's full state; called only when `fires` held, inside the deciding transaction. Pure and synchronous. */
+  draft(state: KeyState): TriggerDraft | undefined;
+}
+
+/**
+ * What a newly recorded completion adds to its key's tally, if its member had not counted yet: nothing
+ * (a status that does not count, or not an expected member), a counted member, or a counted required one.
+ */
+export function tallyWeight(snapshot: KeySnapshot, record: Pick<MemberRecord, 'member' | 'status'>): 'none' | 'counted' | 'required' {
+  if (!snapshot.countsAsComplete.includes(record.status) || !snapshot.expected.includes(record.member)) return 'none';
+  return snapshot.threshold.required.includes(record.member) ? 'required' : 'counted';
+}
+
+/** A key's tally from all its records: for a store that reads them anyway, and to build tallies for keys stored before tallies existed. */
+export function tallyOf(snapshot: KeySnapshot, members: readonly Pick<MemberRecord, 'member' | 'status'>[]): KeyTally {
+  const counted = new Map<string, 'counted' | 'required'>();
+  for (const record of members) {
+    const weight = tallyWeight(snapshot, record);
+    if (weight !== 'none') counted.set(record.member, weight);
+  }
+  const requiredCounted = [...counted.values()].filter((w) => w === 'required').length;
+  return { snapshot, counted: counted.size, requiredCounted };
+}
+
 /** What an evaluation returns when it decides to fire. */
 export type TriggerDraft = Omit<TriggerRecord, 'emitter' | 'scope' | 'publishedAt'>;
 
@@ -166,9 +212,12 @@ export interface OpenBatchResult {
  * Invariants every adapter keeps (checked by `test/contract/state-store.contract.ts`):
  * - `openKey` is create-if-absent: the first snapshot for a barrier × key wins and is returned to all.
  * - `recordMember` is idempotent per (barrier, key, member, executionId); it returns whether it was new.
- * - `decideTrigger` runs `evaluate` on the key's current state and stores its draft only if no
- *   trigger exists for the barrier × key, atomically with reading that state (a unique insert in the
- *   same transaction). Under any concurrency exactly one call sees `created: true`.
+ * - `recordMember` keeps the key's `KeyTally` in step with its records (atomically with the insert).
+ * - `decideTrigger` returns an existing trigger as is; otherwise asks `rule.fires` on the key's current
+ *   tally and, only if it holds, runs `rule.draft` on the key's full state and stores the draft — only
+ *   if no trigger exists for the barrier × key, atomically with reading that state (a unique insert in
+ *   the same transaction). Under any concurrency exactly one call sees `created: true`, and only that
+ *   caller publishes it (`TriggerOutbox.deliver`); the others leave it to the tick's `flush`.
  * - A decided trigger stays until `markPublished`; `listUnpublished` returns it so it is re-published.
  * - At most one batch per coordinator × key is active, and it is the newest opened (`isNewerBatch`).
  *   `openBatch` is create-if-absent on the batch id; a batch no newer than the newest one already
@@ -177,7 +226,7 @@ export interface OpenBatchResult {
  * - `recordBatchItem` is idempotent per (batch, entity, executionId): a redelivery is absorbed, a new
  *   execution of an entity is a new record. `completeBatch` is fire-once like `decideTrigger` and only
  *   for an active batch, which it marks completed in the same transaction.
- * - `evaluate` callbacks are synchronous and pure; adapters may call them inside a transaction.
+ * - `evaluate` callbacks and `TriggerRule` methods are synchronous and pure; adapters may call them inside a transaction.
  * - `now()` is the store's time, the one time base of every time a deadline or stall is measured from
  *   (`firstCompletionAt`, `recordedAt`, `createdAt`, `lastProgressAt`) and of the `now` they are
  *   evaluated at (#16.6): an instance whose own clock is off neither records nor evaluates with it.
@@ -197,7 +246,7 @@ export interface StateStore {
   /** Keys of a barrier; with `openOnly`, those that have not fired. */
   listKeys(barrier: string, openOnly: boolean): Promise<string[]>;
   /** Fire-once decision for a barrier × key (see the interface invariants). */
-  decideTrigger(barrier: string, key: string, evaluate: (state: KeyState) => TriggerDraft | undefined): Promise<TriggerDecision>;
+  decideTrigger(barrier: string, key: string, rule: TriggerRule): Promise<TriggerDecision>;
   /** Records that a decided trigger reached the bus. Idempotent. */
   markPublished(emitter: string, scope: string, at: number): Promise<void>;
   /** Decided triggers not yet marked published, optionally for one emitter. */

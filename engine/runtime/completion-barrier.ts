@@ -6,7 +6,7 @@ import type { EntityId, KeySnapshot, KeyState, MemberRecord, StateStore, Thresho
 import { checkKey } from './check-key.ts';
 import { buildEnvelope, ENVELOPE_TYPES, expectType, parseMessage, TARGET_ATTRIBUTE, toMessage, type Envelope, type TriggerData } from './envelope.ts';
 import { UnknownMemberError } from './errors.ts';
-import { evaluateThreshold, nextDeadline, summarizeMembers, type MemberSummary } from './evaluate-threshold.ts';
+import { evaluateThreshold, firingOf, nextDeadline, summarizeMembers, type MemberSummary } from './evaluate-threshold.ts';
 import { selectProfile } from './select-profile.ts';
 import { emptyTickReport, mergeTickReport, tickFailure, type TickReport, type TriggerPublication } from './tick-report.ts';
 import { TriggerOutbox } from './trigger-outbox.ts';
@@ -29,7 +29,7 @@ export interface BarrierOutcome {
   readonly outcome: 'recorded' | 'duplicate' | 'ignored';
   /** The trigger, when this call decided it. */
   readonly fired: TriggerRecord | undefined;
-  /** The trigger this call put on the bus, and why: decided now, or recovered after a crash between decide and publish (#16.10). */
+  /** The trigger this call put on the bus (#16.10): only the call that decided it publishes it. */
   readonly published: TriggerPublication | undefined;
 }
 
@@ -123,7 +123,7 @@ export class CompletionBarrier {
       incremental: data.metadata?.is_incremental,
     };
     const recorded = await store.recordMember(generation, data.key, record);
-    const result = await this.decide(generation, data.key, await store.now(), 'recovered on redelivery');
+    const result = await this.decide(generation, data.key, await store.now());
     return { outcome: recorded ? 'recorded' : 'duplicate', ...result };
   }
 
@@ -138,7 +138,7 @@ export class CompletionBarrier {
     for (const generation of this.generationNames()) {
       for (const key of await this.options.store.listKeys(generation, true)) {
         try {
-          const result = await this.decide(generation, key, now, 're-published by tick');
+          const result = await this.decide(generation, key, now);
           if (result.fired) report.fired.push(result.fired);
           if (result.published) report.published.push(result.published);
         } catch (error) {
@@ -175,18 +175,18 @@ export class CompletionBarrier {
     return generations.sort((a, b) => a.snapshot.firstCompletionAt - b.snapshot.firstCompletionAt);
   }
 
-  /** Decides a key's generation and delivers its trigger; `recovery` names a publish of a trigger decided earlier. */
-  private async decide(
-    generation: string,
-    key: string,
-    now: number,
-    recovery: 'recovered on redelivery' | 're-published by tick',
-  ): Promise<Omit<BarrierOutcome, 'outcome'>> {
-    const decision = await this.options.store.decideTrigger(generation, key, (state) => this.draft(state, now));
-    const trigger = decision.trigger;
-    const delivered = trigger !== undefined && (await this.outbox.deliver(trigger));
-    const published = delivered ? { trigger, why: decision.created ? ('decided' as const) : recovery } : undefined;
-    return { fired: decision.created ? trigger : undefined, published };
+  /**
+   * Decides a key's generation and, when this call decided it, publishes its trigger. A trigger decided
+   * earlier is left alone: its decider publishes it, or — if the decider died in between — the tick's
+   * `flush` does (one recovery path, so a round of concurrent deciders writes the trigger twice: create, mark).
+   */
+  private async decide(generation: string, key: string, now: number): Promise<Omit<BarrierOutcome, 'outcome'>> {
+    const decision = await this.options.store.decideTrigger(generation, key, {
+      fires: (tally) => firingOf(tally, now) !== undefined,
+      draft: (state) => this.draft(state, now),
+    });
+    const published = await this.outbox.deliver(decision);
+    return { fired: decision.created ? decision.trigger : undefined, published };
   }
 
   /**

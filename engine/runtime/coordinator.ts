@@ -212,7 +212,7 @@ export class Coordinator {
 
   private async complete(batchId: string, now: number): Promise<TriggerRecord | undefined> {
     const decision = await this.options.store.completeBatch(batchId, (state) => this.draft(state, now));
-    if (decision.trigger) await this.outbox.deliver(decision.trigger);
+    await this.outbox.deliver(decision);
     return decision.created ? decision.trigger : undefined;
   }
 

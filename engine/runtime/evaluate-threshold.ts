@@ -1,4 +1,12 @@
-import type { DeadlineSnapshot, KeySnapshot, KeyState, MemberRecord, ThresholdSnapshot } from '../ports/state-store.ts';
+import {
+  tallyOf,
+  type DeadlineSnapshot,
+  type KeySnapshot,
+  type KeyState,
+  type KeyTally,
+  type MemberRecord,
+  type ThresholdSnapshot,
+} from '../ports/state-store.ts';
 import type { TriggerReason } from './envelope.ts';
 
 /** Where a key stands against its snapshotted expectations. */
@@ -65,6 +73,9 @@ export function summarizeMembers(state: KeyState): MemberSummary {
   };
 }
 
+/** Why a key fires, without the member lists: what a decision needs before it reads the members. */
+export type FiringRule = Pick<Firing, 'reason' | 'tier'>;
+
 /**
  * Decides whether a key fires at `now`: the threshold (every required member and `needed` counted),
  * else the first elapsed deadline tier whose `minMembers` is met and — unless the tier says
@@ -72,22 +83,28 @@ export function summarizeMembers(state: KeyState): MemberSummary {
  * which. Pure, so a store may call it inside its transaction.
  */
 export function evaluateThreshold(state: KeyState, now: number): Firing | undefined {
-  const { snapshot } = state;
-  // Every completion is evaluated; until enough are recorded to fire any way, skip the summary (linear
-  // in members), so a barrier of thousands of members does not do quadratic work before it fires.
-  if (state.members.length < fewestToFire(snapshot)) return undefined;
-  const summary = summarizeMembers(state);
-  const completed = new Set(summary.completed);
-  const requiredMet = snapshot.threshold.required.every((m) => completed.has(m));
-  if (summary.missing.length === 0 && snapshot.expected.length > 0) return { ...summary, reason: 'all_complete', tier: undefined };
-  if (snapshot.threshold.kind !== 'all' && requiredMet && summary.completed.length >= summary.needed && summary.completed.length > 0) {
-    return { ...summary, reason: snapshot.threshold.kind, tier: undefined };
-  }
+  // Every completion is evaluated; until enough are recorded to fire any way, skip the tally and the
+  // summary (linear in members), so a barrier of thousands of members does no quadratic work before it fires.
+  if (state.members.length < fewestToFire(state.snapshot)) return undefined;
+  const rule = firingOf(tallyOf(state.snapshot, state.members), now);
+  return rule && { ...summarizeMembers(state), ...rule };
+}
+
+/**
+ * The same decision as `evaluateThreshold`, on a key's tally alone (counts, not records): a store keeps
+ * the tally as completions arrive, so a key that does not fire yet costs the same at 5 or 500 members.
+ */
+export function firingOf(tally: KeyTally, now: number): FiringRule | undefined {
+  const { snapshot, counted } = tally;
+  const requiredMet = tally.requiredCounted === new Set(snapshot.threshold.required).size;
+  if (counted === new Set(snapshot.expected).size && snapshot.expected.length > 0) return { reason: 'all_complete', tier: undefined };
+  const needed = neededMembers(snapshot.threshold, snapshot.expected.length);
+  if (snapshot.threshold.kind !== 'all' && requiredMet && counted >= needed && counted > 0) return { reason: snapshot.threshold.kind, tier: undefined };
   const elapsed = now - snapshot.firstCompletionAt;
-  const index = snapshot.deadlines.findIndex((tier) => elapsed >= tier.afterMs && tierHolds(tier, summary.completed.length, requiredMet));
+  const index = snapshot.deadlines.findIndex((tier) => elapsed >= tier.afterMs && tierHolds(tier, counted, requiredMet));
   const tier = snapshot.deadlines[index];
   if (tier === undefined) return undefined;
-  return { ...summary, reason: 'deadline', tier: { tier: index + 1, after: tier.after } };
+  return { reason: 'deadline', tier: { tier: index + 1, after: tier.after } };
 }
 
 /**

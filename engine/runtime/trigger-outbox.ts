@@ -1,12 +1,18 @@
 import type { Clock } from '../ports/clock.ts';
 import type { MessageBus } from '../ports/message-bus.ts';
-import type { StateStore, TriggerRecord } from '../ports/state-store.ts';
-import { emptyTickReport, tickFailure, type TickReport } from './tick-report.ts';
+import type { StateStore, TriggerDecision, TriggerRecord } from '../ports/state-store.ts';
+import { emptyTickReport, tickFailure, type TickReport, type TriggerPublication } from './tick-report.ts';
 
 /**
  * The publish half of "decide, then publish" (#10). A trigger is first stored as decided; only after
- * the bus accepted it is it marked published. A crash in between leaves it unpublished, and the next
- * delivery or tick publishes it again with the same id, which the bus and consumers absorb.
+ * the bus accepted it is it marked published. Who publishes:
+ *
+ * - `deliver`: the one call whose decision created the trigger (`created: true`), at once. Every other
+ *   caller that finds the trigger decided — a concurrent completion in the same decision round, a
+ *   redelivery — leaves it: with many instances deciding one key, re-publishing what each saw
+ *   unpublished made the trigger document a hot document (up to ~560 writes for one trigger, issue 11).
+ * - `flush` (every tick): each decided-but-unpublished trigger, with the same id — the recovery when the
+ *   decider died, or the bus failed, between decide and publish. The bus and consumers absorb a repeat.
  */
 export class TriggerOutbox {
   constructor(
@@ -15,13 +21,11 @@ export class TriggerOutbox {
     private readonly clock: Clock,
   ) {}
 
-  /** Publishes a decided trigger unless it is already marked published; returns whether it published. */
-  async deliver(trigger: TriggerRecord): Promise<boolean> {
-    if (trigger.publishedAt !== undefined) return false;
-    // An empty topic means the emitter has nowhere to publish (a coordinator without `publishes`).
-    if (trigger.topic !== '') await this.bus.publish(trigger.topic, trigger.message);
-    await this.store.markPublished(trigger.emitter, trigger.scope, this.clock.now());
-    return true;
+  /** Publishes the trigger of a decision this call made; anything else is left to `flush`. Returns what it published. */
+  async deliver(decision: TriggerDecision): Promise<TriggerPublication | undefined> {
+    if (!decision.created || decision.trigger === undefined) return undefined;
+    await this.publish(decision.trigger);
+    return { trigger: decision.trigger, why: 'decided' };
   }
 
   /**
@@ -32,11 +36,18 @@ export class TriggerOutbox {
     const report = emptyTickReport();
     for (const trigger of await this.store.listUnpublished(emitter)) {
       try {
-        if (await this.deliver(trigger)) report.published.push({ trigger, why: 're-published by tick' });
+        await this.publish(trigger);
+        report.published.push({ trigger, why: 're-published by tick' });
       } catch (error) {
         report.failures.push(tickFailure(trigger.emitter, trigger.scope, error));
       }
     }
     return report;
+  }
+
+  private async publish(trigger: TriggerRecord): Promise<void> {
+    // An empty topic means the emitter has nowhere to publish (a coordinator without `publishes`).
+    if (trigger.topic !== '') await this.bus.publish(trigger.topic, trigger.message);
+    await this.store.markPublished(trigger.emitter, trigger.scope, this.clock.now());
   }
 }

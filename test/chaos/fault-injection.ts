@@ -1,6 +1,15 @@
 // Data flow: runtime / simulated processors → FaultyMessageBus | FaultyStateStore → the real SQLite (or emulator) adapters.
 import type { DeadLetter, MessageBus, OutgoingMessage, PublishResult, ReceivedMessage, SubscriptionConfig } from '../../engine/ports/message-bus.ts';
-import type { BatchItem, BatchRecord, KeySnapshot, MemberRecord, StateStore, TriggerDraft, TriggerRecord } from '../../engine/ports/state-store.ts';
+import type {
+  BatchItem,
+  BatchRecord,
+  KeySnapshot,
+  MemberRecord,
+  StateStore,
+  TriggerDraft,
+  TriggerRecord,
+  TriggerRule,
+} from '../../engine/ports/state-store.ts';
 import type { BatchState, KeyState } from '../../engine/ports/state-store.ts';
 import { seededRandom } from '../../engine/simulator/seeded-random.ts';
 
@@ -178,8 +187,7 @@ export class FaultyStateStore implements StateStore {
   recordMember = (barrier: string, key: string, record: MemberRecord): Promise<boolean> => this.write(() => this.inner.recordMember(barrier, key, record));
   readKey = (barrier: string, key: string): Promise<KeyState | undefined> => this.read(() => this.inner.readKey(barrier, key));
   listKeys = (barrier: string, openOnly: boolean): Promise<string[]> => this.read(() => this.inner.listKeys(barrier, openOnly));
-  decideTrigger = (barrier: string, key: string, evaluate: (state: KeyState) => TriggerDraft | undefined) =>
-    this.write(() => this.inner.decideTrigger(barrier, key, evaluate));
+  decideTrigger = (barrier: string, key: string, rule: TriggerRule) => this.write(() => this.inner.decideTrigger(barrier, key, rule));
   markPublished = (emitter: string, scope: string, at: number): Promise<void> => this.write(() => this.inner.markPublished(emitter, scope, at));
   listUnpublished = (emitter?: string): Promise<TriggerRecord[]> => this.read(() => this.inner.listUnpublished(emitter));
   openBatch = (batch: BatchRecord, onActive: 'refuse' | 'supersede') => this.write(() => this.inner.openBatch(batch, onActive));

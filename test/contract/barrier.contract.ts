@@ -99,6 +99,42 @@ export function barrierContract(name: string, factory: BackendFactory, traits: B
       expect(data.members_completed.length).toBeGreaterThanOrEqual(60);
     });
 
+    it('publishes and marks a trigger once when 300 concurrent completions on two instances find it decided (issue 11: each re-published it)', async () => {
+      await setup();
+      const members = memberNames(20);
+      const config = barrierOf(members, { threshold: thresholdOf('count', { count: 5 }) });
+      let publishes = 0;
+      let marks = 0;
+      const bus = new Proxy(backend.bus, {
+        get(target, property, receiver) {
+          if (property !== 'publish') return Reflect.get(target, property, receiver) as unknown;
+          return (topic: string, message: Parameters<MessageBus['publish']>[1]) => {
+            if (topic === TRIGGER_TOPIC) publishes++;
+            return target.publish(topic, message);
+          };
+        },
+      });
+      const store = new Proxy(backend.store, {
+        get(target, property, receiver) {
+          if (property !== 'markPublished') return Reflect.get(target, property, receiver) as unknown;
+          return (...args: Parameters<StateStore['markPublished']>) => {
+            marks++;
+            return target.markPublished(...args);
+          };
+        },
+      });
+      const [first, second] = [gate(config, { bus, store }), gate(config, { bus, store })];
+      const messages = shuffle(
+        members.flatMap((m) => Array.from({ length: 15 }, (_, n) => completion({ member: m, key: '2025-11-28', execution: `e${String(n % 10)}` }))),
+        seeded(11),
+      );
+      const outcomes = await Promise.all(messages.map((message, i) => (i % 2 === 0 ? first : second).handle(message)));
+      expect(outcomes.filter((o) => o.fired)).toHaveLength(1);
+      expect(outcomes.filter((o) => o.published).map((o) => o.published?.why)).toEqual(['decided']);
+      expect([publishes, marks]).toEqual([1, 1]);
+      expect(await backend.store.listUnpublished()).toEqual([]);
+    });
+
     it('fires once per key when every message is delivered 1–3 times in shuffled order through the bus', async () => {
       const { bus } = await setup();
       const members = memberNames(7);
@@ -136,7 +172,7 @@ export function barrierContract(name: string, factory: BackendFactory, traits: B
       expect(await bus.deadLetters()).toEqual([]);
     });
 
-    it('re-publishes a trigger decided before a crash with the same id, and the consumer sees it once', async () => {
+    it('recovers a trigger decided before a crash by the tick, with the same id; the redelivered completion leaves it, and the consumer sees it once', async () => {
       await setup();
       const members = memberNames(3);
       const config = barrierOf(members);
@@ -149,11 +185,14 @@ export function barrierContract(name: string, factory: BackendFactory, traits: B
 
       backend = backend.restart();
       const revived = gate(config);
-      // The completion was never acked, so it is redelivered; the decided trigger goes out then.
+      // The completion was never acked, so it is redelivered: it did not decide the trigger, so it leaves it.
       const outcome = await revived.handle(last);
-      expect(outcome).toMatchObject({ outcome: 'duplicate', fired: undefined, published: { why: 'recovered on redelivery' } });
-      await revived.tick();
+      expect(outcome).toMatchObject({ outcome: 'duplicate', fired: undefined, published: undefined });
       const watcher = new Watcher(backend.bus, WATCH);
+      await watcher.drain();
+      expect(watcher.deliveries).toEqual([]);
+      // The tick is the one recovery path.
+      expect((await revived.tick()).published.map((p) => p.why)).toEqual(['re-published by tick']);
       await watcher.drain();
       expect(watcher.deliveries.map((m) => m.id)).toEqual([revived.triggerId('2025-11-29')]);
       expect(await backend.store.listUnpublished()).toEqual([]);

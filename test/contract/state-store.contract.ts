@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BatchRecord, KeySnapshot, MemberRecord, TriggerDraft } from '../../engine/ports/state-store.ts';
+import type { BatchRecord, KeySnapshot, KeyTally, MemberRecord, TriggerDraft, TriggerRule } from '../../engine/ports/state-store.ts';
 import { FakeClock } from '../../engine/runtime/fake-clock.ts';
 import type { Backend, BackendFactory, BackendTraits } from './backend.ts';
 
@@ -19,11 +19,11 @@ const snapshot = (key: string, correlationId = 'first'): KeySnapshot => ({
   traceparent: undefined,
 });
 
-const member = (name: string, executionId = 'e1'): MemberRecord => ({
+const member = (name: string, executionId = 'e1', status: MemberRecord['status'] = 'success'): MemberRecord => ({
   member: name,
   executionId,
   messageId: `${name}-${executionId}`,
-  status: 'success',
+  status,
   recordedAt: 1_000,
   entitiesChanged: { players: [1, 2] },
   incremental: true,
@@ -35,6 +35,9 @@ const draft = (reason = 'all_complete'): TriggerDraft => ({
   reason,
   decidedAt: 5,
 });
+
+/** A rule that always fires with `d`. */
+const always = (d: TriggerDraft = draft()): TriggerRule => ({ fires: () => true, draft: () => d });
 
 const batch = (id: string, key = '2025-11-29', triggeredAt = 100, createdAt = 100): BatchRecord => ({
   id,
@@ -91,30 +94,65 @@ export function stateStoreContract(name: string, factory: BackendFactory, traits
       const { store } = setup();
       await store.openKey(snapshot('k'));
       await store.recordMember('gate', 'k', member('a'));
-      const decisions = await Promise.all(Array.from({ length: 200 }, () => store.decideTrigger('gate', 'k', () => draft())));
+      const decisions = await Promise.all(Array.from({ length: 200 }, () => store.decideTrigger('gate', 'k', always())));
       expect(decisions.filter((d) => d.created)).toHaveLength(1);
       expect(decisions.every((d) => d.trigger?.message.id === 'trigger-1')).toBe(true);
     });
 
-    it('stores nothing when the evaluation does not fire, and passes it the members', async () => {
+    it('asks the rule on the tally, reads the members only when it fires, and stores nothing when the draft declines', async () => {
       const { store } = setup();
       await store.openKey(snapshot('k'));
       await store.recordMember('gate', 'k', member('a'));
-      let seen = 0;
-      const decision = await store.decideTrigger('gate', 'k', (state) => {
-        seen = state.members.length;
-        return undefined;
+      let drafted = 0;
+      const declines = (fires: boolean): TriggerRule => ({
+        fires: () => fires,
+        draft: (state) => {
+          drafted = state.members.length;
+          return undefined;
+        },
       });
-      expect(decision).toEqual({ trigger: undefined, created: false });
-      expect(seen).toBe(1);
+      expect(await store.decideTrigger('gate', 'k', declines(false))).toEqual({ trigger: undefined, created: false });
+      expect(drafted).toBe(0);
+      expect(await store.decideTrigger('gate', 'k', declines(true))).toEqual({ trigger: undefined, created: false });
+      expect(drafted).toBe(1);
       expect(await store.listKeys('gate', true)).toEqual(['k']);
+    });
+
+    it('keeps the tally in step with the records: distinct expected members in a counting status, required ones apart (issue 11)', async () => {
+      const { store } = setup();
+      const required: KeySnapshot = { ...snapshot('k'), expected: ['a', 'b', 'c'], threshold: { kind: 'count', required: ['b'], count: 2, quorum: undefined } };
+      await store.openKey(required);
+      const tallies: KeyTally[] = [];
+      const seen: TriggerRule = { fires: (tally) => (tallies.push(tally), false), draft: () => undefined };
+      const record = async (...records: MemberRecord[]) => {
+        for (const r of records) await store.recordMember('gate', 'k', r);
+        await store.decideTrigger('gate', 'k', seen);
+        return tallies.map((t) => [t.counted, t.requiredCounted]).at(-1);
+      };
+      expect(await record(member('b', 'e1', 'failed'), member('stranger'))).toEqual([0, 0]);
+      expect(await record(member('a'), member('a', 'e2'), member('a'))).toEqual([1, 0]);
+      expect(await record(member('b', 'e2', 'partial'))).toEqual([2, 1]);
+      expect(await record(member('b', 'e3'), member('c', 'e1', 'no_data'))).toEqual([2, 1]);
+      expect(tallies.at(-1)?.snapshot.expected).toEqual(['a', 'b', 'c']);
+    });
+
+    it('counts each member once in the tally under 200 concurrent records of 50 members (issue 11)', async () => {
+      const { store } = setup();
+      const names = Array.from({ length: 50 }, (_, i) => `m${String(i)}`);
+      await store.openKey({ ...snapshot('k'), expected: names, threshold: { kind: 'all', required: ['m7'], count: undefined, quorum: undefined } });
+      const records = names.flatMap((name) => [member(name, 'e1'), member(name, 'e1'), member(name, 'e2'), member(name, 'e3', 'failed')]);
+      const recorded = await Promise.all(records.map((r) => store.recordMember('gate', 'k', r)));
+      expect(recorded.filter(Boolean)).toHaveLength(150);
+      let tally: KeyTally | undefined;
+      await store.decideTrigger('gate', 'k', { fires: (t) => ((tally = t), false), draft: () => undefined });
+      expect(tally).toMatchObject({ counted: 50, requiredCounted: 1 });
     });
 
     it('lists a decided trigger as unpublished until it is marked published', async () => {
       const { store } = setup();
       await store.openKey(snapshot('k'));
       await store.openKey(snapshot('other'));
-      await store.decideTrigger('gate', 'k', () => draft());
+      await store.decideTrigger('gate', 'k', always());
       expect((await store.listUnpublished('gate')).map((t) => [t.scope, t.message.id])).toEqual([['k', 'trigger-1']]);
       expect(await store.listKeys('gate', true)).toEqual(['other']);
       expect(await store.listKeys('gate', false)).toEqual(['k', 'other']);
@@ -127,11 +165,11 @@ export function stateStoreContract(name: string, factory: BackendFactory, traits
       const { store } = setup();
       await store.openKey(snapshot('k'));
       await store.recordMember('gate', 'k', member('a'));
-      await store.decideTrigger('gate', 'k', () => draft());
+      await store.decideTrigger('gate', 'k', always());
       const after = (backend = backend.restart());
       expect((await after.store.readKey('gate', 'k'))?.members).toHaveLength(1);
       expect(await after.store.listUnpublished()).toHaveLength(1);
-      expect((await after.store.decideTrigger('gate', 'k', () => draft('other'))).created).toBe(false);
+      expect((await after.store.decideTrigger('gate', 'k', always(draft('other')))).created).toBe(false);
     });
 
     it('opens a batch once and reports a redelivered open as existing', async () => {

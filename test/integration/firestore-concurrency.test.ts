@@ -1,4 +1,5 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { DocumentReference } from '@google-cloud/firestore';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { openGcpBackend, type GcpBackend } from '../../engine/adapters/gcp/index.ts';
 import { CompletionBarrier, type BarrierOutcome } from '../../engine/runtime/completion-barrier.ts';
 import { FakeClock } from '../../engine/runtime/fake-clock.ts';
@@ -40,6 +41,7 @@ async function storm(
   members: number,
   executions: number,
   inFlight = Infinity,
+  duplicates = 0,
 ): Promise<{ outcomes: BarrierOutcome[]; ms: number; triggers: number; recorded: number }> {
   const projectId = freshProjectId('storm');
   const { pubsubHost, firestoreHost } = emulators();
@@ -54,8 +56,12 @@ async function storm(
   const names = memberNames(members);
   const config = barrierOf(names);
   const barriers = backends.map((b) => new CompletionBarrier({ barrier: config, pipeline: pipelineOf(names), store: b.store, bus: b.bus, clock }));
+  // `duplicates` of the members' first completions are delivered twice (the same execution id).
   const messages = shuffle(
-    names.flatMap((member) => Array.from({ length: executions }, (_, n) => completion({ member, key: '2025-11-28', execution: `e${n}` }))),
+    [
+      ...names.flatMap((member) => Array.from({ length: executions }, (_, n) => completion({ member, key: '2025-11-28', execution: `e${n}` }))),
+      ...names.slice(0, duplicates).map((member) => completion({ member, key: '2025-11-28', execution: 'e0' })),
+    ],
     seeded(members),
   );
   const started = performance.now();
@@ -68,7 +74,32 @@ async function storm(
   return { outcomes, ms, triggers: watcher.deliveries.length, recorded: state?.members.length ?? 0 };
 }
 
+/** Counts every write Firestore accepted (create, update, set) on a document whose path matches `pattern`. */
+function countWrites(pattern: RegExp): { readonly count: () => number } {
+  let writes = 0;
+  for (const method of ['create', 'update', 'set'] as const) {
+    const original = Reflect.get(DocumentReference.prototype, method) as (this: DocumentReference, ...args: unknown[]) => Promise<unknown>;
+    vi.spyOn(DocumentReference.prototype, method).mockImplementation(async function (this: DocumentReference, ...args: unknown[]) {
+      const result = await original.apply(this, args);
+      if (pattern.test(this.path)) writes++;
+      return result as never;
+    });
+  }
+  return { count: () => writes };
+}
+
 describe.skipIf(!EMULATORS_AVAILABLE)('Firestore state under one-key contention (no hot document)', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('writes the trigger document twice, create and mark published, for 120 concurrent completions of one key from four instances (issue 11: ~560 at 500)', async () => {
+    const triggerWrites = countWrites(/(^|\/)baton_triggers\//);
+    const result = await storm(100, 1, Infinity, 20);
+    expect(result.outcomes.filter((o) => o.fired)).toHaveLength(1);
+    expect(result.outcomes.filter((o) => o.published)).toHaveLength(1);
+    expect(result.triggers).toBe(1);
+    expect(triggerWrites.count()).toBe(2);
+  }, 90_000);
+
   it('gives exactly one trigger and zero errors for 500 concurrent completions of one key from four instances', async () => {
     const result = await storm(250, 2);
     console.log(`[baton] 500 concurrent completions of one key on the Firestore emulator: ${result.ms} ms`);

@@ -7,14 +7,18 @@ import {
   type BatchState,
   type KeySnapshot,
   type KeyState,
+  type KeyTally,
   type MemberRecord,
   type OpenBatchResult,
   type StateStore,
   type TriggerDecision,
   type TriggerDraft,
   type TriggerRecord,
+  type TriggerRule,
+  tallyOf,
 } from '../../ports/state-store.ts';
 import type { Clock } from '../../ports/clock.ts';
+import { TransientError } from '../../runtime/errors.ts';
 import { SystemClock } from '../../runtime/system-clock.ts';
 import { DecisionRounds } from './decision-rounds.ts';
 import { FIRESTORE_SUBCOLLECTIONS, TTL_FIELD } from '../../config/conventions.ts';
@@ -57,6 +61,10 @@ interface TriggerDoc {
  *   decides. No trigger is lost because every completion records its member *before* it decides and
  *   Firestore queries are strongly consistent, so the last completion's decision sees every member.
  *   The stored trigger is the one evaluated by the winner, on a state in which the threshold held.
+ *   The trigger document is written twice in its life: created by the winner, marked published by the
+ *   winner (or, if the winner died in between, by a tick's flush). A loser, or a later caller that finds
+ *   the trigger decided, neither publishes nor marks it (`TriggerOutbox.deliver`), so hundreds of
+ *   concurrent completions of one key never turn it into a hot document.
  * - `completeBatch` is the same create on the batch's slot in `triggers/`; superseding a batch fills
  *   that slot with a marker in the same transaction that opens the new batch, so a superseded batch
  *   can never complete. Only `openBatch` (once per coordinator trigger) uses a transaction: it reads the
@@ -64,8 +72,12 @@ interface TriggerDoc {
  */
 export class FirestoreStateStore implements StateStore {
   private readonly c: Collections;
-  /** Snapshots never change once stored, so each process reads one at most once. */
-  private readonly snapshots = new Map<string, KeySnapshot>();
+  /**
+   * Snapshots never change once stored, so each process creates or reads one at most once; concurrent
+   * callers share the one request in flight (a burst of a key's first completions used to send one
+   * `create()` each to the key's document: a hot document at the key's first moment, issue 11).
+   */
+  private readonly snapshots = new Map<string, Promise<KeySnapshot | undefined>>();
   private readonly rounds: DecisionRounds<RoundState, TriggerDecision>;
   private readonly clock: Clock;
   private readonly clockProbe: DocumentReference;
@@ -109,18 +121,13 @@ export class FirestoreStateStore implements StateStore {
   }
 
   async openKey(snapshot: KeySnapshot): Promise<KeySnapshot> {
-    const id = docId(snapshot.barrier, snapshot.key);
-    const known = this.snapshots.get(id);
-    if (known !== undefined) return known;
-    const ref = this.c.keys.doc(id);
-    const stored = (await createOnce(
-      ref,
-      { barrier: snapshot.barrier, key: snapshot.key, json: JSON.stringify(snapshot) },
-      expiryFrom(snapshot.firstCompletionAt),
-    ))
-      ? snapshot
-      : recordOf<KeySnapshot>((await ref.get()).data());
-    this.snapshots.set(id, stored);
+    const create = async (ref: DocumentReference): Promise<KeySnapshot> =>
+      (await createOnce(ref, { barrier: snapshot.barrier, key: snapshot.key, json: JSON.stringify(snapshot) }, expiryFrom(snapshot.firstCompletionAt)))
+        ? snapshot
+        : recordOf<KeySnapshot>((await ref.get()).data());
+    // A read of the key in flight when this call joined it may find no key yet (it is then forgotten): create it then.
+    const stored = (await this.snapshotOnce(snapshot.barrier, snapshot.key, create)) ?? (await this.snapshotOnce(snapshot.barrier, snapshot.key, create));
+    if (stored === undefined) throw new TransientError(`key ${snapshot.barrier} × ${snapshot.key} could not be opened`);
     return stored;
   }
 
@@ -132,26 +139,40 @@ export class FirestoreStateStore implements StateStore {
   }
 
   /** A key's snapshot: cached once read (it never changes), else read from its document. */
-  private async snapshotOf(barrier: string, key: string): Promise<KeySnapshot | undefined> {
+  private snapshotOf(barrier: string, key: string): Promise<KeySnapshot | undefined> {
+    return this.snapshotOnce(barrier, key, async (ref) => {
+      const doc = await ref.get();
+      return doc.exists ? recordOf<KeySnapshot>(doc.data()) : undefined;
+    });
+  }
+
+  /**
+   * The key's snapshot from this process's cache, or from `load` — one `load` in flight per key, shared by
+   * every caller. A failed load, or a key not stored yet, is not cached: the next caller tries again.
+   */
+  private snapshotOnce(barrier: string, key: string, load: (ref: DocumentReference) => Promise<KeySnapshot | undefined>): Promise<KeySnapshot | undefined> {
     const id = docId(barrier, key);
     const known = this.snapshots.get(id);
     if (known !== undefined) return known;
-    const doc = await this.c.keys.doc(id).get();
-    if (!doc.exists) return undefined;
-    const stored = recordOf<KeySnapshot>(doc.data());
-    this.snapshots.set(id, stored);
-    return stored;
+    const loading = load(this.c.keys.doc(id));
+    this.snapshots.set(id, loading);
+    const forget = () => {
+      if (this.snapshots.get(id) === loading) this.snapshots.delete(id);
+    };
+    loading.then((stored) => stored === undefined && forget(), forget);
+    return loading;
   }
 
   async readKey(barrier: string, key: string): Promise<KeyState | undefined> {
-    const [snapshotDoc, members, trigger] = await Promise.all([
-      this.c.keys.doc(docId(barrier, key)).get(),
+    // The snapshot comes from this process's cache once known: a decision round reads members and trigger only.
+    const [snapshot, members, trigger] = await Promise.all([
+      this.snapshotOf(barrier, key),
       this.membersOf(barrier, key).get(),
       this.c.triggers.doc(docId(barrier, key)).get(),
     ]);
-    if (!snapshotDoc.exists) return undefined;
+    if (snapshot === undefined) return undefined;
     return {
-      snapshot: recordOf<KeySnapshot>(snapshotDoc.data()),
+      snapshot,
       members: inCreationOrder(members.docs).map((d) => recordOf<MemberRecord>(d.data())),
       trigger: triggerOf(trigger),
     };
@@ -164,13 +185,16 @@ export class FirestoreStateStore implements StateStore {
     return keys.filter((key) => !fired.has(key)).sort();
   }
 
-  decideTrigger(barrier: string, key: string, evaluate: (state: KeyState) => TriggerDraft | undefined): Promise<TriggerDecision> {
+  decideTrigger(barrier: string, key: string, rule: TriggerRule): Promise<TriggerDecision> {
     return this.rounds.run(JSON.stringify([barrier, key]), async (round) => {
       const state = round.key;
       if (state === undefined) return { trigger: undefined, created: false };
       const existing = round.decided ?? state.trigger;
       if (existing !== undefined) return { trigger: existing, created: false };
-      const draft = evaluate(state);
+      // The round read every member already; the tally is counted from them, once per round.
+      round.tally ??= tallyOf(state.snapshot, state.members);
+      if (!rule.fires(round.tally)) return { trigger: undefined, created: false };
+      const draft = rule.draft(state);
       if (draft === undefined) return { trigger: undefined, created: false };
       const decision = await this.createTrigger({ ...draft, emitter: barrier, scope: key, publishedAt: undefined }, state.snapshot.firstCompletionAt);
       round.decided = decision.trigger;
@@ -295,9 +319,10 @@ export class FirestoreStateStore implements StateStore {
   }
 }
 
-/** What one decision round shares: the key as read, and a trigger decided earlier in the round. */
+/** What one decision round shares: the key as read, its tally, and a trigger decided earlier in the round. */
 interface RoundState {
   readonly key: KeyState | undefined;
+  tally?: KeyTally;
   decided: TriggerRecord | undefined;
 }
 

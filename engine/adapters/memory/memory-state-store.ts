@@ -12,6 +12,8 @@ import {
   type TriggerDecision,
   type TriggerDraft,
   type TriggerRecord,
+  type TriggerRule,
+  tallyWeight,
 } from '../../ports/state-store.ts';
 import type { Clock } from '../../ports/clock.ts';
 import { SystemClock } from '../../runtime/system-clock.ts';
@@ -19,6 +21,9 @@ import { SystemClock } from '../../runtime/system-clock.ts';
 interface KeyEntry {
   readonly snapshot: KeySnapshot;
   readonly members: Map<string, MemberRecord>;
+  /** The tally, kept as records arrive: counted members, each as counted or required. */
+  readonly counted: Map<string, 'counted' | 'required'>;
+  requiredCounted: number;
 }
 
 interface BatchEntry {
@@ -45,7 +50,7 @@ export class MemoryStateStore implements StateStore {
 
   openKey(snapshot: KeySnapshot): Promise<KeySnapshot> {
     const id = scopeId(snapshot.barrier, snapshot.key);
-    const entry = this.keys.get(id) ?? { snapshot, members: new Map<string, MemberRecord>() };
+    const entry = this.keys.get(id) ?? { snapshot, members: new Map<string, MemberRecord>(), counted: new Map(), requiredCounted: 0 };
     this.keys.set(id, entry);
     return Promise.resolve(entry.snapshot);
   }
@@ -56,6 +61,11 @@ export class MemoryStateStore implements StateStore {
     const id = JSON.stringify([record.member, record.executionId]);
     if (entry.members.has(id)) return Promise.resolve(false);
     entry.members.set(id, record);
+    const weight = tallyWeight(entry.snapshot, record);
+    if (weight !== 'none' && !entry.counted.has(record.member)) {
+      entry.counted.set(record.member, weight);
+      if (weight === 'required') entry.requiredCounted++;
+    }
     return Promise.resolve(true);
   }
 
@@ -68,10 +78,17 @@ export class MemoryStateStore implements StateStore {
     return Promise.resolve(keys.filter((s) => !openOnly || !this.triggers.has(scopeId(barrier, s.key))).map((s) => s.key));
   }
 
-  decideTrigger(barrier: string, key: string, evaluate: (state: KeyState) => TriggerDraft | undefined): Promise<TriggerDecision> {
-    const state = this.keyState(barrier, key);
-    if (state === undefined) return Promise.resolve({ trigger: undefined, created: false });
-    return Promise.resolve(this.decide(barrier, key, state.trigger, () => evaluate(state)));
+  decideTrigger(barrier: string, key: string, rule: TriggerRule): Promise<TriggerDecision> {
+    const entry = this.keys.get(scopeId(barrier, key));
+    if (entry === undefined) return Promise.resolve({ trigger: undefined, created: false });
+    const existing = this.triggers.get(scopeId(barrier, key));
+    // As the durable stores do: the tally decides whether to look at the members at all.
+    if (existing === undefined && !rule.fires({ snapshot: entry.snapshot, counted: entry.counted.size, requiredCounted: entry.requiredCounted })) {
+      return Promise.resolve({ trigger: undefined, created: false });
+    }
+    return Promise.resolve(
+      this.decide(barrier, key, existing, () => rule.draft({ snapshot: entry.snapshot, members: [...entry.members.values()], trigger: undefined })),
+    );
   }
 
   markPublished(emitter: string, scope: string, at: number): Promise<void> {

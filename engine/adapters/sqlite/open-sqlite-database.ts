@@ -6,6 +6,9 @@ export type SqliteDatabase = Database.Database;
 /** A prepared statement of that connection. */
 export type Statement = Database.Statement;
 
+/** A function wrapped as a transaction of that connection (`db.transaction(fn)`), built once and called many times. */
+export type SqliteTransaction<F extends (...args: never[]) => unknown> = Database.Transaction<F>;
+
 /**
  * Opens (creating if needed) the embedded backend's database. WAL lets a reader run beside the one
  * writer; `synchronous = NORMAL` in WAL mode keeps every committed transaction across a process kill

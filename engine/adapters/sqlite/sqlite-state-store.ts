@@ -6,17 +6,22 @@ import {
   type BatchState,
   type KeySnapshot,
   type KeyState,
+  type KeyTally,
   type MemberRecord,
   type OpenBatchResult,
   type StateStore,
   type TriggerDecision,
   type TriggerDraft,
   type TriggerRecord,
+  type TriggerRule,
+  tallyOf,
+  tallyWeight,
 } from '../../ports/state-store.ts';
 import { RETENTION_MS, SQLITE_SWEEP_LIMIT } from '../../config/conventions.ts';
 import type { Clock } from '../../ports/clock.ts';
+import { TransientError } from '../../runtime/errors.ts';
 import { SystemClock } from '../../runtime/system-clock.ts';
-import { prepared, type SqliteDatabase, type Statement } from './open-sqlite-database.ts';
+import { prepared, type SqliteDatabase, type SqliteTransaction, type Statement } from './open-sqlite-database.ts';
 
 // One row per fact, never a shared document rewritten per completion (#11, #12).
 const SCHEMA = `
@@ -50,6 +55,23 @@ INSERT OR IGNORE INTO batch_reports (batch_id, entity_id, execution_id, item)
 DROP TABLE batch_items;
 `;
 
+// Issue 11: a key's tally (`KeyTally`) lives beside its snapshot, kept by `recordMember`, so a decision
+// reads one row, not every member record. Keys stored before it existed get their tally counted from
+// their records once, in the same write transaction that adds the columns.
+const TALLY_COLUMNS = `
+ALTER TABLE barrier_keys ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE barrier_keys ADD COLUMN required_counted INTEGER NOT NULL DEFAULT 0;
+`;
+
+/** Parsed snapshots kept per store: a snapshot never changes once stored, so its text identifies its parse. */
+const SNAPSHOT_CACHE_LIMIT = 4096;
+
+interface KeyRow {
+  snapshot: string;
+  counted: number;
+  required_counted: number;
+}
+
 interface TriggerRow {
   emitter: string;
   scope: string;
@@ -67,11 +89,27 @@ interface BatchRow {
 }
 
 /**
- * The embedded backend's state. Each method is one SQLite transaction; the fire-once decisions are a
+ * The embedded backend's state. Each write is one SQLite transaction; the fire-once decisions are a
  * primary-key insert in the same IMMEDIATE transaction that read the members, so two writers (even
  * two processes) can never both fire, and a kill at any point leaves a decision either made or not.
+ *
+ * Per completion (issue 11) the work does not grow with the key's members: `openKey` of an open key
+ * only reads its row; `recordMember` inserts the record and bumps the key's tally in one transaction;
+ * `decideTrigger` reads the tally (one row) and reads every member only when the key fires. Every
+ * transaction is wrapped once per store, and every statement prepared once per connection.
  */
 export class SqliteStateStore implements StateStore {
+  /** Parsed snapshots by barrier × key, with the text each was parsed from (a swept and re-opened key has a new text). */
+  private readonly snapshots = new Map<string, { text: string; snapshot: KeySnapshot }>();
+  private readonly createKey: SqliteTransaction<(snapshot: KeySnapshot) => KeySnapshot>;
+  private readonly insertMember: SqliteTransaction<(barrier: string, key: string, record: MemberRecord) => boolean>;
+  private readonly decideKey: SqliteTransaction<(barrier: string, key: string, rule: TriggerRule) => TriggerDecision>;
+  private readonly readKeyState: SqliteTransaction<(barrier: string, key: string) => KeyState | undefined>;
+  private readonly openBatchTx: SqliteTransaction<(batch: BatchRecord, onActive: 'refuse' | 'supersede') => OpenBatchResult>;
+  private readonly insertBatchItem: SqliteTransaction<(batchId: string, item: BatchItem) => boolean>;
+  private readonly readBatchState: SqliteTransaction<(batchId: string) => BatchState | undefined>;
+  private readonly completeBatchTx: SqliteTransaction<(batchId: string, evaluate: (state: BatchState) => TriggerDraft | undefined) => TriggerDecision>;
+
   private sql(text: string): Statement {
     return prepared(this.db, text);
   }
@@ -84,12 +122,30 @@ export class SqliteStateStore implements StateStore {
     private readonly db: SqliteDatabase,
     private readonly clock: Clock = new SystemClock(),
   ) {
+    this.createKey = db.transaction((snapshot: KeySnapshot) => {
+      this.sql('INSERT OR IGNORE INTO barrier_keys (barrier, key, snapshot) VALUES (?, ?, ?)').run(snapshot.barrier, snapshot.key, JSON.stringify(snapshot));
+      return this.storedSnapshot(snapshot.barrier, snapshot.key) as KeySnapshot;
+    });
+    this.insertMember = db.transaction((barrier: string, key: string, record: MemberRecord) => this.insertMemberNow(barrier, key, record));
+    this.decideKey = db.transaction((barrier: string, key: string, rule: TriggerRule) => {
+      const state = this.keyState(barrier, key);
+      if (state === undefined) return { trigger: undefined, created: false };
+      return this.insertOnce(barrier, key, state.trigger, () => rule.draft(state));
+    });
+    this.readKeyState = db.transaction((barrier: string, key: string) => this.keyState(barrier, key));
+    this.openBatchTx = db.transaction((batch: BatchRecord, onActive: 'refuse' | 'supersede') => this.openBatchNow(batch, onActive));
+    this.insertBatchItem = db.transaction((batchId: string, item: BatchItem) => this.insertBatchItemNow(batchId, item));
+    this.readBatchState = db.transaction((batchId: string) => this.batchState(batchId));
+    this.completeBatchTx = db.transaction((batchId: string, evaluate: (state: BatchState) => TriggerDraft | undefined) =>
+      this.completeBatchNow(batchId, evaluate),
+    );
     // A read-only connection (a reader of a copy) only reads: no schema, no migration, no sweep.
     if (db.readonly) return;
     db.exec(SCHEMA);
-    // Checked inside the write lock: two processes opening the same file move the rows once.
+    // Checked inside the write lock: two processes opening the same file migrate once.
     const upgrade = db.transaction(() => {
       if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'batch_items'").get() !== undefined) db.exec(MIGRATE_BATCH_ITEMS);
+      if (!this.hasTallies()) this.addTallies();
     });
     upgrade.immediate();
     this.sweepExpired();
@@ -97,8 +153,8 @@ export class SqliteStateStore implements StateStore {
 
   /**
    * Retention (issue 16 #7), run when the database opens: deletes up to `limit` barrier keys whose first
-   * completion is older than `RETENTION_DAYS` — each with all its rows (snapshot, members, trigger) in
-   * one transaction, so a key goes as a unit — and up to `limit` finished (not active) batches created
+   * completion is older than `RETENTION_DAYS` — each with all its rows (snapshot, tally, members, trigger)
+   * in one transaction, so a key goes as a unit — and up to `limit` finished (not active) batches created
    * before then, with their reports and completion. A key younger than the retention is never touched.
    */
   sweepExpired(limit: number = SQLITE_SWEEP_LIMIT): { keys: number; batches: number } {
@@ -132,27 +188,17 @@ export class SqliteStateStore implements StateStore {
   }
 
   openKey(snapshot: KeySnapshot): Promise<KeySnapshot> {
-    const open = this.db.transaction((): KeySnapshot => {
-      this.sql('INSERT OR IGNORE INTO barrier_keys (barrier, key, snapshot) VALUES (?, ?, ?)').run(snapshot.barrier, snapshot.key, JSON.stringify(snapshot));
-      const row = this.sql('SELECT snapshot FROM barrier_keys WHERE barrier = ? AND key = ?').get(snapshot.barrier, snapshot.key) as { snapshot: string };
-      return JSON.parse(row.snapshot) as KeySnapshot;
-    });
-    return Promise.resolve(open.immediate());
+    // Every completion after a key's first finds its snapshot: a read, no write lock.
+    const stored = this.storedSnapshot(snapshot.barrier, snapshot.key);
+    return Promise.resolve(stored ?? this.createKey.immediate(snapshot));
   }
 
   recordMember(barrier: string, key: string, record: MemberRecord): Promise<boolean> {
-    const result = this.sql('INSERT OR IGNORE INTO barrier_members (barrier, key, member, execution_id, record) VALUES (?, ?, ?, ?, ?)').run(
-      barrier,
-      key,
-      record.member,
-      record.executionId,
-      JSON.stringify(record),
-    );
-    return Promise.resolve(result.changes === 1);
+    return Promise.resolve(this.insertMember.immediate(barrier, key, record));
   }
 
   readKey(barrier: string, key: string): Promise<KeyState | undefined> {
-    return Promise.resolve(this.db.transaction(() => this.keyState(barrier, key))());
+    return Promise.resolve(this.readKeyState(barrier, key));
   }
 
   listKeys(barrier: string, openOnly: boolean): Promise<string[]> {
@@ -163,13 +209,20 @@ export class SqliteStateStore implements StateStore {
     return Promise.resolve((this.sql(sql).all(barrier) as { key: string }[]).map((r) => r.key));
   }
 
-  decideTrigger(barrier: string, key: string, evaluate: (state: KeyState) => TriggerDraft | undefined): Promise<TriggerDecision> {
-    const decide = this.db.transaction((): TriggerDecision => {
-      const state = this.keyState(barrier, key);
-      if (state === undefined) return { trigger: undefined, created: false };
-      return this.insertOnce(barrier, key, state.trigger, () => evaluate(state));
-    });
-    return Promise.resolve(decide.immediate());
+  decideTrigger(barrier: string, key: string, rule: TriggerRule): Promise<TriggerDecision> {
+    // Without the write lock: the tally and any trigger, in one statement. A key that does not fire yet
+    // (every completion but the deciding one) stops here. A writer that commits after this read decides
+    // on its own state, which holds this caller's record: nothing is missed, as on Firestore.
+    const row = this.sql(
+      `SELECT k.snapshot, k.counted, k.required_counted, t.emitter, t.scope, t.topic, t.message, t.reason, t.decided_at, t.published_at
+       FROM barrier_keys k LEFT JOIN triggers t ON t.emitter = k.barrier AND t.scope = k.key WHERE k.barrier = ? AND k.key = ?`,
+    ).get(barrier, key) as (KeyRow & Partial<Omit<TriggerRow, 'published_at'>> & { published_at: number | null }) | undefined;
+    if (row === undefined) return Promise.resolve({ trigger: undefined, created: false });
+    if (row.emitter !== undefined && row.emitter !== null) return Promise.resolve({ trigger: toTrigger(row as TriggerRow), created: false });
+    const tally: KeyTally = { snapshot: this.parsedSnapshot(barrier, key, row.snapshot), counted: row.counted, requiredCounted: row.required_counted };
+    if (!rule.fires(tally)) return Promise.resolve({ trigger: undefined, created: false });
+    // It fires: read the members and insert the trigger under the write lock, where exactly one caller creates it.
+    return Promise.resolve(this.decideKey.immediate(barrier, key, rule));
   }
 
   markPublished(emitter: string, scope: string, at: number): Promise<void> {
@@ -187,49 +240,15 @@ export class SqliteStateStore implements StateStore {
   }
 
   openBatch(batch: BatchRecord, onActive: 'refuse' | 'supersede'): Promise<OpenBatchResult> {
-    const open = this.db.transaction((): OpenBatchResult => {
-      const existing = this.batchRow(batch.id);
-      if (existing) return { outcome: 'existing', batch: toBatch(existing), superseded: [] };
-      const ofKey = (
-        this.sql('SELECT record, state, last_progress_at FROM batches WHERE coordinator = ? AND key = ?').all(batch.coordinator, batch.key) as BatchRow[]
-      ).map(toBatch);
-      const newest = newestBatch(ofKey);
-      if (newest && !isNewerBatch(batch, newest)) return { outcome: 'outdated', batch: newest, superseded: [] };
-      const active = ofKey.filter((b) => b.state === 'active');
-      const first = active[0];
-      if (first && onActive === 'refuse') return { outcome: 'refused', batch: first, superseded: [] };
-      this.sql("UPDATE batches SET state = 'superseded' WHERE coordinator = ? AND key = ? AND state = 'active'").run(batch.coordinator, batch.key);
-      const stored: BatchRecord = { ...batch, state: 'active' };
-      this.sql('INSERT INTO batches (id, coordinator, key, state, record, last_progress_at) VALUES (?, ?, ?, ?, ?, ?)').run(
-        batch.id,
-        batch.coordinator,
-        batch.key,
-        'active',
-        JSON.stringify(stored),
-        batch.createdAt,
-      );
-      return { outcome: 'opened', batch: stored, superseded: active.map((b) => b.id) };
-    });
-    return Promise.resolve(open.immediate());
+    return Promise.resolve(this.openBatchTx.immediate(batch, onActive));
   }
 
   recordBatchItem(batchId: string, item: BatchItem): Promise<boolean> {
-    const record = this.db.transaction((): boolean => {
-      const inserted = this.sql('INSERT OR IGNORE INTO batch_reports (batch_id, entity_id, execution_id, item) VALUES (?, ?, ?, ?)').run(
-        batchId,
-        String(item.entityId),
-        item.executionId,
-        JSON.stringify(item),
-      );
-      if (inserted.changes === 0) return false;
-      this.sql('UPDATE batches SET last_progress_at = MAX(last_progress_at, ?) WHERE id = ?').run(item.recordedAt, batchId);
-      return true;
-    });
-    return Promise.resolve(record.immediate());
+    return Promise.resolve(this.insertBatchItem.immediate(batchId, item));
   }
 
   readBatch(batchId: string): Promise<BatchState | undefined> {
-    return Promise.resolve(this.db.transaction(() => this.batchState(batchId))());
+    return Promise.resolve(this.readBatchState(batchId));
   }
 
   listActiveBatches(coordinator: string): Promise<BatchRecord[]> {
@@ -238,15 +257,83 @@ export class SqliteStateStore implements StateStore {
   }
 
   completeBatch(batchId: string, evaluate: (state: BatchState) => TriggerDraft | undefined): Promise<TriggerDecision> {
-    const complete = this.db.transaction((): TriggerDecision => {
-      const state = this.batchState(batchId);
-      if (state === undefined) return { trigger: undefined, created: false };
-      if (state.completion === undefined && state.batch.state !== 'active') return { trigger: undefined, created: false };
-      const decision = this.insertOnce(state.batch.coordinator, batchId, state.completion, () => evaluate(state));
-      if (decision.created) this.sql("UPDATE batches SET state = 'completed' WHERE id = ?").run(batchId);
-      return decision;
-    });
-    return Promise.resolve(complete.immediate());
+    return Promise.resolve(this.completeBatchTx.immediate(batchId, evaluate));
+  }
+
+  /** Inside the write transaction: the record, and — if it is new and its member counts for the first time — the key's tally. */
+  private insertMemberNow(barrier: string, key: string, record: MemberRecord): boolean {
+    const inserted = this.sql('INSERT OR IGNORE INTO barrier_members (barrier, key, member, execution_id, record) VALUES (?, ?, ?, ?, ?)').run(
+      barrier,
+      key,
+      record.member,
+      record.executionId,
+      JSON.stringify(record),
+    );
+    if (inserted.changes === 0) return false;
+    const snapshot = this.storedSnapshot(barrier, key);
+    // Only if the key was swept (retention) since its openKey: redelivered, the completion opens it again.
+    if (snapshot === undefined) throw new TransientError(`key ${barrier} × ${key} is not open (recordMember before openKey)`);
+    const weight = tallyWeight(snapshot, record);
+    if (weight === 'none') return true;
+    // The member counts for the first time unless another of its records (usually none; a retry) counts already.
+    const others = this.sql('SELECT record FROM barrier_members WHERE barrier = ? AND key = ? AND member = ? AND execution_id <> ?').all(
+      barrier,
+      key,
+      record.member,
+      record.executionId,
+    ) as { record: string }[];
+    if (others.some((other) => tallyWeight(snapshot, JSON.parse(other.record) as MemberRecord) !== 'none')) return true;
+    this.sql('UPDATE barrier_keys SET counted = counted + 1, required_counted = required_counted + ? WHERE barrier = ? AND key = ?').run(
+      weight === 'required' ? 1 : 0,
+      barrier,
+      key,
+    );
+    return true;
+  }
+
+  private openBatchNow(batch: BatchRecord, onActive: 'refuse' | 'supersede'): OpenBatchResult {
+    const existing = this.batchRow(batch.id);
+    if (existing) return { outcome: 'existing', batch: toBatch(existing), superseded: [] };
+    const ofKey = (
+      this.sql('SELECT record, state, last_progress_at FROM batches WHERE coordinator = ? AND key = ?').all(batch.coordinator, batch.key) as BatchRow[]
+    ).map(toBatch);
+    const newest = newestBatch(ofKey);
+    if (newest && !isNewerBatch(batch, newest)) return { outcome: 'outdated', batch: newest, superseded: [] };
+    const active = ofKey.filter((b) => b.state === 'active');
+    const first = active[0];
+    if (first && onActive === 'refuse') return { outcome: 'refused', batch: first, superseded: [] };
+    this.sql("UPDATE batches SET state = 'superseded' WHERE coordinator = ? AND key = ? AND state = 'active'").run(batch.coordinator, batch.key);
+    const stored: BatchRecord = { ...batch, state: 'active' };
+    this.sql('INSERT INTO batches (id, coordinator, key, state, record, last_progress_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+      batch.id,
+      batch.coordinator,
+      batch.key,
+      'active',
+      JSON.stringify(stored),
+      batch.createdAt,
+    );
+    return { outcome: 'opened', batch: stored, superseded: active.map((b) => b.id) };
+  }
+
+  private insertBatchItemNow(batchId: string, item: BatchItem): boolean {
+    const inserted = this.sql('INSERT OR IGNORE INTO batch_reports (batch_id, entity_id, execution_id, item) VALUES (?, ?, ?, ?)').run(
+      batchId,
+      String(item.entityId),
+      item.executionId,
+      JSON.stringify(item),
+    );
+    if (inserted.changes === 0) return false;
+    this.sql('UPDATE batches SET last_progress_at = MAX(last_progress_at, ?) WHERE id = ?').run(item.recordedAt, batchId);
+    return true;
+  }
+
+  private completeBatchNow(batchId: string, evaluate: (state: BatchState) => TriggerDraft | undefined): TriggerDecision {
+    const state = this.batchState(batchId);
+    if (state === undefined) return { trigger: undefined, created: false };
+    if (state.completion === undefined && state.batch.state !== 'active') return { trigger: undefined, created: false };
+    const decision = this.insertOnce(state.batch.coordinator, batchId, state.completion, () => evaluate(state));
+    if (decision.created) this.sql("UPDATE batches SET state = 'completed' WHERE id = ?").run(batchId);
+    return decision;
   }
 
   /** Inside a transaction: the existing trigger, or the evaluated draft inserted under the primary key. */
@@ -271,15 +358,52 @@ export class SqliteStateStore implements StateStore {
     return row && toTrigger(row);
   }
 
-  private keyState(barrier: string, key: string): KeyState | undefined {
+  /** The key's stored snapshot, parsed once per store. */
+  private storedSnapshot(barrier: string, key: string): KeySnapshot | undefined {
     const row = this.sql('SELECT snapshot FROM barrier_keys WHERE barrier = ? AND key = ?').get(barrier, key) as { snapshot: string } | undefined;
-    if (row === undefined) return undefined;
+    return row && this.parsedSnapshot(barrier, key, row.snapshot);
+  }
+
+  private parsedSnapshot(barrier: string, key: string, text: string): KeySnapshot {
+    const id = `${barrier}\u0000${key}`;
+    const known = this.snapshots.get(id);
+    if (known?.text === text) return known.snapshot;
+    const snapshot = JSON.parse(text) as KeySnapshot;
+    // Bounded: the oldest parse goes first (a Map iterates in insertion order).
+    if (this.snapshots.size >= SNAPSHOT_CACHE_LIMIT) this.snapshots.delete(this.snapshots.keys().next().value as string);
+    this.snapshots.set(id, { text, snapshot });
+    return snapshot;
+  }
+
+  private keyState(barrier: string, key: string): KeyState | undefined {
+    const snapshot = this.storedSnapshot(barrier, key);
+    if (snapshot === undefined) return undefined;
     const members = this.sql('SELECT record FROM barrier_members WHERE barrier = ? AND key = ? ORDER BY rowid').all(barrier, key) as { record: string }[];
-    return {
-      snapshot: JSON.parse(row.snapshot) as KeySnapshot,
-      members: members.map((m) => JSON.parse(m.record) as MemberRecord),
-      trigger: this.trigger(barrier, key),
-    };
+    return { snapshot, members: members.map((m) => JSON.parse(m.record) as MemberRecord), trigger: this.trigger(barrier, key) };
+  }
+
+  private hasTallies(): boolean {
+    return (this.db.prepare('PRAGMA table_info(barrier_keys)').all() as { name: string }[]).some((c) => c.name === 'counted');
+  }
+
+  /** Inside the upgrade transaction: adds the tally columns and counts every stored key's tally from its records. */
+  private addTallies(): void {
+    this.db.exec(TALLY_COLUMNS);
+    const keys = this.sql('SELECT barrier, key, snapshot FROM barrier_keys').all() as { barrier: string; key: string; snapshot: string }[];
+    for (const { barrier, key, snapshot: text } of keys) {
+      const snapshot = JSON.parse(text) as KeySnapshot;
+      const members = this.sql('SELECT record FROM barrier_members WHERE barrier = ? AND key = ?').all(barrier, key) as { record: string }[];
+      const tally = tallyOf(
+        snapshot,
+        members.map((m) => JSON.parse(m.record) as MemberRecord),
+      );
+      this.sql('UPDATE barrier_keys SET counted = ?, required_counted = ? WHERE barrier = ? AND key = ?').run(
+        tally.counted,
+        tally.requiredCounted,
+        barrier,
+        key,
+      );
+    }
   }
 
   private batchRow(batchId: string): BatchRow | undefined {

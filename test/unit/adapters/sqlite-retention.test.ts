@@ -38,12 +38,10 @@ async function addKey(store: SqliteStateStore, key: string, at: number): Promise
     incremental: undefined,
   } as const;
   await store.recordMember('b', key, { ...member, member: 'm1' });
-  await store.decideTrigger('b', key, () => ({
-    topic: 't',
-    message: { id: `trigger:b:${key}`, attributes: {}, data: '{}' },
-    reason: 'threshold',
-    decidedAt: at,
-  }));
+  await store.decideTrigger('b', key, {
+    fires: () => true,
+    draft: () => ({ topic: 't', message: { id: `trigger:b:${key}`, attributes: {}, data: '{}' }, reason: 'threshold', decidedAt: at }),
+  });
 }
 
 function count(db: SqliteDatabase, table: string): number {

@@ -234,7 +234,7 @@ function httpEntrySuite(transportName: 'node-http' | 'functions-http'): void {
       expect(lines.filter((l) => l.baton_event === 'barrier.tick_key_failed')).toEqual([expect.objectContaining({ severity: 'ERROR', key: other })]);
     });
 
-    it('logs every publish of a trigger with why, including one recovered on redelivery (#16.10)', async () => {
+    it('logs every publish of a trigger with why: one decided before a crash is left by the redelivery and re-published by the tick (#16.10, issue 11)', async () => {
       const { transport, bus, lines, triggers } = await open();
       const publish = bus.publish.bind(bus);
       let killed = false;
@@ -251,9 +251,12 @@ function httpEntrySuite(transportName: 'node-http' | 'functions-http'): void {
       expect((await transport.request('POST', '/', last)).status).toBe(500);
       expect((await transport.request('POST', '/', last)).body).toMatchObject({ status: 'ack', outcome: 'duplicate' });
       await triggers.drain();
+      expect(triggers.unique()).toHaveLength(0);
+      expect((await transport.request('POST', '/tick', { barrier: 'ingest-done' })).status).toBe(200);
+      await triggers.drain();
       expect(triggers.unique()).toHaveLength(1);
       expect(lines.filter((l) => l.baton_event === 'trigger.published')).toEqual([
-        expect.objectContaining({ key: KEY, trigger_id: `trigger:ingest-done:${KEY}`, publish_reason: 'recovered on redelivery' }),
+        expect.objectContaining({ key: KEY, trigger_id: `trigger:ingest-done:${KEY}`, publish_reason: 're-published by tick' }),
       ]);
     });
 

@@ -1,8 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CompletionStatus } from '../../../engine/config/pipeline-spec.ts';
-import type { KeyState, MemberRecord } from '../../../engine/ports/state-store.ts';
-import { evaluateThreshold, nextDeadline } from '../../../engine/runtime/evaluate-threshold.ts';
+import { MemoryStateStore } from '../../../engine/adapters/memory/memory-state-store.ts';
+import { openSqliteDatabase } from '../../../engine/adapters/sqlite/open-sqlite-database.ts';
+import { SqliteStateStore } from '../../../engine/adapters/sqlite/sqlite-state-store.ts';
+import type { KeyState, KeyTally, MemberRecord, StateStore } from '../../../engine/ports/state-store.ts';
+import { evaluateThreshold, firingOf, nextDeadline } from '../../../engine/runtime/evaluate-threshold.ts';
 import { modelDecision, type ModelKey } from '../../chaos/reference-model.ts';
 
 const STATUSES: readonly CompletionStatus[] = ['success', 'partial', 'failed', 'no_data'];
@@ -117,5 +120,27 @@ describe('threshold and deadline decision against the reference model', () => {
       }),
       { numRuns: 2_000, seed: 20261129 },
     );
+  });
+
+  it('decides on the tally a store keeps as records arrive exactly as on the records themselves (issue 11), on memory and SQLite', async () => {
+    const db = openSqliteDatabase(':memory:');
+    const stores: StateStore[] = [new MemoryStateStore(), new SqliteStateStore(db)];
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(keyStates, async ({ state, now }) => {
+        const key = `k${run++}`;
+        for (const store of stores) {
+          await store.openKey({ ...state.snapshot, key });
+          for (const record of state.members) await store.recordMember('gate', key, record);
+          let tally: KeyTally | undefined;
+          await store.decideTrigger('gate', key, { fires: (t) => ((tally = t), false), draft: () => undefined });
+          expect(tally && firingOf(tally, now)).toEqual(
+            evaluateThreshold(state, now) && { reason: evaluateThreshold(state, now)?.reason, tier: evaluateThreshold(state, now)?.tier },
+          );
+        }
+      }),
+      { numRuns: 300, seed: 20261129 },
+    );
+    db.close();
   });
 });
