@@ -85,7 +85,7 @@ export function evaluateThreshold(state: KeyState, now: number): Firing | undefi
 }
 
 /** Whether an elapsed tier may fire: its minimum (never zero) counted, and the required members unless it ignores them. */
-function tierHolds(tier: DeadlineSnapshot, completed: number, requiredMet: boolean): boolean {
+export function tierHolds(tier: DeadlineSnapshot, completed: number, requiredMet: boolean): boolean {
   return completed >= Math.max(1, tier.minMembers) && (requiredMet || tier.ignoreRequired === true);
 }
 
