@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { backfillCommand } from './backfill-command.ts';
 import { checkProcessorCommand } from './check-processor-command.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { generateCommand } from './generate-command.ts';
@@ -30,6 +31,7 @@ export function buildProgram(context: CommandContext): Command {
   program.addCommand(traceCommand(context));
   program.addCommand(provisionCommand(context));
   program.addCommand(tickCommand(context));
+  program.addCommand(backfillCommand(context));
   program.addCommand(packageCommand(context));
   program.addCommand(rehearseCommand(context));
   program.addCommand(checkProcessorCommand(context));

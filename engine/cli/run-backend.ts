@@ -44,15 +44,21 @@ export function cloudProblem(error: unknown, projectId: string): string {
  * gcp on emulators: clears Firestore; refused on a real project). `mustExist` opens only existing
  * state (tick): undefined when there is none. `readOnly` (status, trace) also opens only existing
  * state, and the embedded database without writing to it: no migration, no sweep, works on a
- * read-only copy. A database the user must fix throws a `StateError`.
+ * read-only copy. `deployment` (gcp, backfill) opens a deployed project as it is: no topic is created
+ * and no run record is required. A database the user must fix throws a `StateError`.
  */
 export async function openRunBackend(
   choice: BackendChoice,
   pipeline: ResolvedPipeline,
   clock: Clock,
-  { fresh = false, mustExist = false, readOnly = false }: { fresh?: boolean; mustExist?: boolean; readOnly?: boolean } = {},
+  {
+    fresh = false,
+    mustExist = false,
+    readOnly = false,
+    deployment = false,
+  }: { fresh?: boolean; mustExist?: boolean; readOnly?: boolean; deployment?: boolean } = {},
 ): Promise<RunBackend | undefined> {
-  const existing = mustExist || readOnly;
+  const existing = (mustExist || readOnly) && !deployment;
   if (choice.backend === 'embedded') {
     if (fresh) clearEmbeddedState(choice.stateDir);
     if (existing && !hasEmbeddedState(choice.stateDir)) return undefined;
@@ -80,14 +86,15 @@ export async function openRunBackend(
       if (!onEmulators) throw new BackendError(`--fresh would delete Baton's state in project ${projectId}; do that yourself, deliberately`);
       await clearFirestore(firestoreHost, projectId);
     }
-    const gcp = openGcpBackend({ projectId, clock });
+    // A deployment (backfill): its topics exist and its state need not; create nothing, require no run record.
+    const gcp = openGcpBackend({ projectId, clock, ...(deployment ? { provisioned: true } : {}) });
     const journal = new FirestoreRunJournal(gcp.firestore);
     if (existing && (await journal.get('run')) === undefined) {
       await gcp.close();
       await emulators?.stop();
       return undefined;
     }
-    if (!existing) {
+    if (!existing && !deployment) {
       try {
         await provisionTopology(pipeline, { projectId, pubsub: gcp.pubsub });
       } catch (error) {

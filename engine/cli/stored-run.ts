@@ -36,16 +36,17 @@ export interface StoredRun {
  * no state. Reading (status, trace; the default) opens the embedded database without writing to it
  * and runs on the run's simulated clock, so "time left" means what it meant to the run. Writing
  * (`write: { clock }`: tick, …) opens it for writes on the given clock; the runtime never opens a
- * coordinator batch (there is no entity list to fetch outside a run). A database the user must fix
+ * coordinator batch (there is no entity list to fetch outside a run). `deployment` (gcp: backfill)
+ * opens a deployed project as it is, with or without state. A database the user must fix
  * throws a `StateError`; a backend that cannot be reached, a `BackendError`.
  */
 export async function openStoredRun(
   pipeline: ResolvedPipeline,
   choice: BackendChoice,
-  { write }: { write?: { clock: Clock; pipelineHash?: string } } = {},
+  { write, deployment = false }: { write?: { clock: Clock; pipelineHash?: string }; deployment?: boolean } = {},
 ): Promise<StoredRun | undefined> {
   const clock = write?.clock ?? new VirtualClock(0);
-  const backend = await openRunBackend(choice, pipeline, clock, write === undefined ? { readOnly: true } : { mustExist: true });
+  const backend = await openRunBackend(choice, pipeline, clock, write === undefined ? { readOnly: true, deployment } : { mustExist: true, deployment });
   if (backend === undefined) return undefined;
   const record = await backend.journal.get<RunRecord>('run');
   if (clock instanceof VirtualClock) clock.advanceTo((await backend.journal.get<number>('clock')) ?? Date.now());
