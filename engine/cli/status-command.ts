@@ -34,7 +34,7 @@ export function statusCommand(context: CommandContext): Command {
     .addHelpText(
       'after',
       '\nReads the embedded backend (.baton/ by default) without changing it, also while a run holds it and from a read-only folder. Exit codes: 0 shown (with --stuck: nothing stuck), 1 no state or unknown key, 2 usage error, 3 with --stuck: something is stuck, 74 the state database cannot be used (damaged, or not a Baton database).\n\n' +
-        "--stuck judges at the real clock, the one the scheduled tick (and baton tick) uses, except while a baton run holds --state-dir: then at the run's simulated clock, since the run ticks itself. " +
+        "--stuck judges at the time the tick would: on gcp the store's (the Firestore server's); on the embedded backend the real clock (baton tick's), except while a baton run holds --state-dir: then the run's simulated clock, since the run ticks itself. " +
         'Stuck: a deadline tier elapsed that has not fired, a trigger or batch completion decided but not published, a batch quiet past its stall window (baton tick fixes these); ' +
         'a threshold no member left can reach, a last deadline tier elapsed short of its minimum, a batch stalled below its stall minimum (these need a person: rerun, dead letters, backfill --force).',
     )
@@ -84,7 +84,10 @@ export function statusCommand(context: CommandContext): Command {
           return;
         }
         if (options.stuck === true) {
-          const now = options.backend === 'embedded' && liveStateHolder(options.stateDir) !== undefined ? run.clock.now() : Date.now();
+          // What the tick would see: the store's time on Firestore (the server's), the real clock on a stopped
+          // embedded run (baton tick runs on it), the run's simulated clock while a run holds --state-dir.
+          const live = options.backend === 'embedded' && liveStateHolder(options.stateDir) !== undefined;
+          const now = options.backend === 'gcp' ? await run.backend.store.now() : live ? run.clock.now() : Date.now();
           reportStuck(pipeline, views, now, options, context);
           return;
         }

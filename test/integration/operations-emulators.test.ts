@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +7,8 @@ import { EmulatorCapture } from '../../engine/adapters/gcp/emulator-capture.ts';
 import { loadPipeline } from '../../engine/config/load-pipeline.ts';
 import { rehearse, type StoodUpDeployment } from '../../engine/rehearsal/rehearse.ts';
 import type { TriggerData } from '../../engine/runtime/envelope.ts';
+import { openGcpBackend } from '../../engine/adapters/gcp/index.ts';
+import { runCli } from '../helpers/run-cli.ts';
 import { waitForOutput } from '../helpers/wait-for-output.ts';
 import { EMULATORS_AVAILABLE, freshProjectId, useEmulators } from './emulator-harness.ts';
 
@@ -34,8 +36,45 @@ function backfill(deployment: StoodUpDeployment, journal: string, extra: readonl
   return { child, exited, stderr: () => stderr };
 }
 
-describe.skipIf(!EMULATORS_AVAILABLE)('baton backfill on a deployment on the emulators', () => {
+describe.skipIf(!EMULATORS_AVAILABLE)('day-2 operations on the emulators: status --stuck, backfill', () => {
   const emulators = useEmulators();
+
+  it('reports a trigger decided but never published with exit 3 and the tick to run, and baton tick clears it', async () => {
+    // load_orders always fails: every loader reports, two count, and `loaded` (all, no deadline) can never fire.
+    const file = join(mkdtempSync(join(tmpdir(), 'baton-stuck-gcp-')), 'stall-shop.yaml');
+    writeFileSync(file, readFileSync(SHOP, 'utf8').replace('  processors:\n    #', '  processors:\n    load_orders: { failure_rate: 1 }\n    #'));
+    const project = freshProjectId('stuck');
+    const at = ['-f', file, '--backend', 'gcp', '--project', project];
+    await runCli('run', ...at, '--key', KEYS[0] ?? '');
+
+    const unreachable = await runCli('status', ...at, '--stuck');
+    expect(unreachable.code, unreachable.stderr).toBe(3);
+    expect(unreachable.stdout).toContain('loaded (unreachable');
+    expect(unreachable.stdout).toContain(`rerun load_orders for ${KEYS[0]}`);
+
+    // A barrier instance that decided the trigger and died before publishing it, two minutes ago.
+    const gcp = openGcpBackend({ projectId: project });
+    const store = gcp.store;
+    const now = await store.now();
+    await store.decideTrigger('loaded', KEYS[0] ?? '', () => ({
+      topic: 'rollup-trigger',
+      message: { id: 'decided-then-crashed', attributes: {}, data: JSON.stringify({ key: KEYS[0], emitter: 'loaded', reason: 'all_complete' }) },
+      reason: 'all_complete',
+      decidedAt: now - 120_000,
+    }));
+    await gcp.close();
+
+    const unpublished = await runCli('status', ...at, '--stuck');
+    expect(unpublished.code).toBe(3);
+    expect(unpublished.stdout).toContain(`${KEYS[0]} loaded (unpublished, for 2m`);
+    expect(unpublished.stdout).toContain('its trigger (all_complete) was decided but never published');
+    expect(unpublished.stdout).toContain(`run: npx baton tick -f ${file} --backend gcp --project ${project}`);
+
+    const tick = await runCli('tick', ...at);
+    expect(tick.stdout).toContain(`published loaded for ${KEYS[0]}: re-published by tick`);
+    const clear = await runCli('status', ...at, '--stuck');
+    expect(clear).toMatchObject({ code: 0, stdout: 'nothing stuck: 1 key checked\n' });
+  }, 120_000);
 
   it('killed after its first key and run again, finishes every key with exactly one trigger per barrier × key', async () => {
     const result = loadPipeline(SHOP);
