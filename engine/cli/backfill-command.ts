@@ -98,7 +98,7 @@ Exit codes: 0 every key finished (or skipped), 1 a key did not finish (see baton
       if (loaded === undefined) return;
       const pipeline = loaded.pipeline;
       const parsed = parseKeys({ keys: `${options.from}..${options.to}` }, keyRuleContext(loaded));
-      if (!parsed.ok) return usage(parsed.error.replace(/^--keys \S+/, `--from ${options.from} --to ${options.to}`));
+      if (!parsed.ok) return usage(parsed.error.replace(`--keys ${options.from}..${options.to}`, `--from ${options.from} --to ${options.to}`));
       if (options.backend === 'embedded') return backfillEmbedded(options, pipeline, context, usage);
 
       const phase = options.phase ?? pipeline.phases.find((p) => p.triggeredBy === undefined)?.name ?? pipeline.phases[0]?.name ?? '';

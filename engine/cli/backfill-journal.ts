@@ -38,9 +38,10 @@ export class BackfillJournal {
       this.append({ backfill: args, execution: this.execution });
       return;
     }
-    const lines = readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== '');
+    const text = readFileSync(file, 'utf8');
+    // A line cut short by a kill ends without a newline: end it, so the next event starts a line of its own.
+    if (text !== '' && !text.endsWith('\n')) appendFileSync(file, '\n');
+    const lines = text.split('\n').filter((l) => l.trim() !== '');
     let execution: string | undefined;
     for (const line of lines) {
       let entry: Record<string, unknown>;

@@ -10,7 +10,9 @@ export function stuckActions(item: StuckItem, origin: CommandOrigin): string[] {
   return [
     ...(rerun.length > 0 ? [`rerun ${rerun.join(', ')} for ${item.key} (or fix what makes ${rerun.length === 1 ? 'it' : 'them'} fail)`] : []),
     `look for dead letters: ${commandLine('dlq list', origin)}`,
-    `or start the key again: ${commandLine('backfill', origin, ['--from', item.key, '--to', item.key, '--force'])}`,
+    origin.backend === 'gcp'
+      ? `or start the key again: ${commandLine('backfill', origin, ['--from', item.key, '--to', item.key, '--force'])}`
+      : `or run it again from scratch (deletes the state): ${commandLine('run', origin, ['--key', item.key, '--fresh'])}`,
   ];
 }
 

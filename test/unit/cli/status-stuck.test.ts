@@ -63,7 +63,7 @@ describe('baton status --stuck', () => {
         actions: [
           'rerun bdl_injuries for 2025-11-29 (or fix what makes it fail)',
           `look for dead letters: npx baton dlq list -f ${file} --state-dir ${state}`,
-          `or start the key again: npx baton backfill -f ${file} --state-dir ${state} --from 2025-11-29 --to 2025-11-29 --force`,
+          `or run it again from scratch (deletes the state): npx baton run -f ${file} --state-dir ${state} --key 2025-11-29 --fresh`,
         ],
       },
     ]);
