@@ -83,6 +83,7 @@ describe.skipIf(!EMULATORS_AVAILABLE)('day-2 operations on the emulators: status
     let outputs = '';
     let resumedCode: number | null = -1;
     const triggers = new Map<string, number>();
+    let dryPlan: { dryRun: boolean; phase: string; keys: { key: string; skip: boolean; messages: unknown[] }[] } | undefined;
 
     const rehearsal = await rehearse({
       loaded: { ...result, pipeline: result.pipeline, hash: result.hash },
@@ -107,6 +108,12 @@ describe.skipIf(!EMULATORS_AVAILABLE)('day-2 operations on the emulators: status
         resumedCode = await again.exited;
         outputs += again.stderr();
 
+        const dry = backfill(deployment, journal, ['--dry-run', '--json']);
+        let plan = '';
+        dry.child.stdout.on('data', (chunk: Buffer) => (plan += chunk.toString()));
+        expect(await dry.exited, dry.stderr()).toBe(0);
+        dryPlan = JSON.parse(plan) as typeof dryPlan;
+
         for (const message of await capture.pullAll(TRIGGER_TOPICS)) {
           const data = JSON.parse(message.data) as TriggerData;
           const id = `${data.emitter} ${data.key}`;
@@ -119,6 +126,8 @@ describe.skipIf(!EMULATORS_AVAILABLE)('day-2 operations on the emulators: status
     expect(resumedCode, outputs).toBe(0);
     expect(outputs).toContain(`resuming ${journal}: 0 done, 1 sent and not finished, 2 to send`);
     expect(outputs).toContain(`backfill ${KEYS[0]}..${KEYS.at(-1)} from phase extract: 3 key(s), 3 finished, 0 skipped`);
+    // Run again once all is done, dry: every key is finished, so nothing would be sent.
+    expect(dryPlan).toEqual({ dryRun: true, phase: 'extract', keys: KEYS.map((key) => ({ key, skip: true, messages: [] })) });
     const expected = KEYS.flatMap((key) => ['loaded', 'store_rank-dependencies', 'rolled-up', 'report-coordinator'].map((emitter) => `${emitter} ${key}`));
     expect(Object.fromEntries(triggers)).toEqual(Object.fromEntries(expected.map((id) => [id, 1])));
   }, 240_000);
