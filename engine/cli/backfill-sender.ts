@@ -1,7 +1,7 @@
 // Data flow: keys → (skip finished) → rate-limited sends (topic publishes or entry POSTs) → journal → poll state until finished → summary.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
-import { backfillCompletion, entryRequest, isBackfillFinished, type BackfillIds, type BackfillStart } from '../runtime/backfill-start.ts';
+import { backfillCompletion, entryRequest, isBackfillFinished, isBackfillObservable, type BackfillIds, type BackfillStart } from '../runtime/backfill-start.ts';
 import { inspectKey } from '../runtime/inspect-key.ts';
 import { BackfillJournal, type BackfillArgs } from './backfill-journal.ts';
 import { formatDuration } from './format-time.ts';
@@ -54,7 +54,10 @@ interface Send {
 export async function sendBackfill(plan: BackfillPlan): Promise<BackfillSummary> {
   const { pipeline, run, out } = plan;
   const startedAt = Date.now();
-  const finished = async (key: string): Promise<boolean> => isBackfillFinished(pipeline, await inspectKey(pipeline, run.runtime, key), plan.phases);
+  // No barrier or batch covers the phases run (a last phase without one): a key counts as finished once sent, and none is skipped.
+  const observable = isBackfillObservable(pipeline, plan.phases);
+  const finished = async (key: string): Promise<boolean> =>
+    observable && isBackfillFinished(pipeline, await inspectKey(pipeline, run.runtime, key), plan.phases);
   if (plan.dryRun) return dryRun(plan, finished, startedAt);
 
   const journal = new BackfillJournal(plan.journalFile, plan.args);
@@ -111,8 +114,9 @@ export async function sendBackfill(plan: BackfillPlan): Promise<BackfillSummary>
         continue;
       }
       journal.record('sent', key);
-      inFlight.add(key);
       sent.push(key);
+      if (observable) inFlight.add(key);
+      else journal.record('done', key);
       lastFinishAt = Math.max(lastFinishAt, Date.now());
       say(`sent ${key}: ${messagesOf(plan, key, ids).length} message(s) to ${describeTarget(plan.start)}`);
     }

@@ -56,6 +56,14 @@ export function backfillPhases(pipeline: ResolvedPipeline, start: BackfillStart)
   return pipeline.phases.slice(Math.max(0, first)).map((p) => p.name);
 }
 
+/** Whether the state can show a backfilled key finished: some phase barrier or coordinator covers the phases it runs. */
+export function isBackfillObservable(pipeline: ResolvedPipeline, phases: readonly string[]): boolean {
+  return (
+    pipeline.barriers.some((b) => b.kind === 'phase' && b.membersPhase !== undefined && phases.includes(b.membersPhase.name)) ||
+    pipeline.coordinators.some((c) => phases.includes(c.phase.name))
+  );
+}
+
 /**
  * Whether a backfilled key got through: every phase barrier over a phase the backfill runs fired, and
  * every coordinator batch completed (as `isKeyFinished`, from the start phase on).
