@@ -86,6 +86,16 @@ describe('baton status --stuck', () => {
   });
 });
 
+describe('baton status --help', () => {
+  it('documents --stuck, --since, exit code 3 and which clock --stuck judges at', async () => {
+    const { code, stdout } = await runCli('status', '--help');
+    expect(code).toBe(0);
+    expect(stdout).toContain('--since <when>');
+    expect(stdout).toContain('3 with --stuck: something is stuck');
+    expect(stdout).toContain("--stuck judges at the time the tick would: on gcp the store's");
+  });
+});
+
 describe('parseSince', () => {
   const now = Date.parse('2026-11-29T12:00:00Z');
   it.each([
