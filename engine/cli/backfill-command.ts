@@ -4,7 +4,7 @@ import { backfillPhases, backfillStart, type BackfillStart } from '../runtime/ba
 import { SystemClock } from '../runtime/system-clock.ts';
 import { backendChoice, backendUsageError, withBackendOptions, type BackendOptions } from './backend-options.ts';
 import { defaultJournalFile } from './backfill-journal.ts';
-import { sendBackfill, type BackfillSummary } from './backfill-sender.ts';
+import { deploymentOf, sendBackfill, type BackfillSummary } from './backfill-sender.ts';
 import { commandLine } from './command-line.ts';
 import { asStateError } from './embedded-backend.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
@@ -125,7 +125,7 @@ Exit codes: 0 every key finished (or skipped), 1 a key did not finish (see baton
           start: found.start,
           phases: backfillPhases(pipeline, found.start),
           entryUrls: entryUrls.urls,
-          run,
+          deployment: deploymentOf(pipeline, run),
           args,
           journalFile: options.journal ?? defaultJournalFile(options.stateDir, args),
           ratePerSecond: options.rate,

@@ -5,7 +5,25 @@ import { backfillCompletion, entryRequest, isBackfillFinished, isBackfillObserva
 import { inspectKey } from '../runtime/inspect-key.ts';
 import { BackfillJournal, type BackfillArgs } from './backfill-journal.ts';
 import { formatDuration } from './format-time.ts';
+import type { OutgoingMessage } from '../ports/message-bus.ts';
+import type { KeyView } from '../runtime/inspect-key.ts';
 import type { StoredRun } from './stored-run.ts';
+
+/** What a backfill needs of a deployment. */
+export interface BackfillDeployment {
+  publish(topic: string, message: OutgoingMessage): Promise<void>;
+  inspect(key: string): Promise<KeyView>;
+}
+
+/** A stored run (gcp: the deployed project) as a backfill uses it. */
+export function deploymentOf(pipeline: ResolvedPipeline, run: StoredRun): BackfillDeployment {
+  return {
+    publish: async (topic, message) => {
+      await run.backend.bus.publish(topic, message);
+    },
+    inspect: (key) => inspectKey(pipeline, run.runtime, key),
+  };
+}
 
 /** Everything one backfill needs. */
 export interface BackfillPlan {
@@ -16,7 +34,10 @@ export interface BackfillPlan {
   /** The phases it runs (for when a key is finished). */
   readonly phases: readonly string[];
   readonly entryUrls: ReadonlyMap<string, string>;
-  readonly run: StoredRun;
+  /** The deployment as the backfill uses it: publish on a topic, and read a key's state. */
+  readonly deployment: BackfillDeployment;
+  /** How often keys in flight are checked (default 500 ms). */
+  readonly pollMs?: number;
   readonly args: BackfillArgs;
   readonly journalFile: string;
   readonly ratePerSecond: number;
@@ -52,12 +73,11 @@ interface Send {
 
 /** Sends the backfill (or, dry, prints what it would send) and waits for its keys to finish. */
 export async function sendBackfill(plan: BackfillPlan): Promise<BackfillSummary> {
-  const { pipeline, run, out } = plan;
+  const { pipeline, deployment, out } = plan;
   const startedAt = Date.now();
   // No barrier or batch covers the phases run (a last phase without one): a key counts as finished once sent, and none is skipped.
   const observable = isBackfillObservable(pipeline, plan.phases);
-  const finished = async (key: string): Promise<boolean> =>
-    observable && isBackfillFinished(pipeline, await inspectKey(pipeline, run.runtime, key), plan.phases);
+  const finished = async (key: string): Promise<boolean> => observable && isBackfillFinished(pipeline, await deployment.inspect(key), plan.phases);
   if (plan.dryRun) return dryRun(plan, finished, startedAt);
 
   const journal = new BackfillJournal(plan.journalFile, plan.args);
@@ -123,7 +143,7 @@ export async function sendBackfill(plan: BackfillPlan): Promise<BackfillSummary>
     progress();
     if (inFlight.size === 0 && queue.length === 0) break;
     if (Date.now() - lastFinishAt > plan.waitTimeoutMs) break;
-    await delay(500);
+    await delay(plan.pollMs ?? 500);
   }
   const finishedKeys = plan.keys.filter((k) => journal.done.has(k));
   const skipped = plan.keys.filter((k) => journal.skipped.has(k));
@@ -179,7 +199,7 @@ function messagesOf(plan: BackfillPlan, key: string, ids: BackfillIds): Send[] {
       to: start.topic,
       id: message.id,
       send: async () => {
-        await plan.run.backend.bus.publish(start.topic, message);
+        await plan.deployment.publish(start.topic, message);
       },
     };
   });
