@@ -55,7 +55,8 @@ export function statusCommand(context: CommandContext): Command {
         context.setExitCode(EXIT.usage);
         return;
       }
-      const run = await openStoredRun(pipeline, backendChoice(options));
+      // --stuck on gcp is a check of a deployment, whose state need not come from a baton run (no run record).
+      const run = await openStoredRun(pipeline, backendChoice(options), { deployment: options.stuck === true && options.backend === 'gcp' });
       if (run === undefined) {
         stderr.write(`baton status: ${stateLocation(options)} holds no state; start one with: ${commandLine('run', options)}\n`);
         context.setExitCode(EXIT.invalid);

@@ -83,6 +83,7 @@ describe.skipIf(!EMULATORS_AVAILABLE)('day-2 operations on the emulators: status
     let outputs = '';
     let resumedCode: number | null = -1;
     const triggers = new Map<string, number>();
+    let stuck: Awaited<ReturnType<typeof runCli>> | undefined;
     let dryPlan: { dryRun: boolean; phase: string; keys: { key: string; skip: boolean; messages: unknown[] }[] } | undefined;
 
     const rehearsal = await rehearse({
@@ -108,6 +109,9 @@ describe.skipIf(!EMULATORS_AVAILABLE)('day-2 operations on the emulators: status
         resumedCode = await again.exited;
         outputs += again.stderr();
 
+        // The deployment's state came from its own components, not from a baton run: --stuck checks it all the same.
+        stuck = await runCli('status', '-f', SHOP, '--backend', 'gcp', '--project', deployment.projectId, '--stuck');
+
         const dry = backfill(deployment, journal, ['--dry-run', '--json']);
         let plan = '';
         dry.child.stdout.on('data', (chunk: Buffer) => (plan += chunk.toString()));
@@ -126,6 +130,7 @@ describe.skipIf(!EMULATORS_AVAILABLE)('day-2 operations on the emulators: status
     expect(resumedCode, outputs).toBe(0);
     expect(outputs).toContain(`resuming ${journal}: 0 done, 1 sent and not finished, 2 to send`);
     expect(outputs).toContain(`backfill ${KEYS[0]}..${KEYS.at(-1)} from phase extract: 3 key(s), 3 finished, 0 skipped`);
+    expect(stuck).toMatchObject({ code: 0, stdout: 'nothing stuck: 3 keys checked\n' });
     // Run again once all is done, dry: every key is finished, so nothing would be sent.
     expect(dryPlan).toEqual({ dryRun: true, phase: 'extract', keys: KEYS.map((key) => ({ key, skip: true, messages: [] })) });
     const expected = KEYS.flatMap((key) => ['loaded', 'store_rank-dependencies', 'rolled-up', 'report-coordinator'].map((emitter) => `${emitter} ${key}`));
