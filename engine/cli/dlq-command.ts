@@ -142,7 +142,7 @@ async function withRun(
       run = await openStoredRun(loaded.pipeline, backendChoice(options), {
         ...(write ? { write: { clock: new VirtualClock(0), ...(loaded.hash === undefined ? {} : { pipelineHash: loaded.hash }) } } : {}),
         onEvent: (event) => events.push(event),
-        withoutRun: true,
+        deployment: true,
       });
     } catch (error) {
       if (!(error instanceof BackendError)) throw asStateError(error, options);

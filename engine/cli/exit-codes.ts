@@ -5,6 +5,8 @@ export const EXIT = {
   invalid: 1,
   /** The command line itself is wrong. */
   usage: 2,
+  /** `baton status --stuck` found a key that cannot get on by itself (for a cron check). */
+  stuck: 3,
   /** The embedded backend's database cannot be used: damaged, not Baton's, read-only, disk full (sysexits EX_IOERR). */
   state: 74,
   /** Another `baton run` holds the state folder; try again when it ends (sysexits EX_TEMPFAIL). */

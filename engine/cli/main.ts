@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { backfillCommand } from './backfill-command.ts';
 import { checkProcessorCommand } from './check-processor-command.ts';
 import { dlqCommand } from './dlq-command.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
@@ -32,6 +33,7 @@ export function buildProgram(context: CommandContext): Command {
   program.addCommand(provisionCommand(context));
   program.addCommand(tickCommand(context));
   program.addCommand(dlqCommand(context));
+  program.addCommand(backfillCommand(context));
   program.addCommand(packageCommand(context));
   program.addCommand(rehearseCommand(context));
   program.addCommand(checkProcessorCommand(context));

@@ -47,9 +47,9 @@ export function cloudProblem(error: unknown, projectId: string): string {
  * gcp on emulators: clears Firestore; refused on a real project). `mustExist` opens only existing
  * state (tick): undefined when there is none. `readOnly` (status, trace) also opens only existing
  * state, and the embedded database without writing to it: no migration, no sweep, works on a
- * read-only copy. On gcp, existing state means a run's journal unless `withoutRun` (dlq): a deployed
- * project holds dead letters without ever having had a `baton run`. A database the user must fix
- * throws a `StateError`.
+ * read-only copy. `deployment` (gcp: dlq, backfill, status --stuck) opens a deployed project as it is:
+ * no topic is created and no run record is required (a deployed project holds dead letters and keys
+ * without ever having had a `baton run`). A database the user must fix throws a `StateError`.
  */
 export async function openRunBackend(
   choice: BackendChoice,
@@ -59,8 +59,8 @@ export async function openRunBackend(
     fresh = false,
     mustExist = false,
     readOnly = false,
-    withoutRun = false,
-  }: { fresh?: boolean; mustExist?: boolean; readOnly?: boolean; withoutRun?: boolean } = {},
+    deployment = false,
+  }: { fresh?: boolean; mustExist?: boolean; readOnly?: boolean; deployment?: boolean } = {},
 ): Promise<RunBackend | undefined> {
   const existing = mustExist || readOnly;
   if (choice.backend === 'embedded') {
@@ -92,14 +92,15 @@ export async function openRunBackend(
       if (!onEmulators) throw new BackendError(`--fresh would delete Baton's state in project ${projectId}; do that yourself, deliberately`);
       await clearFirestore(firestoreHost, projectId);
     }
-    const gcp = openGcpBackend({ projectId, clock });
+    // A deployment (backfill): its topics exist and its state need not; create nothing, require no run record.
+    const gcp = openGcpBackend({ projectId, clock, ...(deployment ? { provisioned: true } : {}) });
     const journal = new FirestoreRunJournal(gcp.firestore);
-    if (existing && !withoutRun && (await journal.get('run')) === undefined) {
+    if (existing && !deployment && (await journal.get('run')) === undefined) {
       await gcp.close();
       await emulators?.stop();
       return undefined;
     }
-    if (!existing) {
+    if (!existing && !deployment) {
       try {
         await provisionTopology(pipeline, { projectId, pubsub: gcp.pubsub });
       } catch (error) {

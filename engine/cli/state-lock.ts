@@ -52,6 +52,12 @@ function readHolder(file: string): LockHolder | undefined {
   }
 }
 
+/** The live process (on this host) holding `stateDir`, or undefined when none does (no lock, or a stale one). */
+export function liveStateHolder(stateDir: string): LockHolder | undefined {
+  const holder = readHolder(lockFile(stateDir));
+  return holder !== undefined && holder.host === hostname() && isRunning(holder.pid) ? holder : undefined;
+}
+
 /**
  * Takes the lock of a state folder for the lifetime of one `baton run`, so a second run (or a
  * `--fresh` that deletes the database) cannot use the folder under a live run.

@@ -16,23 +16,31 @@ import { knownKeys, openStoredRun } from './stored-run.ts';
 import { paletteFor } from './terminal.ts';
 import { commandLine } from './command-line.ts';
 import { asStateError } from './embedded-backend.ts';
+import { findStuck, firstSeenAt } from '../runtime/find-stuck.ts';
+import { liveStateHolder } from './state-lock.ts';
+import { formatStuck, parseSince, stuckActions } from './stuck-report.ts';
 import { backendChoice, backendUsageError, stateLocation, withBackendOptions, type BackendOptions } from './backend-options.ts';
 
-/** `baton status [--key K] [--json]`: every barrier and batch of every key, across all phases. */
+/** `baton status [--key K] [--stuck [--since D]] [--json]`: every barrier and batch of every key, across all phases. */
 export function statusCommand(context: CommandContext): Command {
   const command = withPipelineFile(new Command('status'), { positional: true })
     .description("show each key's progress across every phase: barriers n of N, missing members, deadlines, coordinator batches")
     .option('--key <key>', 'only this key')
     .option('--barrier <name>', 'only this barrier, for the keys it has seen (what a deadline-missed alert asks for)')
+    .option('--stuck', 'only what cannot get on by itself, each with why and what to run; exit 3 when anything is stuck')
+    .option('--since <when>', 'with --stuck: only keys first seen since then: a duration back (24h, 7d) or a date or time (2025-11-29)')
     .option('--json', 'print as JSON');
   return withBackendOptions(command)
     .addHelpText(
       'after',
-      '\nReads the embedded backend (.baton/ by default) without changing it, also while a run holds it and from a read-only folder. Exit codes: 0 shown, 1 no state or unknown key, 2 usage error, 74 the state database cannot be used (damaged, or not a Baton database).',
+      '\nReads the embedded backend (.baton/ by default) without changing it, also while a run holds it and from a read-only folder. Exit codes: 0 shown (with --stuck: nothing stuck), 1 no state or unknown key, 2 usage error, 3 with --stuck: something is stuck, 74 the state database cannot be used (damaged, or not a Baton database).\n\n' +
+        "--stuck judges at the time the tick would: on gcp the store's (the Firestore server's); on the embedded backend the real clock (baton tick's), except while a baton run holds --state-dir: then the run's simulated clock, since the run ticks itself. " +
+        'Stuck: a deadline tier elapsed that has not fired, a trigger or batch completion decided but not published, a batch quiet past its stall window (baton tick fixes these); ' +
+        'a threshold no member left can reach, a last deadline tier elapsed short of its minimum, a batch stalled below its stall minimum (these need a person: rerun, dead letters, backfill --force).',
     )
-    .action(async (_file: string, options: BackendOptions & { file: string; key?: string; barrier?: string; json?: boolean }) => {
+    .action(async (_file: string, options: StatusOptions) => {
       const { stdout, stderr } = context;
-      const badBackend = backendUsageError(options);
+      const badBackend = backendUsageError(options) ?? (options.since !== undefined && options.stuck !== true ? '--since goes with --stuck' : undefined);
       if (badBackend !== undefined) {
         stderr.write(`baton status: ${badBackend}\n`);
         context.setExitCode(EXIT.usage);
@@ -47,7 +55,8 @@ export function statusCommand(context: CommandContext): Command {
         context.setExitCode(EXIT.usage);
         return;
       }
-      const run = await openStoredRun(pipeline, backendChoice(options));
+      // --stuck on gcp is a check of a deployment, whose state need not come from a baton run (no run record).
+      const run = await openStoredRun(pipeline, backendChoice(options), { deployment: options.stuck === true && options.backend === 'gcp' });
       if (run === undefined) {
         stderr.write(`baton status: ${stateLocation(options)} holds no state; start one with: ${commandLine('run', options)}\n`);
         context.setExitCode(EXIT.invalid);
@@ -75,6 +84,14 @@ export function statusCommand(context: CommandContext): Command {
           context.setExitCode(EXIT.invalid);
           return;
         }
+        if (options.stuck === true) {
+          // What the tick would see: the store's time on Firestore (the server's), the real clock on a stopped
+          // embedded run (baton tick runs on it), the run's simulated clock while a run holds --state-dir.
+          const live = options.backend === 'embedded' && liveStateHolder(options.stateDir) !== undefined;
+          const now = options.backend === 'gcp' ? await run.backend.store.now() : live ? run.clock.now() : Date.now();
+          reportStuck(pipeline, views, now, options, context);
+          return;
+        }
         const now = run.clock.now();
         if (options.json) {
           stdout.write(`${JSON.stringify({ now, run: run.record ?? null, pipelineHash: loaded.hash, keys: views }, null, 2)}\n`);
@@ -96,6 +113,27 @@ export function statusCommand(context: CommandContext): Command {
         await run.backend.close();
       }
     });
+}
+
+type StatusOptions = BackendOptions & { file: string; key?: string; barrier?: string; json?: boolean; stuck?: boolean; since?: string };
+
+/** `--stuck`: what holds each key (first seen since `--since`) up at `now`; exit 3 when anything does. */
+function reportStuck(pipeline: ResolvedPipeline, views: readonly KeyView[], now: number, options: StatusOptions, context: CommandContext): void {
+  const since = options.since === undefined ? undefined : parseSince(options.since, now);
+  if (since !== undefined && !since.ok) {
+    context.stderr.write(`baton status: ${since.error}\n`);
+    context.setExitCode(EXIT.usage);
+    return;
+  }
+  const checked = views.filter((v) => since === undefined || (firstSeenAt(v) ?? -Infinity) >= since.at);
+  const items = checked.flatMap((v) => findStuck(pipeline, v, now));
+  if (options.json) {
+    const stuck = items.map((item) => ({ ...item, actions: stuckActions(item, options) }));
+    context.stdout.write(`${JSON.stringify({ now, since: since?.at ?? null, checked: checked.length, stuck }, null, 2)}\n`);
+  } else {
+    context.stdout.write(formatStuck(items, checked.length, now, options, paletteFor(context.stdout)));
+  }
+  context.setExitCode(items.length > 0 ? EXIT.stuck : EXIT.ok);
 }
 
 /** One key's status, every barrier then every batch, in pipeline order. */

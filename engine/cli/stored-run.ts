@@ -38,8 +38,8 @@ export interface StoredRun {
  * (`write: { clock }`: tick, …) opens it for writes on the given clock; the runtime never opens a
  * coordinator batch (there is no entity list to fetch outside a run). A database the user must fix
  * throws a `StateError`; a backend that cannot be reached, a `BackendError`. `onEvent` hears what the
- * runtime decides when a writer pumps it (`dlq redrive`); `withoutRun` opens a gcp project that
- * never had a `baton run` (a deployment's dead letters).
+ * runtime decides when a writer pumps it (`dlq redrive`); `deployment` (gcp: dlq, backfill,
+ * status --stuck) opens a deployed project as it is, with or without a `baton run`'s state.
  */
 export async function openStoredRun(
   pipeline: ResolvedPipeline,
@@ -47,11 +47,11 @@ export async function openStoredRun(
   {
     write,
     onEvent,
-    withoutRun = false,
-  }: { write?: { clock: Clock; pipelineHash?: string }; onEvent?: (event: RuntimeEvent) => void; withoutRun?: boolean } = {},
+    deployment = false,
+  }: { write?: { clock: Clock; pipelineHash?: string }; onEvent?: (event: RuntimeEvent) => void; deployment?: boolean } = {},
 ): Promise<StoredRun | undefined> {
   const clock = write?.clock ?? new VirtualClock(0);
-  const backend = await openRunBackend(choice, pipeline, clock, { ...(write === undefined ? { readOnly: true } : { mustExist: true }), withoutRun });
+  const backend = await openRunBackend(choice, pipeline, clock, { ...(write === undefined ? { readOnly: true } : { mustExist: true }), deployment });
   if (backend === undefined) return undefined;
   const record = await backend.journal.get<RunRecord>('run');
   if (clock instanceof VirtualClock) clock.advanceTo((await backend.journal.get<number>('clock')) ?? Date.now());

@@ -60,6 +60,8 @@ async function tickOnce(
   try {
     run = await openStoredRun(loaded.pipeline, backendChoice(options), {
       write: { clock, ...(loaded.hash === undefined ? {} : { pipelineHash: loaded.hash }) },
+      // On gcp a tick is what the deployed scheduler job does: the project's state need not come from a baton run.
+      deployment: options.backend === 'gcp',
     });
   } catch (error) {
     if (!(error instanceof BackendError)) throw asStateError(error, options);

@@ -47,6 +47,22 @@ export interface RehearsalOptions {
   /** Tests: emulators already running (left running), and a project id of its own in them. */
   readonly emulators?: RunningEmulators;
   readonly projectId?: string;
+  /**
+   * Keeps the deployment up for an outside client (e.g. `baton backfill` in a test): called once every
+   * component is up, before the rehearsal's own keys start; the deployment stays up until it resolves.
+   */
+  readonly hold?: (deployment: StoodUpDeployment) => Promise<void>;
+}
+
+/** A deployment stood up on the emulators, as an outside client reaches it. */
+export interface StoodUpDeployment {
+  readonly projectId: string;
+  readonly pubsubHost: string;
+  readonly firestoreHost: string;
+  /** The URL of a processor's service (what a scheduler calls for an entry processor). */
+  readonly processorUrl: (processor: string) => string | undefined;
+  /** The pipeline's runtime over the deployment's state, to read it (`inspectKey`). */
+  readonly reader: PipelineRuntime;
 }
 
 /** Per component: what reached it and what it did. */
@@ -271,6 +287,15 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
         body: JSON.stringify({ messages: [{ data: Buffer.from(message.data).toString('base64'), attributes: message.attributes ?? {} }] }),
       });
       if (!response.ok) throw new RehearsalError(`could not publish the injected message to ${message.topic}: HTTP ${response.status}`);
+    }
+    if (options.hold !== undefined) {
+      await options.hold({
+        projectId,
+        pubsubHost: emulators.pubsubHost,
+        firestoreHost: emulators.firestoreHost,
+        processorUrl: (processor) => processors.endpointOf(processor),
+        reader,
+      });
     }
     processors.startKeys(keys);
     say(`started ${keys.length} key${keys.length === 1 ? '' : 's'} (${runId}), speed x${speed}`);

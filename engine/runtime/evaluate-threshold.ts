@@ -119,7 +119,7 @@ export function fewestToFire(snapshot: KeySnapshot): number {
 }
 
 /** Whether an elapsed tier may fire: its minimum (never zero) counted, and the required members unless it ignores them. */
-function tierHolds(tier: DeadlineSnapshot, completed: number, requiredMet: boolean): boolean {
+export function tierHolds(tier: DeadlineSnapshot, completed: number, requiredMet: boolean): boolean {
   return completed >= Math.max(1, tier.minMembers) && (requiredMet || tier.ignoreRequired === true);
 }
 
