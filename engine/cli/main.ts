@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { checkProcessorCommand } from './check-processor-command.ts';
+import { dashboardCommand } from './dashboard-command.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { generateCommand } from './generate-command.ts';
 import { packageCommand } from './package-command.ts';
@@ -28,6 +29,7 @@ export function buildProgram(context: CommandContext): Command {
   program.addCommand(runCommand(context));
   program.addCommand(statusCommand(context));
   program.addCommand(traceCommand(context));
+  program.addCommand(dashboardCommand(context));
   program.addCommand(provisionCommand(context));
   program.addCommand(tickCommand(context));
   program.addCommand(packageCommand(context));
