@@ -1,17 +1,13 @@
-import { statSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
-import type { SnapshotSource } from '../dashboard/dashboard-snapshot.ts';
 import type { RunningDashboard } from '../dashboard/dashboard-server.ts';
-import { VirtualClock } from '../simulator/virtual-clock.ts';
 import { backendChoice, backendUsageError, stateLocation, withBackendOptions, type BackendOptions } from './backend-options.ts';
 import { commandLine } from './command-line.ts';
-import { asStateError, databaseFile } from './embedded-backend.ts';
+import { asStateError } from './embedded-backend.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
 import { withPipelineFile } from './pipeline-file.ts';
-import type { BackendChoice } from './run-backend.ts';
-import { openStoredRun, type RunRecord, type StoredRun } from './stored-run.ts';
+import { LiveStoredRun } from './live-stored-run.ts';
+import type { StoredRun } from './stored-run.ts';
 
 /** The port `baton dashboard` listens on when none is given. */
 export const DEFAULT_DASHBOARD_PORT = 4646;
@@ -94,58 +90,4 @@ function parsePort(value: string): number {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65_535) throw new InvalidArgumentError(`"${value}" is not a port (0 to 65535)`);
   return port;
-}
-
-/**
- * The stored run the dashboard reads, kept current while a run writes it: each read takes the run's
- * record and clock from the journal again, and on the embedded backend a database that a
- * `baton run --fresh` replaced (a new file under the same name) is opened again.
- */
-class LiveStoredRun {
-  private run: StoredRun | undefined;
-  private file: string | undefined;
-
-  constructor(
-    private readonly pipeline: ResolvedPipeline,
-    private readonly choice: BackendChoice,
-  ) {}
-
-  async current(): Promise<StoredRun | undefined> {
-    const identity = this.fileIdentity();
-    if (this.run !== undefined && identity === this.file) return this.run;
-    await this.close();
-    this.file = identity;
-    this.run = await openStoredRun(this.pipeline, this.choice);
-    return this.run;
-  }
-
-  async source(): Promise<SnapshotSource> {
-    const run = await this.current();
-    if (run === undefined) throw new Error(`${this.choice.stateDir}/ holds no state any more`);
-    return {
-      runtime: run.runtime,
-      bus: run.backend.bus,
-      // Pub/Sub keeps no history: there the barriers alone say which processors reported.
-      ...(this.choice.backend === 'embedded' ? { history: run.backend.bus } : {}),
-      readRun: async () => {
-        const record = await run.backend.journal.get<RunRecord>('run');
-        const now = await run.backend.journal.get<number>('clock');
-        if (now !== undefined && run.clock instanceof VirtualClock) run.clock.advanceTo(now);
-        return { runId: record?.runId, keys: record?.keys ?? [], now: run.clock.now() };
-      },
-    };
-  }
-
-  async close(): Promise<void> {
-    const run = this.run;
-    this.run = undefined;
-    await run?.backend.close();
-  }
-
-  /** The embedded database file's identity (device and inode); undefined on gcp or when absent. */
-  private fileIdentity(): string | undefined {
-    if (this.choice.backend !== 'embedded') return undefined;
-    const stat = statSync(databaseFile(this.choice.stateDir), { throwIfNoEntry: false });
-    return stat === undefined ? undefined : `${stat.dev}:${stat.ino}`;
-  }
 }

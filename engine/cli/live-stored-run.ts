@@ -1,0 +1,71 @@
+import { statSync } from 'node:fs';
+import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
+import type { SnapshotSource } from '../dashboard/dashboard-snapshot.ts';
+import { VirtualClock } from '../simulator/virtual-clock.ts';
+import { databaseFile } from './embedded-backend.ts';
+import type { BackendChoice } from './run-backend.ts';
+import { openStoredRun, type RunRecord, type StoredRun } from './stored-run.ts';
+
+/**
+ * The stored run the dashboard reads, kept current while a run writes it: each read takes the run's
+ * record and clock from the journal again, and on the embedded backend a database that a
+ * `baton run --fresh` replaced (a new file under the same name) is opened again.
+ */
+export class LiveStoredRun {
+  private opened: Promise<StoredRun | undefined> | undefined;
+  private file: string | undefined;
+
+  constructor(
+    private readonly pipeline: ResolvedPipeline,
+    private readonly choice: BackendChoice,
+  ) {}
+
+  /** The stored run as it is now (opened again if its database was replaced); undefined without state. */
+  current(): Promise<StoredRun | undefined> {
+    const identity = this.fileIdentity();
+    if (this.opened !== undefined && identity === this.file) return this.opened;
+    // Pages read at once: the first to see the change reopens, the others wait for the same open.
+    const previous = this.opened;
+    this.file = identity;
+    const opened = (async () => {
+      await (await previous?.catch(() => undefined))?.backend.close();
+      return openStoredRun(this.pipeline, this.choice);
+    })();
+    this.opened = opened;
+    opened.catch(() => {
+      if (this.opened === opened) this.opened = undefined; // the next read tries again
+    });
+    return opened;
+  }
+
+  /** What the dashboard reads a snapshot from; throws when the state went away. */
+  async source(): Promise<SnapshotSource> {
+    const run = await this.current();
+    if (run === undefined) throw new Error(`${this.choice.stateDir}/ holds no state any more`);
+    return {
+      runtime: run.runtime,
+      bus: run.backend.bus,
+      // Pub/Sub keeps no history: there the barriers alone say which processors reported.
+      ...(this.choice.backend === 'embedded' ? { history: run.backend.bus } : {}),
+      readRun: async () => {
+        const record = await run.backend.journal.get<RunRecord>('run');
+        const now = await run.backend.journal.get<number>('clock');
+        if (now !== undefined && run.clock instanceof VirtualClock) run.clock.advanceTo(now);
+        return { runId: record?.runId, keys: record?.keys ?? [], now: run.clock.now() };
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    const opened = this.opened;
+    this.opened = undefined;
+    await (await opened?.catch(() => undefined))?.backend.close();
+  }
+
+  /** The embedded database file's identity (device and inode); undefined on gcp or when absent. */
+  private fileIdentity(): string | undefined {
+    if (this.choice.backend !== 'embedded') return undefined;
+    const stat = statSync(databaseFile(this.choice.stateDir), { throwIfNoEntry: false });
+    return stat === undefined ? undefined : `${stat.dev}:${stat.ino}`;
+  }
+}
