@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteDatabase, type SqliteDatabase } from '../adapters/sqlite/open-sqlite-database.ts';
+import { SqliteDeadLetterQueue } from '../adapters/sqlite/sqlite-dead-letter-queue.ts';
 import { SqliteMessageBus } from '../adapters/sqlite/sqlite-message-bus.ts';
 import { SqliteRunJournal } from '../adapters/sqlite/sqlite-run-journal.ts';
 import { SqliteStateStore } from '../adapters/sqlite/sqlite-state-store.ts';
@@ -15,6 +16,7 @@ export interface EmbeddedBackend {
   readonly bus: SqliteMessageBus;
   readonly store: SqliteStateStore;
   readonly journal: SqliteRunJournal;
+  readonly deadLetters: SqliteDeadLetterQueue;
   close(): void;
 }
 
@@ -109,6 +111,8 @@ export function openEmbeddedBackend(stateDir: string, clock: Clock, { readOnly =
       file,
       db: opened,
       bus: new SqliteMessageBus(opened, clock),
+      // After the bus: it reads the bus's tables.
+      deadLetters: new SqliteDeadLetterQueue(opened, clock),
       store: new SqliteStateStore(opened, clock),
       journal: new SqliteRunJournal(opened),
     };

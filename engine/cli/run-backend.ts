@@ -1,6 +1,7 @@
 import type { RunningEmulators } from '../adapters/gcp/index.ts';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
 import type { Clock } from '../ports/clock.ts';
+import type { DeadLetterQueue } from '../ports/dead-letter-queue.ts';
 import type { MessageBus } from '../ports/message-bus.ts';
 import type { MessageHistory } from '../ports/message-history.ts';
 import type { RunJournal } from '../ports/run-journal.ts';
@@ -24,6 +25,8 @@ export interface RunBackend {
   readonly bus: MessageBus & MessageHistory;
   readonly store: StateStore;
   readonly journal: RunJournal;
+  /** Dead letters as `baton dlq` works on them. */
+  readonly deadLetters: DeadLetterQueue;
   close(): Promise<void>;
 }
 
@@ -58,12 +61,14 @@ export async function openRunBackend(
     if (existing && !hasEmbeddedState(choice.stateDir)) return undefined;
     const backend = openEmbeddedBackend(choice.stateDir, clock, { readOnly });
     if (backend === undefined) return undefined;
-    return { where: backend.file, bus: backend.bus, store: backend.store, journal: backend.journal, close: () => Promise.resolve(backend.close()) };
+    const { file: where, bus, store, journal, deadLetters } = backend;
+    return { where, bus, store, journal, deadLetters, close: () => Promise.resolve(backend.close()) };
   }
 
   // Loaded only for --backend gcp: the Google Cloud client libraries take most of a second to load.
   const { clearFirestore, openGcpBackend, provisionTopology, startEmulators } = await import('../adapters/gcp/index.ts');
   const { FirestoreRunJournal } = await import('../adapters/gcp/firestore-run-journal.ts');
+  const { PubSubDeadLetterQueue } = await import('../adapters/gcp/pubsub-dead-letter-queue.ts');
   let emulators: RunningEmulators | undefined;
   if (choice.emulators) emulators = await startEmulators({ projectId: choice.project ?? pipeline.project ?? 'baton-local' });
   const pubsubHost = process.env.PUBSUB_EMULATOR_HOST;
@@ -95,13 +100,17 @@ export async function openRunBackend(
         throw new BackendError(cloudProblem(error, projectId));
       }
     }
+    const deadLetterTopics = pipeline.topics.flatMap((t) => (t.deadLetter.enabled ? [{ topic: t.name, deadLetterTopic: t.deadLetter.topic }] : []));
+    const deadLetters = new PubSubDeadLetterQueue({ pubsub: gcp.pubsub, firestore: gcp.firestore, projectId, clock, deadLetterTopics });
     const where = onEmulators ? `Pub/Sub ${pubsubHost} and Firestore ${firestoreHost} emulators, project ${projectId}` : `project ${projectId}`;
     return {
       where,
       bus: gcp.bus,
       store: gcp.store,
       journal,
+      deadLetters,
       close: async () => {
+        await deadLetters.close();
         await gcp.close();
         await emulators?.stop();
       },
