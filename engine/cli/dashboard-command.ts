@@ -67,6 +67,7 @@ Exit codes: 0 stopped by a signal, 1 no state or invalid pipeline, 2 usage error
           svg,
           port: options.port,
           read: async (key) => readDashboardSnapshot(loaded.pipeline, await live.source(), key),
+          redrive: (id) => live.redrive(id, commandLine('dashboard', options)),
         });
       } catch (error) {
         await live.close();

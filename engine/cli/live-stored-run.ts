@@ -1,9 +1,12 @@
 import { statSync } from 'node:fs';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
 import type { SnapshotSource } from '../dashboard/dashboard-snapshot.ts';
+import type { RedriveOutcome } from '../ports/dead-letter-queue.ts';
 import { VirtualClock } from '../simulator/virtual-clock.ts';
 import { databaseFile } from './embedded-backend.ts';
 import type { BackendChoice } from './run-backend.ts';
+import { StateError } from './state-error.ts';
+import { acquireStateLock } from './state-lock.ts';
 import { openStoredRun, type RunRecord, type StoredRun } from './stored-run.ts';
 
 /**
@@ -44,7 +47,7 @@ export class LiveStoredRun {
     if (run === undefined) throw new Error(`${this.choice.stateDir}/ holds no state any more`);
     return {
       runtime: run.runtime,
-      bus: run.backend.bus,
+      deadLetters: run.backend.deadLetters,
       // Pub/Sub keeps no history: there the barriers alone say which processors reported.
       ...(this.choice.backend === 'embedded' ? { history: run.backend.bus } : {}),
       readRun: async () => {
@@ -54,6 +57,39 @@ export class LiveStoredRun {
         return { runId: record?.runId, keys: record?.keys ?? [], now: run.clock.now() };
       },
     };
+  }
+
+  /**
+   * Redrives one dead letter (see `DeadLetterQueue.redrive`) and says what happened, in one line. On
+   * the embedded backend it holds --state-dir as `baton tick` does: while a run holds it nothing is
+   * redriven and the answer names the run; the redelivery is due at the run's simulated now.
+   */
+  async redrive(id: string, command: string): Promise<string> {
+    if (this.choice.backend !== 'embedded') {
+      const run = await this.current();
+      if (run === undefined) return 'there is no state any more';
+      return describeOutcome(await run.backend.deadLetters.redrive([id]));
+    }
+    let lock: { release(): void };
+    try {
+      lock = acquireStateLock(this.choice.stateDir, command);
+    } catch (error) {
+      if (error instanceof StateError) return `not redriven: ${error.message}`;
+      throw error;
+    }
+    try {
+      const run = await openStoredRun(this.pipeline, this.choice, { write: { clock: new VirtualClock(0) } });
+      if (run === undefined) return 'there is no state any more';
+      try {
+        return describeOutcome(await run.backend.deadLetters.redrive([id]));
+      } finally {
+        await run.backend.close();
+      }
+    } finally {
+      lock.release();
+      // Read afresh: a connection opened before the first redrive does not see the redrive marks.
+      await this.close();
+    }
   }
 
   async close(): Promise<void> {
@@ -68,4 +104,8 @@ export class LiveStoredRun {
     const stat = statSync(databaseFile(this.choice.stateDir), { throwIfNoEntry: false });
     return stat === undefined ? undefined : `${stat.dev}:${stat.ino}`;
   }
+}
+
+function describeOutcome([outcome]: readonly RedriveOutcome[]): string {
+  return outcome === undefined ? 'nothing happened' : `${outcome.id}: ${outcome.outcome}; ${outcome.note}`;
 }

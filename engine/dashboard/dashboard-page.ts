@@ -137,6 +137,10 @@ function render(snapshot) {
     row.dataset.deadLetter = letter.id;
     cell(row, letter.key ?? '-'); cell(row, letter.subscription); cell(row, letter.type ?? '-'); cell(row, letter.reason);
     cell(row, String(letter.deliveryAttempts)); cell(row, new Date(letter.at).toISOString());
+    if (letter.redriven) {
+      cell(row, 'redriven: ' + letter.redriven);
+      continue;
+    }
     const button = document.createElement('button');
     button.textContent = 'redrive';
     button.addEventListener('click', () => redrive(letter.id, button));

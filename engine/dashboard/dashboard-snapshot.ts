@@ -1,6 +1,6 @@
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
 import { planSubscriptions } from '../graph/subscription-plan.ts';
-import type { DeadLetter, MessageBus } from '../ports/message-bus.ts';
+import type { DeadLetterQueue, DeadLetterRecord } from '../ports/dead-letter-queue.ts';
 import type { MessageHistory } from '../ports/message-history.ts';
 import { ENVELOPE_TYPES, type CompletionData } from '../runtime/envelope.ts';
 import { inspectKey } from '../runtime/inspect-key.ts';
@@ -28,7 +28,7 @@ export interface DashboardSnapshot {
 
 /** One dead letter as the page lists it. */
 export interface DeadLetterRow {
-  /** Stable within a read: what a redrive names (the message id and the subscription it died on). */
+  /** The dead letter's id in its backend: what a redrive names. */
   readonly id: string;
   readonly subscription: string;
   readonly topic: string;
@@ -37,18 +37,18 @@ export interface DeadLetterRow {
   readonly reason: string;
   readonly deliveryAttempts: number;
   readonly at: number;
+  /** What its redrive did, once it was redriven. */
+  readonly redriven: string | undefined;
 }
 
 /** What a snapshot is read from: one opened stored run, re-read each time. */
 export interface SnapshotSource {
   readonly runtime: PipelineRuntime;
-  readonly bus: Pick<MessageBus, 'deadLetters'>;
+  readonly deadLetters: Pick<DeadLetterQueue, 'list'>;
   /** What the backend published, where it keeps it (embedded): processors outside every barrier get a state too. */
   readonly history?: MessageHistory;
   /** The run's id and keys, and its clock, as the run journal holds them now. */
   readRun(): Promise<{ runId: string | undefined; keys: readonly string[]; now: number }>;
-  /** Dead letters from the dead-letter port when there is one; else the bus's. */
-  readonly listDeadLetters?: () => Promise<DeadLetterRow[]>;
 }
 
 /** Reads a snapshot for `key` (or the first known key when undefined or unknown). */
@@ -56,7 +56,7 @@ export async function readDashboardSnapshot(pipeline: ResolvedPipeline, source: 
   const run = await source.readRun();
   const keys = await knownKeysOf(pipeline, source.runtime, run.keys);
   const chosen = key !== undefined && keys.includes(key) ? key : keys[0];
-  const deadLetters = source.listDeadLetters ? await source.listDeadLetters() : (await source.bus.deadLetters()).map(deadLetterRow);
+  const deadLetters = (await source.deadLetters.list()).map(deadLetterRow);
   const empty = { pipeline: pipeline.name, runId: run.runId, now: run.now, keys, deadLetters, components: {}, phases: [] };
   if (chosen === undefined) return { ...empty, key: undefined };
   const view = await inspectKey(pipeline, source.runtime, chosen);
@@ -93,17 +93,18 @@ async function knownKeysOf(pipeline: ResolvedPipeline, runtime: PipelineRuntime,
   return [...keys];
 }
 
-/** A bus dead letter as a row: the key is the envelope's subject (or its data's key). */
-export function deadLetterRow(letter: DeadLetter): DeadLetterRow {
+/** A dead letter as a row: the key is the envelope's subject (or its data's key). */
+export function deadLetterRow(letter: DeadLetterRecord): DeadLetterRow {
   return {
-    id: `${letter.subscription}/${letter.message.id}`,
+    id: letter.id,
     subscription: letter.subscription,
     topic: letter.topic,
     key: letter.message.attributes['ce-subject'] ?? keyOf(letter.message.data),
     type: letter.message.attributes['ce-type'],
     reason: letter.reason,
     deliveryAttempts: letter.deliveryAttempts,
-    at: letter.at,
+    at: letter.lastAttemptAt,
+    redriven: letter.redrive?.result,
   };
 }
 

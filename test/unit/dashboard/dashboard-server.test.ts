@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadPipeline } from '../../../engine/config/load-pipeline.ts';
 import type { ResolvedPipeline } from '../../../engine/config/resolved-pipeline.ts';
+import { openEmbeddedBackend } from '../../../engine/cli/embedded-backend.ts';
 import { LiveStoredRun } from '../../../engine/cli/live-stored-run.ts';
+import { acquireStateLock } from '../../../engine/cli/state-lock.ts';
+import { VirtualClock } from '../../../engine/simulator/virtual-clock.ts';
 import { startDashboardServer, type RunningDashboard } from '../../../engine/dashboard/dashboard-server.ts';
 import { readDashboardSnapshot, type DashboardSnapshot } from '../../../engine/dashboard/dashboard-snapshot.ts';
 import { runCli } from '../../helpers/run-cli.ts';
@@ -38,6 +41,7 @@ async function serve(stateDir: string, extra: { redrive?: (id: string) => Promis
     port: 0,
     pollMs: 20,
     read: async (key) => readDashboardSnapshot(pipeline, await live.source(), key),
+    redrive: (id) => live.redrive(id, 'npx baton dashboard'),
     ...extra,
   });
   open.push({ server, live });
@@ -183,6 +187,54 @@ describe('the dashboard server on the embedded backend', () => {
       body: '{"message":"redrove sub/m1"}',
     });
     expect(redriven).toEqual(['sub/m1']);
+  });
+});
+
+describe('dead letters on the dashboard (embedded)', () => {
+  /** A short run, then a completion that is not JSON on the raw phase's topic, dead-lettered by the barrier when the run continues. */
+  async function withDeadLetter(): Promise<string> {
+    const stateDir = await shortRun();
+    const backend = openEmbeddedBackend(stateDir, new VirtualClock(Date.parse(START)));
+    await backend?.bus.publish('nba-phase2-raw-complete', { id: 'garbled-1', attributes: { 'ce-subject': KEY }, data: '{not json' });
+    backend?.close();
+    expect((await runCli('run', '--state-dir', stateDir, '--resume')).stdout).toContain('dead letters: 1');
+    return stateDir;
+  }
+  const redriveCall = (server: RunningDashboard, id: string) =>
+    call(`${server.url}api/redrive`, { method: 'POST', headers: { 'x-baton-dashboard': '1' }, body: JSON.stringify({ id }) });
+
+  it('lists a dead letter with its key and reason, and marks its dead-letter topic on the diagram for the key', async () => {
+    const server = await serve(await withDeadLetter());
+    const snapshot = JSON.parse((await call(`${server.url}api/snapshot?key=${KEY}`)).body) as DashboardSnapshot;
+    expect(snapshot.deadLetters).toHaveLength(1);
+    expect(snapshot.deadLetters[0]).toMatchObject({ key: KEY, subscription: 'phase2-to-phase3--nba-phase2-raw-complete' });
+    expect(snapshot.deadLetters[0]?.redriven).toBeUndefined();
+    expect(snapshot.deadLetters[0]?.reason).toMatch(/JSON|json/);
+    expect(snapshot.components['dlq:nba-phase2-raw-complete-dlq']).toEqual({ state: 'dead-letters', label: '1 dead letter' });
+  });
+
+  it('redrives a dead letter once: the list then shows it redriven, and a second redrive delivers nothing', async () => {
+    const server = await serve(await withDeadLetter());
+    const read = async (): Promise<DashboardSnapshot> => JSON.parse((await call(`${server.url}api/snapshot?key=${KEY}`)).body) as DashboardSnapshot;
+    const id = (await read()).deadLetters[0]?.id ?? '';
+    const first = JSON.parse((await redriveCall(server, id)).body) as { message: string };
+    expect(first.message).toMatch(new RegExp(`^${id}: redriven; `));
+    expect((await read()).deadLetters[0]?.redriven).toBeDefined();
+    const second = JSON.parse((await redriveCall(server, id)).body) as { message: string };
+    expect(second.message).toMatch(new RegExp(`^${id}: already-redriven; `));
+  });
+
+  it('redrives nothing while a run holds the state folder, and names the run', async () => {
+    const stateDir = await withDeadLetter();
+    const server = await serve(stateDir);
+    const lock = acquireStateLock(stateDir, 'npx baton run --resume');
+    try {
+      const id = (JSON.parse((await call(`${server.url}api/snapshot`)).body) as DashboardSnapshot).deadLetters[0]?.id ?? '';
+      const answer = JSON.parse((await redriveCall(server, id)).body) as { message: string };
+      expect(answer.message).toMatch(/^not redriven: .* is in use by another baton run \(pid \d+, started .*: npx baton run --resume\)/);
+    } finally {
+      lock.release();
+    }
   });
 });
 
