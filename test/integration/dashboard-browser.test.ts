@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openEmbeddedBackend } from '../../engine/cli/embedded-backend.ts';
+import { VirtualClock } from '../../engine/simulator/virtual-clock.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { waitForOutput } from '../helpers/wait-for-output.ts';
 import { EMULATORS_AVAILABLE, freshProjectId, useEmulators } from './emulator-harness.ts';
@@ -83,7 +85,7 @@ describe.skipIf(!CHROMIUM_AVAILABLE)('baton dashboard in a real browser', () => 
     await browser?.close();
   });
 
-  it('shows a barrier partial n of N while the run is short of it, then fired once the run continues (embedded)', async () => {
+  it('shows a barrier partial n of N while the run is short of it, fired once the run continues, and redrives a dead letter (embedded)', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'baton-dashboard-'));
     const short = await runCli('run', '--state-dir', stateDir, '--key', KEY, '--start', START, '--limit', '5m');
     expect(short.stdout).toContain('stopped at the 5m limit');
@@ -94,11 +96,21 @@ describe.skipIf(!CHROMIUM_AVAILABLE)('baton dashboard in a real browser', () => 
         page,
         url,
         async () => {
+          // A completion that is not JSON: the barrier dead-letters it when the run continues.
+          const backend = openEmbeddedBackend(stateDir, new VirtualClock(Date.parse(START)));
+          await backend?.bus.publish('nba-phase2-raw-complete', { id: 'garbled-1', attributes: { 'ce-subject': KEY }, data: '{not json' });
+          backend?.close();
           const rest = await runCli('run', '--state-dir', stateDir, '--resume');
           expect(rest.code, rest.stderr).toBe(0);
         },
         'embedded',
       );
+      // The dead letter arrived with the same live update; redriving it marks the row (pushed, no reload).
+      await page.waitForSelector('g.node[data-component="dlq:nba-phase2-raw-complete-dlq"][data-state="dead-letters"]');
+      await page.click('#dead-letters tbody tr button');
+      await page.waitForFunction(() => document.querySelector('#redrive-result')?.textContent !== '');
+      await expect(page.locator('#redrive-result').textContent()).resolves.toMatch(/^1: redriven; /);
+      await page.waitForFunction(() => document.querySelector('#dead-letters tbody tr td:last-child')?.textContent?.startsWith('redriven: '));
     } finally {
       await page.close();
       expect(await stop(child)).toBe(0);
