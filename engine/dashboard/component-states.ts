@@ -69,9 +69,27 @@ export function phaseTables(pipeline: ResolvedPipeline, view: KeyView, now: numb
   const processorStates = processorStatesOf(view, reported);
   return pipeline.phases.map((phase) => {
     const rows: PhaseRow[] = [];
+    // A coordinator's workers report per entity, not per key: they stand where its batch stands.
+    const batch = pipeline.coordinators
+      .filter((c) => c.phase.name === phase.name)
+      .map((c) => view.batches.find((b) => b.coordinator === c.name)?.progress)
+      .find((p) => p !== undefined);
     for (const name of phase.processors) {
-      const state = processorStates.get(name) ?? 'waiting';
-      rows.push({ id: `processor:${name}`, kind: 'processor', name, state, label: state, detail: '' });
+      const state = processorStates.get(name);
+      if (state === undefined && batch !== undefined) {
+        const { counted, total } = batch;
+        const done = batch.state.completion !== undefined;
+        rows.push({
+          id: `processor:${name}`,
+          kind: 'processor',
+          name,
+          state: done ? 'done' : 'partial',
+          label: done ? 'done' : `partial ${counted.length} of ${total}`,
+          detail: `${counted.length} of ${total} ${batch.state.batch.entityType}`,
+        });
+        continue;
+      }
+      rows.push({ id: `processor:${name}`, kind: 'processor', name, state: state ?? 'waiting', label: state ?? 'waiting', detail: '' });
     }
     for (const barrier of pipeline.barriers) {
       const inPhase = barrier.membersPhase?.name === phase.name || (barrier.target !== undefined && phase.processors.includes(barrier.target));

@@ -53,9 +53,9 @@ main { padding: 0 1em 2em; }
 #diagram svg { max-width: 100%; height: auto; background: #fff; border: 1px solid #d8dee4; }
 #phases { display: grid; grid-template-columns: repeat(auto-fill, minmax(30em, 1fr)); gap: 1em; margin-top: 1em; align-items: start; }
 table { border-collapse: collapse; width: 100%; background: #fff; }
-th, td { text-align: left; padding: .2em .5em; border-bottom: 1px solid #e5e9ee; vertical-align: top; overflow-wrap: anywhere; }
+th, td { text-align: left; padding: .2em .5em; border-bottom: 1px solid #e5e9ee; vertical-align: top; overflow-wrap: break-word; }
 caption { text-align: left; font-weight: bold; padding: .3em 0; }
-td.state { white-space: nowrap; }
+td:nth-child(2), td.state { white-space: nowrap; }
 [data-state="waiting"] { --fill: #eceff3; --stroke: #8a96a3; }
 [data-state="partial"] { --fill: #ffe8a3; --stroke: #b8860b; }
 [data-state="fired"], [data-state="done"] { --fill: #bfe8c6; --stroke: #2e7d32; }

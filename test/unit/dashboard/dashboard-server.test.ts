@@ -137,6 +137,8 @@ describe('the dashboard server on the embedded backend', () => {
       let after = before;
       while (after.components['coordinator:prediction-coordinator']?.state !== 'fired') after = JSON.parse((await stream.next()).data) as DashboardSnapshot;
       expect(after.components['barrier:phase2-to-phase3']).toEqual({ state: 'fired', label: 'fired 21 of 21' });
+      // The coordinator's worker reports per entity: it stands where the batch stands.
+      expect(after.components['processor:prediction_worker']).toEqual({ state: 'done', label: 'done' });
       expect(after.now).toBeGreaterThan(before.now);
     } finally {
       stream.close();
