@@ -24,8 +24,9 @@ export function dashboardCommand(context: CommandContext): Command {
 Listens on 127.0.0.1 only and prints the URL; Ctrl-C (or SIGTERM) stops it. The page shows the
 pipeline diagram with each barrier, coordinator, processor and dead-letter topic coloured by its state
 for the chosen key (waiting, partial n of N, fired, done, failed, stuck, dead letters), a table per
-phase, and the dead letters. It updates live (server-sent events; the state is re-read every second),
-also while a \`baton run\` holds --state-dir, which the dashboard reads without writing.
+phase, and the dead letters, each with a redrive button (on the embedded backend refused while a run
+holds --state-dir). It updates live (server-sent events; the state is re-read every second), also
+while a \`baton run\` holds --state-dir: reading never writes to it.
 Exit codes: 0 stopped by a signal, 1 no state or invalid pipeline, 2 usage error (bad port, port in use),
 74 the state database cannot be used.`,
     )

@@ -62,7 +62,8 @@ export class LiveStoredRun {
   /**
    * Redrives one dead letter (see `DeadLetterQueue.redrive`) and says what happened, in one line. On
    * the embedded backend it holds --state-dir as `baton tick` does: while a run holds it nothing is
-   * redriven and the answer names the run; the redelivery is due at the run's simulated now.
+   * redriven and the answer names the run; the redelivery is handled at once, on the run's simulated
+   * clock. (On gcp the deployment's or the next run's consumers receive it.)
    */
   async redrive(id: string, command: string): Promise<string> {
     if (this.choice.backend !== 'embedded') {
@@ -81,7 +82,10 @@ export class LiveStoredRun {
       const run = await openStoredRun(this.pipeline, this.choice, { write: { clock: new VirtualClock(0) } });
       if (run === undefined) return 'there is no state any more';
       try {
-        return describeOutcome(await run.backend.deadLetters.redrive([id]));
+        const outcomes = await run.backend.deadLetters.redrive([id]);
+        // As `baton dlq redrive` does: nothing else consumes between runs, so deliver what is due now.
+        if (outcomes.some((o) => o.outcome === 'redriven')) await run.runtime.pump();
+        return describeOutcome(outcomes);
       } finally {
         await run.backend.close();
       }

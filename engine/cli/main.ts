@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { checkProcessorCommand } from './check-processor-command.ts';
 import { dashboardCommand } from './dashboard-command.ts';
+import { dlqCommand } from './dlq-command.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { generateCommand } from './generate-command.ts';
 import { packageCommand } from './package-command.ts';
@@ -32,12 +33,13 @@ export function buildProgram(context: CommandContext): Command {
   program.addCommand(dashboardCommand(context));
   program.addCommand(provisionCommand(context));
   program.addCommand(tickCommand(context));
+  program.addCommand(dlqCommand(context));
   program.addCommand(packageCommand(context));
   program.addCommand(rehearseCommand(context));
   program.addCommand(checkProcessorCommand(context));
   // `[file]` and `-f` are one setting on every command (issue 10): settled before each action runs.
   program.hook('preAction', (_program, actionCommand) => resolvePipelineFile(actionCommand));
-  for (const command of program.commands)
+  for (const command of [...program.commands, ...program.commands.flatMap((c) => c.commands)])
     command.exitOverride().configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) });
   return program;
 }

@@ -47,13 +47,20 @@ export function cloudProblem(error: unknown, projectId: string): string {
  * gcp on emulators: clears Firestore; refused on a real project). `mustExist` opens only existing
  * state (tick): undefined when there is none. `readOnly` (status, trace) also opens only existing
  * state, and the embedded database without writing to it: no migration, no sweep, works on a
- * read-only copy. A database the user must fix throws a `StateError`.
+ * read-only copy. On gcp, existing state means a run's journal unless `withoutRun` (dlq): a deployed
+ * project holds dead letters without ever having had a `baton run`. A database the user must fix
+ * throws a `StateError`.
  */
 export async function openRunBackend(
   choice: BackendChoice,
   pipeline: ResolvedPipeline,
   clock: Clock,
-  { fresh = false, mustExist = false, readOnly = false }: { fresh?: boolean; mustExist?: boolean; readOnly?: boolean } = {},
+  {
+    fresh = false,
+    mustExist = false,
+    readOnly = false,
+    withoutRun = false,
+  }: { fresh?: boolean; mustExist?: boolean; readOnly?: boolean; withoutRun?: boolean } = {},
 ): Promise<RunBackend | undefined> {
   const existing = mustExist || readOnly;
   if (choice.backend === 'embedded') {
@@ -87,7 +94,7 @@ export async function openRunBackend(
     }
     const gcp = openGcpBackend({ projectId, clock });
     const journal = new FirestoreRunJournal(gcp.firestore);
-    if (existing && (await journal.get('run')) === undefined) {
+    if (existing && !withoutRun && (await journal.get('run')) === undefined) {
       await gcp.close();
       await emulators?.stop();
       return undefined;

@@ -281,13 +281,13 @@ async function execute(
 
   const views = [];
   for (const key of record.keys) views.push(await inspectKey(pipeline, runtime, key));
-  const report = buildRunReport(pipeline, views, record.startedAt, duplicates, (await backend.bus.deadLetters()).length);
+  const report = buildRunReport(pipeline, views, record.startedAt, duplicates, await openDeadLetters(backend));
   const wall = Date.now() - wallStart;
   if (options.json) {
     const json = { runId: record.runId, end, wallMs: wall, simulatedMs: clock.now() - record.startedAt, ...report, phases: Object.fromEntries(report.phases) };
     stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   } else {
-    stdout.write(`\n${formatRunReport(report, palette, commandLine('status', options, ['--json']))}\n`);
+    stdout.write(`\n${formatRunReport(report, palette, commandLine('status', options, ['--json']), commandLine('dlq list', options))}\n`);
     const how = end === 'time-limit' ? palette.yellow(`stopped at the ${options.limit} limit`) : 'finished';
     stdout.write(`${how} in ${formatDuration(wall)} wall time, ${formatDuration(clock.now() - record.startedAt)} simulated\n`);
     if (report.finishedKeys < report.keys.length) stdout.write(`see what is stuck: ${commandLine('status', options)}\n`);
@@ -316,4 +316,9 @@ function runFlags(options: RunOptions): string[] {
   ];
   for (const [flag, value] of valued) if (value !== undefined) flags.push(flag, quote(String(value)));
   return flags;
+}
+
+/** Dead letters not redriven yet: what `baton dlq list` shows as still to act on. */
+async function openDeadLetters(backend: RunBackend): Promise<number> {
+  return (await backend.deadLetters.list()).filter((d) => d.redrive === undefined).length;
 }

@@ -141,8 +141,8 @@ function add(totals: Map<string, { processed: number; total: number }>, scope: s
   totals.set(scope, entry);
 }
 
-/** The summary `baton run` prints at the end; `statusJson` is the command that lists every key, with the user's own options. */
-export function formatRunReport(report: RunReport, palette: Palette, statusJson = 'baton status --json'): string {
+/** The summary `baton run` prints at the end; `statusJson` is the command that lists every key, with the user's own options, `dlqList` the one that lists dead letters. */
+export function formatRunReport(report: RunReport, palette: Palette, statusJson = 'baton status --json', dlqList?: string): string {
   const lines: string[] = [];
   const many = report.keys.length > 3;
   const phaseNames = [...(report.phases.values().next().value ?? [])].map((r) => r.phase);
@@ -200,7 +200,9 @@ export function formatRunReport(report: RunReport, palette: Palette, statusJson 
   for (const e of report.entities)
     lines.push(`entities ${e.scope}: processed ${e.processed} of ${e.total}, skipped ${percent(e.total - e.processed, e.total)}`);
   lines.push(`duplicates absorbed: ${report.duplicatesAbsorbed}`);
-  lines.push(`dead letters: ${report.deadLetters === 0 ? '0' : palette.red(String(report.deadLetters))}`);
+  // A dead letter nobody is told how to find is as good as dropped: name the command that lists them.
+  const listThem = report.deadLetters === 0 || dlqList === undefined ? '' : ` (${dlqList})`;
+  lines.push(`dead letters: ${report.deadLetters === 0 ? '0' : palette.red(String(report.deadLetters))}${listThem}`);
   const done = report.finishedKeys === report.keys.length;
   lines.push(
     (done ? palette.green : palette.yellow)(`${report.finishedKeys} of ${report.keys.length} key${report.keys.length === 1 ? '' : 's'} finished every phase`),

@@ -1,7 +1,7 @@
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
 import type { Clock } from '../ports/clock.ts';
 import { planSubscriptions, toSubscriptionConfig } from '../graph/subscription-plan.ts';
-import { PipelineRuntime, type RuntimeSubscription } from '../runtime/pipeline-runtime.ts';
+import { PipelineRuntime, type RuntimeEvent, type RuntimeSubscription } from '../runtime/pipeline-runtime.ts';
 import { VirtualClock } from '../simulator/virtual-clock.ts';
 import { openRunBackend, type BackendChoice, type RunBackend } from './run-backend.ts';
 
@@ -37,15 +37,21 @@ export interface StoredRun {
  * and runs on the run's simulated clock, so "time left" means what it meant to the run. Writing
  * (`write: { clock }`: tick, …) opens it for writes on the given clock; the runtime never opens a
  * coordinator batch (there is no entity list to fetch outside a run). A database the user must fix
- * throws a `StateError`; a backend that cannot be reached, a `BackendError`.
+ * throws a `StateError`; a backend that cannot be reached, a `BackendError`. `onEvent` hears what the
+ * runtime decides when a writer pumps it (`dlq redrive`); `withoutRun` opens a gcp project that
+ * never had a `baton run` (a deployment's dead letters).
  */
 export async function openStoredRun(
   pipeline: ResolvedPipeline,
   choice: BackendChoice,
-  { write }: { write?: { clock: Clock; pipelineHash?: string } } = {},
+  {
+    write,
+    onEvent,
+    withoutRun = false,
+  }: { write?: { clock: Clock; pipelineHash?: string }; onEvent?: (event: RuntimeEvent) => void; withoutRun?: boolean } = {},
 ): Promise<StoredRun | undefined> {
   const clock = write?.clock ?? new VirtualClock(0);
-  const backend = await openRunBackend(choice, pipeline, clock, write === undefined ? { readOnly: true } : { mustExist: true });
+  const backend = await openRunBackend(choice, pipeline, clock, { ...(write === undefined ? { readOnly: true } : { mustExist: true }), withoutRun });
   if (backend === undefined) return undefined;
   const record = await backend.journal.get<RunRecord>('run');
   if (clock instanceof VirtualClock) clock.advanceTo((await backend.journal.get<number>('clock')) ?? Date.now());
@@ -57,6 +63,7 @@ export async function openStoredRun(
     clock,
     fullList: (coordinator) => () => Promise.reject(new Error(`${coordinator}: a stored run never opens a batch`)),
     ...(write?.pipelineHash === undefined ? {} : { pipelineHash: write.pipelineHash }),
+    ...(onEvent === undefined ? {} : { onEvent }),
   });
   return { backend, runtime, clock, record };
 }

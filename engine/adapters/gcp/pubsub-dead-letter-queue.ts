@@ -1,12 +1,12 @@
 // Data flow: pull path: bus_dead_letters/ (written by PubSubMessageBus) | push path: <topic>-dlq → baton-hold--<topic>-dlq subscription → list / get → redrive: publish to the topic again with the same baton_id | purge.
 import { createHash } from 'node:crypto';
-import { FieldValue, type Firestore } from '@google-cloud/firestore';
+import type { DocumentReference, Firestore } from '@google-cloud/firestore';
 import { v1, type PubSub } from '@google-cloud/pubsub';
-import { BATON_ID_ATTRIBUTE } from '../../config/conventions.ts';
+import { BATON_ID_ATTRIBUTE, TTL_FIELD } from '../../config/conventions.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { DeadLetterFilter, DeadLetterQueue, DeadLetterRecord, RedriveMark, RedriveOutcome } from '../../ports/dead-letter-queue.ts';
 import { DEAD_LETTER_ATTRIBUTES, type DeadLetter } from '../../ports/message-bus.ts';
-import { collections, docId, expiryFrom, recordOf, type Collections } from './firestore-docs.ts';
+import { collections, createOnce, docId, expiryFrom, recordOf, type Collections } from './firestore-docs.ts';
 
 /** A topic with a dead-letter topic, and the subscription that holds what reaches it (as the generators render it). */
 export interface DeadLetterTopic {
@@ -98,10 +98,15 @@ export class PubSubDeadLetterQueue implements DeadLetterQueue {
 
   async purge(ids: readonly string[]): Promise<number> {
     const chosen = (await this.locate()).filter((l) => ids.includes(l.record.id));
-    for (const found of chosen) if (found.kind === 'pull') await this.c.busDeadLetters.doc(found.doc).delete();
+    for (const found of chosen) if (found.kind === 'pull') await this.forget(found.doc);
     // Held copies go too: a push-path dead letter is one, and the pull bus also published its own there.
     await this.ackHeld(chosen.map((l) => l.record));
     return chosen.length;
+  }
+
+  /** Deletes one pull-path dead-letter record (purge). */
+  private async forget(doc: string): Promise<void> {
+    await this.c.busDeadLetters.doc(doc).delete();
   }
 
   /** Closes the Pub/Sub subscriber client it opened (the other clients belong to the caller). */
@@ -115,53 +120,66 @@ export class PubSubDeadLetterQueue implements DeadLetterQueue {
     const result = `published to ${record.topic} again for ${record.subscription}`;
     const mark: RedriveMark = { at: now, result };
     const moved = this.c.busDeadLetters.doc(docId(record.subscription, record.messageId, 'redriven', String(now)));
-    if (found.kind === 'pull') {
-      const original = this.c.busDeadLetters.doc(found.doc);
-      const claimed = await this.options.firestore.runTransaction(async (tx) => {
-        const doc = await tx.get(original);
-        if (!doc.exists) return false;
-        tx.create(moved, { ...doc.data(), deadLetterId: record.id, redrive: mark, expire_at: expiryFrom(now) });
-        tx.delete(original);
-        return true;
-      });
-      if (!claimed) return { id: record.id, outcome: 'already-redriven', note: 'another redrive took it first' };
-      try {
-        await this.c.busSettled.doc(docId(record.subscription, record.messageId)).delete();
-        await this.publish(record);
-        await this.ackHeld([record]);
-      } catch (error) {
-        // Put the record back as it was, so the dead letter is not lost behind a mark that lies.
-        await this.options.firestore.runTransaction(async (tx) => {
-          const doc = await tx.get(moved);
-          const { redrive: _mark, deadLetterId: _id, ...data } = doc.data() ?? {};
-          tx.create(original, data);
-          tx.delete(moved);
-        });
-        return { id: record.id, outcome: 'failed', note: error instanceof Error ? error.message : String(error) };
-      }
+    if (found.kind === 'push') {
+      await this.publish(record);
+      const copy: DeadLetter = {
+        subscription: record.subscription,
+        topic: record.topic,
+        message: record.message,
+        reason: record.reason,
+        deliveryAttempts: record.deliveryAttempts,
+        at: record.lastAttemptAt,
+      };
+      const published = record.firstAttemptAt ?? record.lastAttemptAt;
+      await createOnce(
+        moved,
+        { subscription: record.subscription, publishedAt: published, json: JSON.stringify(copy), deadLetterId: record.id, redrive: mark, path: 'push' },
+        expiryFrom(now),
+      );
+      await this.ackHeld([record]);
       return { id: record.id, outcome: 'redriven', note: result };
     }
-    await this.publish(record);
-    const copy: DeadLetter = {
-      subscription: record.subscription,
-      topic: record.topic,
-      message: record.message,
-      reason: record.reason,
-      deliveryAttempts: record.deliveryAttempts,
-      at: record.lastAttemptAt,
-    };
-    await moved.set({
-      subscription: record.subscription,
-      publishedAt: record.firstAttemptAt ?? record.lastAttemptAt,
-      json: JSON.stringify(copy),
-      deadLetterId: record.id,
-      redrive: mark,
-      path: 'push',
-      at: FieldValue.serverTimestamp(),
-      expire_at: expiryFrom(now),
-    });
-    await this.ackHeld([record]);
+    const original = this.c.busDeadLetters.doc(found.doc);
+    if (!(await this.claimRedrive(original, moved, record.id, mark))) {
+      return { id: record.id, outcome: 'already-redriven', note: 'another redrive took it first' };
+    }
+    try {
+      await this.unsettle(record);
+      await this.publish(record);
+      await this.ackHeld([record]);
+    } catch (error) {
+      await this.releaseRedrive(moved, original);
+      return { id: record.id, outcome: 'failed', note: error instanceof Error ? error.message : String(error) };
+    }
     return { id: record.id, outcome: 'redriven', note: result };
+  }
+
+  /**
+   * Moves a pull-path record to its redriven document, marked, in one transaction: of two concurrent
+   * redrives only one finds the original, so only one publishes. False when it was gone already.
+   */
+  private claimRedrive(original: DocumentReference, moved: DocumentReference, deadLetterId: string, mark: RedriveMark): Promise<boolean> {
+    return this.options.firestore.runTransaction(async (tx) => {
+      const doc = await tx.get(original);
+      if (!doc.exists) return false;
+      tx.create(moved, { ...doc.data(), deadLetterId, redrive: mark, [TTL_FIELD]: expiryFrom(mark.at) });
+      tx.delete(original);
+      return true;
+    });
+  }
+
+  /** Undoes a claim whose publish failed, so the dead letter stays listed (under the same id) and can be redriven again. */
+  private async releaseRedrive(moved: DocumentReference, original: DocumentReference): Promise<void> {
+    await this.options.firestore.runTransaction(async (tx) => {
+      const { redrive: _mark, ...data } = (await tx.get(moved)).data() ?? {};
+      tx.create(original, { ...data, [TTL_FIELD]: expiryFrom(this.options.clock.now()) });
+      tx.delete(moved);
+    });
+  }
+
+  /** Forgets that the subscription settled the id, so the bus hands the redelivery to its consumer instead of acking it unseen. */
+  private async unsettle(record: DeadLetterRecord): Promise<void> {
+    await this.c.busSettled.doc(docId(record.subscription, record.messageId)).delete();
   }
 
   private async publish(record: DeadLetterRecord): Promise<void> {

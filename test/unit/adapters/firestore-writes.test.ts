@@ -85,6 +85,19 @@ const REVIEWED: Record<string, string> = {
     'the newest-batch link of one coordinator × key ({ batchId } only), read in the same transaction; only openBatch writes it',
   'engine/adapters/gcp/firestore-state-store.ts › completeBatch › DocumentReference.update':
     "one field (state) of the completed batch's own document, by the one caller whose trigger create won",
+  'engine/adapters/gcp/pubsub-dead-letter-queue.ts › claimRedrive › Firestore.runTransaction':
+    'once per operator redrive, over one dead-letter record; both documents it writes are read or created in it',
+  'engine/adapters/gcp/pubsub-dead-letter-queue.ts › claimRedrive › Transaction.create':
+    'the redriven copy of one dead-letter record, under a new id: create-only',
+  'engine/adapters/gcp/pubsub-dead-letter-queue.ts › claimRedrive › Transaction.delete':
+    'the dead-letter record just read in the same transaction (moved, not lost)',
+  'engine/adapters/gcp/pubsub-dead-letter-queue.ts › releaseRedrive › Firestore.runTransaction': 'undoes one failed redrive claim of the same operator command',
+  'engine/adapters/gcp/pubsub-dead-letter-queue.ts › releaseRedrive › Transaction.create':
+    'the dead-letter record back under its original id, which the claim had deleted: create-only',
+  'engine/adapters/gcp/pubsub-dead-letter-queue.ts › releaseRedrive › Transaction.delete': "the claim's own redriven copy, read in the same transaction",
+  'engine/adapters/gcp/pubsub-dead-letter-queue.ts › unsettle › DocumentReference.delete':
+    "one subscription's settled mark of one dead-lettered id, so the redelivery reaches the consumer; the consumer's next settle recreates it with create()",
+  'engine/adapters/gcp/pubsub-dead-letter-queue.ts › forget › DocumentReference.delete': 'one dead-letter record an operator purged; no decision reads it',
   'engine/adapters/gcp/pubsub-message-bus.ts › publish › DocumentReference.delete': "the caller's own just-created publish claim, when the send failed",
   'engine/adapters/gcp/pubsub-message-bus.ts › publish › DocumentReference.update': "one field (sent) of the caller's own publish claim",
 };
