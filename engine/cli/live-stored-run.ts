@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
 import type { SnapshotSource } from '../dashboard/dashboard-snapshot.ts';
-import type { RedriveOutcome } from '../ports/dead-letter-queue.ts';
+import type { DeadLetterRecord, RedriveOutcome } from '../ports/dead-letter-queue.ts';
 import { VirtualClock } from '../simulator/virtual-clock.ts';
 import { databaseFile } from './embedded-backend.ts';
 import type { BackendChoice } from './run-backend.ts';
@@ -17,6 +17,7 @@ import { openStoredRun, type RunRecord, type StoredRun } from './stored-run.ts';
 export class LiveStoredRun {
   private opened: Promise<StoredRun | undefined> | undefined;
   private file: string | undefined;
+  private listed: { at: number; letters: Promise<DeadLetterRecord[]> } | undefined;
 
   constructor(
     private readonly pipeline: ResolvedPipeline,
@@ -47,7 +48,7 @@ export class LiveStoredRun {
     if (run === undefined) throw new Error(`${this.choice.stateDir}/ holds no state any more`);
     return {
       runtime: run.runtime,
-      deadLetters: run.backend.deadLetters,
+      deadLetters: this.choice.backend === 'embedded' ? run.backend.deadLetters : { list: () => this.gcpDeadLetters(run) },
       // Pub/Sub keeps no history: there the barriers alone say which processors reported.
       ...(this.choice.backend === 'embedded' ? { history: run.backend.bus } : {}),
       readRun: async () => {
@@ -60,6 +61,22 @@ export class LiveStoredRun {
   }
 
   /**
+   * On gcp, listing dead letters pulls and releases every hold subscription (pubsub-dead-letter-queue.ts):
+   * pages re-read the rest every second, the dead letters at most every `GCP_DEAD_LETTERS_MS`.
+   */
+  private gcpDeadLetters(run: StoredRun): Promise<DeadLetterRecord[]> {
+    const now = Date.now();
+    if (this.listed === undefined || now - this.listed.at >= GCP_DEAD_LETTERS_MS) {
+      const letters = run.backend.deadLetters.list();
+      this.listed = { at: now, letters };
+      letters.catch(() => {
+        if (this.listed?.letters === letters) this.listed = undefined; // the next read tries again
+      });
+    }
+    return this.listed.letters;
+  }
+
+  /**
    * Redrives one dead letter (see `DeadLetterQueue.redrive`) and says what happened, in one line. On
    * the embedded backend it holds --state-dir as `baton tick` does: while a run holds it nothing is
    * redriven and the answer names the run; the redelivery is handled at once, on the run's simulated
@@ -69,7 +86,9 @@ export class LiveStoredRun {
     if (this.choice.backend !== 'embedded') {
       const run = await this.current();
       if (run === undefined) return 'there is no state any more';
-      return describeOutcome(await run.backend.deadLetters.redrive([id]));
+      const outcomes = await run.backend.deadLetters.redrive([id]);
+      this.listed = undefined; // show the redrive at the next read
+      return describeOutcome(outcomes);
     }
     let lock: { release(): void };
     try {
@@ -113,3 +132,6 @@ export class LiveStoredRun {
 function describeOutcome([outcome]: readonly RedriveOutcome[]): string {
   return outcome === undefined ? 'nothing happened' : `${outcome.id}: ${outcome.outcome}; ${outcome.note}`;
 }
+
+/** How often the dashboard lists dead letters on gcp, where a listing pulls every hold subscription. */
+const GCP_DEAD_LETTERS_MS = 10_000;
