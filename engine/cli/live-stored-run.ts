@@ -7,7 +7,7 @@ import { databaseFile } from './embedded-backend.ts';
 import type { BackendChoice } from './run-backend.ts';
 import { StateError } from './state-error.ts';
 import { acquireStateLock } from './state-lock.ts';
-import { openStoredRun, type RunRecord, type StoredRun } from './stored-run.ts';
+import { knownKeys, openStoredRun, type RunRecord, type StoredRun } from './stored-run.ts';
 
 /**
  * The stored run the dashboard reads, kept current while a run writes it: each read takes the run's
@@ -55,7 +55,7 @@ export class LiveStoredRun {
         const record = await run.backend.journal.get<RunRecord>('run');
         const now = await run.backend.journal.get<number>('clock');
         if (now !== undefined && run.clock instanceof VirtualClock) run.clock.advanceTo(now);
-        return { runId: record?.runId, keys: record?.keys ?? [], now: run.clock.now() };
+        return { runId: record?.runId, keys: await knownKeys(this.pipeline, { ...run, record }), now: run.clock.now() };
       },
     };
   }

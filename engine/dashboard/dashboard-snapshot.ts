@@ -47,14 +47,14 @@ export interface SnapshotSource {
   readonly deadLetters: Pick<DeadLetterQueue, 'list'>;
   /** What the backend published, where it keeps it (embedded): processors outside every barrier get a state too. */
   readonly history?: MessageHistory;
-  /** The run's id and keys, and its clock, as the run journal holds them now. */
+  /** The run's id and clock as the run journal holds them now, and every key the state knows (the run's first). */
   readRun(): Promise<{ runId: string | undefined; keys: readonly string[]; now: number }>;
 }
 
 /** Reads a snapshot for `key` (or the first known key when undefined or unknown). */
 export async function readDashboardSnapshot(pipeline: ResolvedPipeline, source: SnapshotSource, key: string | undefined): Promise<DashboardSnapshot> {
   const run = await source.readRun();
-  const keys = await knownKeysOf(pipeline, source.runtime, run.keys);
+  const keys = run.keys;
   const chosen = key !== undefined && keys.includes(key) ? key : keys[0];
   const deadLetters = (await source.deadLetters.list()).map(deadLetterRow);
   const empty = { pipeline: pipeline.name, runId: run.runId, now: run.now, keys, deadLetters, components: {}, phases: [] };
@@ -84,13 +84,6 @@ async function reportsOf(history: MessageHistory, key: string): Promise<Map<stri
     reports.set(data.processor_name, data.status === 'failed' ? 'failed' : 'done');
   }
   return reports;
-}
-
-/** The run's keys first, then any other key a barrier has seen. */
-async function knownKeysOf(pipeline: ResolvedPipeline, runtime: PipelineRuntime, runKeys: readonly string[]): Promise<string[]> {
-  const keys = new Set(runKeys);
-  for (const barrier of pipeline.barriers) for (const key of (await runtime.barriers.get(barrier.name)?.listKeys(false)) ?? []) keys.add(key);
-  return [...keys];
 }
 
 /** A dead letter as a row: the key is the envelope's subject (or its data's key). */
