@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { backfillCommand } from './backfill-command.ts';
 import { checkProcessorCommand } from './check-processor-command.ts';
+import { dashboardCommand } from './dashboard-command.ts';
 import { dlqCommand } from './dlq-command.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
 import { generateCommand } from './generate-command.ts';
@@ -30,6 +31,7 @@ export function buildProgram(context: CommandContext): Command {
   program.addCommand(runCommand(context));
   program.addCommand(statusCommand(context));
   program.addCommand(traceCommand(context));
+  program.addCommand(dashboardCommand(context));
   program.addCommand(provisionCommand(context));
   program.addCommand(tickCommand(context));
   program.addCommand(dlqCommand(context));

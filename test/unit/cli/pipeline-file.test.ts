@@ -8,7 +8,7 @@ const minimal = new URL('../../fixtures/valid/minimal.yaml', import.meta.url).pa
 
 describe('the pipeline file argument and the commands hints print (issue 10: hints dropped -f)', () => {
   it('takes the file as [file] or -f on every command that has no other positional argument, and refuses two different ones', async () => {
-    for (const command of ['validate', 'generate', 'plan', 'package', 'provision', 'rehearse', 'run', 'status', 'tick']) {
+    for (const command of ['validate', 'generate', 'plan', 'package', 'provision', 'rehearse', 'run', 'status', 'tick', 'dashboard']) {
       const { stdout } = await runCli(command, '--help');
       expect(stdout, command).toMatch(/Usage: baton \S+ .*\[file\]/);
       expect(stdout, command).toContain('-f, --file <file>');
