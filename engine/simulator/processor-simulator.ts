@@ -6,6 +6,7 @@ import { parseMessage } from '../runtime/envelope.ts';
 import type { RuntimeSubscription } from '../runtime/pipeline-runtime.ts';
 import { createProcessor } from '../sdk/create-processor.ts';
 import type { Processor } from '../sdk/processor.ts';
+import { DueQueue } from './due-queue.ts';
 import { SimulatedWork, type ProcessorStats, type SimulatorSettings } from './simulated-work.ts';
 
 export type { ProcessorStats, SimulatorSettings } from './simulated-work.ts';
@@ -28,7 +29,8 @@ interface Job {
  * (absorbed). Barriers and coordinators are the real ones; only the work inside `handle` is simulated.
  */
 export class ProcessorSimulator {
-  private jobs: Job[] = [];
+  /** Running jobs by finish time; jobs finishing at the same instant finish in the order they started. */
+  private readonly jobs = new DueQueue<Job>();
   private readonly work: SimulatedWork;
   private readonly processors: ReadonlyMap<string, Processor>;
 
@@ -93,16 +95,14 @@ export class ProcessorSimulator {
 
   /** Finishes every job whose simulated work is done: publish the completion, then ack. */
   async finishDue(): Promise<number> {
-    const now = this.clock.now();
-    const due = this.jobs.filter((job) => job.finishAt <= now);
-    this.jobs = this.jobs.filter((job) => job.finishAt > now);
+    const due = this.jobs.popDue(this.clock.now());
     for (const job of due) await this.finish(job);
     return due.length;
   }
 
   /** When the next job finishes, if any is running. */
   nextEventAt(): number | undefined {
-    return this.jobs.length === 0 ? undefined : Math.min(...this.jobs.map((j) => j.finishAt));
+    return this.jobs.peekAt();
   }
 
   /** What each simulated processor did in this session. */
@@ -112,7 +112,7 @@ export class ProcessorSimulator {
 
   /** Jobs still running. */
   get running(): number {
-    return this.jobs.length;
+    return this.jobs.size;
   }
 
   /** Per-entity ids 1..n of an entity type's universe (the coordinator's full list). */
@@ -122,7 +122,8 @@ export class ProcessorSimulator {
 
   private schedule(job: Omit<Job, 'startedAt' | 'finishAt'>): void {
     const now = this.clock.now();
-    this.jobs.push({ ...job, startedAt: now, finishAt: now + this.work.latencyMs(job.processor.name, job.key, job.message?.id ?? 'entry') });
+    const finishAt = now + this.work.latencyMs(job.processor.name, job.key, job.message?.id ?? 'entry');
+    this.jobs.push(finishAt, { ...job, startedAt: now, finishAt });
   }
 
   private async finish(job: Job): Promise<void> {
