@@ -270,7 +270,7 @@ async function execute(
   if (!options.json) stdout.write(`${header}\n`);
   const wallStart = Date.now();
   const limitMs = Number(limitMatch[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[limitMatch[2] as 'm' | 'h' | 'd'];
-  let saved = { clock: clock.now(), duplicates };
+  const saved = { clock: clock.now(), duplicates };
   const loop = emptyLoopStats();
   const end = await runSimulation({
     pipeline,
@@ -284,11 +284,9 @@ async function execute(
     feeder,
     stats: loop,
     onStep: async () => {
-      if (clock.now() !== saved.clock || duplicates !== saved.duplicates) {
-        saved = { clock: clock.now(), duplicates };
-        await backend.journal.set('clock', saved.clock);
-        await backend.journal.set('duplicates', saved.duplicates);
-      }
+      // Each only when it changed: the clock at every jump of simulated time, duplicates now and then.
+      if (clock.now() !== saved.clock) await backend.journal.set('clock', (saved.clock = clock.now()));
+      if (duplicates !== saved.duplicates) await backend.journal.set('duplicates', (saved.duplicates = duplicates));
       if (!options.json) progress.draw();
     },
   });
