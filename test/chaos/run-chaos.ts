@@ -218,7 +218,9 @@ export async function runSession(
   } catch (error) {
     if (!(error instanceof ProcessKilled)) crashReason = error instanceof Error ? error.message : String(error);
   }
-  // Let the dead session's pending promise chains settle against the dead ports before the file closes.
+  // Let the dead session's pending promise chains settle against the dead ports before the file closes: every port call
+  // still out (on the emulators, other handlers of the same pull may be mid-call), then what runs after them.
+  await faults.settled();
   await new Promise((resolve) => setImmediate(resolve));
   await backend.close();
   return { finished, killed: faults.counts.killed, crashReason, counts: faults.counts, clockEnd: clock.now() };
