@@ -112,8 +112,8 @@ export async function runSimulation(options: SimulatedRunOptions): Promise<RunEn
 
       const wake = await nextWake(options, schedule);
       if (wake === undefined) {
-        // Nothing scheduled: one tick of every open key confirms nothing is due that the schedule missed.
-        if ((await fullTick()) > 0) continue;
+        // Nothing scheduled: one tick of every open key, and the schedule rebuilt from the store, confirm nothing was missed.
+        if ((await fullTick()) > 0 || (await nextWake(options, schedule)) !== undefined) continue;
         // Quiet, yet keys wait to start: the keys in flight can never finish; let the rest go.
         if (feeder !== undefined && feeder.waiting > 0) {
           feeder.releaseStuck();

@@ -131,8 +131,10 @@ export class WakeSchedule {
       if (instance === undefined) continue;
       for (const key of keys) {
         this.stats.keyReads++;
-        this.known.add(idOf(barrier, key));
-        for (const generation of await instance.inspectGenerations(key)) {
+        const generations = await instance.inspectGenerations(key);
+        // Known once opened: a delivery that failed before opening the key leaves it to be read at the next one.
+        if (generations.length > 0) this.known.add(idOf(barrier, key));
+        for (const generation of generations) {
           const name = generation.snapshot.barrier;
           const at = generation.trigger === undefined ? generation.nextDeadlineAt : undefined;
           this.set(idOf(name, key), at, { kind: 'deadline', barrier, generation: name, key });

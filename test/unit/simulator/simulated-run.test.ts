@@ -4,7 +4,8 @@ import { MemoryStateStore } from '../../../engine/adapters/memory/memory-state-s
 import type { ResolvedPipeline, SimulatedBehaviour } from '../../../engine/config/resolved-pipeline.ts';
 import { runtimeSubscriptions } from '../../../engine/cli/stored-run.ts';
 import type { MessageBus } from '../../../engine/ports/message-bus.ts';
-import type { BatchState, KeyState } from '../../../engine/ports/state-store.ts';
+import type { BatchState, KeySnapshot, KeyState } from '../../../engine/ports/state-store.ts';
+import { TransientError } from '../../../engine/runtime/errors.ts';
 import { inspectKey, isKeyFinished } from '../../../engine/runtime/inspect-key.ts';
 import { PipelineRuntime } from '../../../engine/runtime/pipeline-runtime.ts';
 import { KeyFeeder } from '../../../engine/simulator/key-feeder.ts';
@@ -159,6 +160,33 @@ describe('the run loop of baton run (issue 11: it re-read and re-ticked every op
     expect(end).toBe('finished');
     expect(await reasons(pipeline, runtime, keys, 'prediction-coordinator')).toEqual(['stalled', 'stalled', 'stalled']);
     expect(stats.dueTicks).toBeGreaterThanOrEqual(keys.length);
+  });
+
+  it('schedules the deadline of a key whose first completion failed before opening it, once a redelivery opens it', async () => {
+    // The first completion to reach phase4-complete fails before its key is opened (a store outage); the redelivery
+    // opens the key seconds later. That key's tiers come due first; the other keys' keep the run busy after them.
+    const keys = dates(6);
+    class FlakyStore extends MemoryStateStore {
+      private failed = false;
+      override openKey(snapshot: KeySnapshot): Promise<KeySnapshot> {
+        if (snapshot.barrier === 'phase4-complete' && !this.failed) {
+          this.failed = true;
+          return Promise.reject(new TransientError('store unavailable'));
+        }
+        return super.openKey(snapshot);
+      }
+    }
+    const clock = new VirtualClock(START);
+    const { end, runtime } = await simulate(SLOW_PRECOMPUTE, keys, { store: new FlakyStore(clock), bus: new MemoryMessageBus(clock), clock });
+    expect(end).toBe('finished');
+    const tierMs = { '1h': HOUR, '2h': 2 * HOUR, '4h': 4 * HOUR } as Record<string, number>;
+    for (const key of keys) {
+      const status = await runtime.barriers.get('phase4-complete')?.inspect(key);
+      const trigger = status?.trigger;
+      const tier = trigger === undefined ? undefined : (JSON.parse(trigger.message.data) as { deadline_tier?: { after: string } }).deadline_tier?.after;
+      // Fired by a tier, at that tier's time after the key's first completion: not later, when the run went quiet.
+      expect([key, trigger?.reason, (trigger?.decidedAt ?? 0) - (status?.snapshot.firstCompletionAt ?? 0)]).toEqual([key, 'deadline', tierMs[tier ?? '']]);
+    }
   });
 
   it('rebuilds its schedule from the stored state in a new process, and fires the deadline tiers the first one left pending', async () => {
