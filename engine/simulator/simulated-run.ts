@@ -49,9 +49,10 @@ export type RunEnd = 'finished' | 'time-limit';
  *
  * Event-driven: a key is read only when a delivery touched it or its next deadline came due
  * (`WakeSchedule`), and a key is checked for having finished only when a trigger fired for it, so a
- * pass costs what it handles, not how many keys are open. Every open key is ticked twice per run: at
- * the start (whatever came due while no process ran — a resume — and triggers decided but never
- * published) and once more before the run is called quiet.
+ * pass costs what it handles, not how many keys are open. Every open key is ticked, and the schedule
+ * rebuilt from the store, only at the start (whatever came due while no process ran — a resume — and
+ * triggers decided but never published) and each time nothing is scheduled, before the run is called
+ * quiet.
  */
 export async function runSimulation(options: SimulatedRunOptions): Promise<RunEnd> {
   const { pipeline, runtime, simulator, store, clock, feeder } = options;
