@@ -33,6 +33,8 @@ export class ProcessorSimulator {
   private readonly jobs = new DueQueue<Job>();
   private readonly work: SimulatedWork;
   private readonly processors: ReadonlyMap<string, Processor>;
+  /** Each processor subscription and the processor that pulls it (a pump runs at every pass of the run loop). */
+  private readonly pulled: readonly { readonly subscription: string; readonly processor: ResolvedProcessor }[];
 
   constructor(
     private readonly pipeline: ResolvedPipeline,
@@ -42,6 +44,10 @@ export class ProcessorSimulator {
     private readonly settings: SimulatorSettings,
   ) {
     this.work = new SimulatedWork(pipeline, settings);
+    this.pulled = subscriptions.flatMap((s) => {
+      const processor = s.role === 'processor' ? pipeline.processors.find((p) => p.name === s.consumer) : undefined;
+      return processor === undefined ? [] : [{ subscription: s.config.name, processor }];
+    });
     this.processors = new Map(
       pipeline.processors.map((p) => [
         p.name,
@@ -73,10 +79,8 @@ export class ProcessorSimulator {
   /** Pulls every processor subscription and starts a job per delivery; returns how many started. */
   async pump(): Promise<number> {
     let started = 0;
-    for (const subscription of this.subscriptions.filter((s) => s.role === 'processor')) {
-      const processor = this.pipeline.processors.find((p) => p.name === subscription.consumer);
-      if (processor === undefined) continue;
-      for (const message of await this.bus.pull(subscription.config.name, 500)) {
+    for (const { subscription, processor } of this.pulled) {
+      for (const message of await this.bus.pull(subscription, 500)) {
         let key: string;
         try {
           // Only to seed the latency by key; the SDK validates the trigger fully when the work finishes.
