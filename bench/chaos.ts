@@ -7,25 +7,41 @@ import { parseArgs } from 'node:util';
 import { findEmulatorJars, startEmulators } from '../engine/adapters/gcp/emulators.ts';
 import { runChaos, type ChaosFigures, type ChaosOptions } from '../test/chaos/run-chaos.ts';
 
-const { values } = parseArgs({
-  options: {
-    seed: { type: 'string', default: '20261129' },
-    keys: { type: 'string', default: '30' },
-    kills: { type: 'string', default: '5' },
-    // Few: on the emulators every step is a network round trip, and leases are wall-clock time (each kill costs a 10 s lease).
-    'emulator-keys': { type: 'string', default: '2' },
-    'process-kills': { type: 'string', default: '3' },
-  },
-});
+const USAGE =
+  'usage: npm run chaos -- [--seed <integer>] [--keys <1 or more>] [--kills <0 or more>] [--process-kills <0 or more>] [--emulator-keys <0 or more; 0 skips the emulators>]\n';
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      seed: { type: 'string', default: '20261129' },
+      keys: { type: 'string', default: '30' },
+      kills: { type: 'string', default: '5' },
+      // Few: on the emulators every step is a network round trip, and leases are wall-clock time (each kill costs a 10 s lease).
+      'emulator-keys': { type: 'string', default: '2' },
+      'process-kills': { type: 'string', default: '3' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+} catch (error) {
+  process.stderr.write(`chaos: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+  process.exit(2);
+}
+const { values } = parsed;
+if (values.help === true) {
+  process.stdout.write(
+    `${USAGE}The NBA graph and the retail fixture on SQLite under duplicates, faults, silent members, poison, in-process kills and\n` +
+      'SIGKILLed sessions, each checked against the reference model; then, where the emulator jars exist, both on Pub/Sub + Firestore.\n' +
+      'Exit 1 when an invariant broke.\n',
+  );
+  process.exit(0);
+}
 const seed = Number(values.seed);
 const keyCount = Number(values.keys);
 const kills = Number(values.kills);
 const processKills = Number(values['process-kills']);
 const emulatorKeys = Number(values['emulator-keys']);
 if (![seed, keyCount, kills, processKills, emulatorKeys].every(Number.isInteger) || keyCount < 1 || kills < 0 || processKills < 0 || emulatorKeys < 0) {
-  process.stderr.write(
-    'usage: npm run chaos -- [--seed <integer>] [--keys <1 or more>] [--kills <0 or more>] [--process-kills <0 or more>] [--emulator-keys <0 or more; 0 skips the emulators>]\n',
-  );
+  process.stderr.write(USAGE);
   process.exit(2);
 }
 const keys = Array.from({ length: keyCount }, (_, i) => new Date(Date.UTC(2025, 10, 1) + i * 86_400_000).toISOString().slice(0, 10));

@@ -6,8 +6,9 @@ import { PipelineRuntime } from '../runtime/pipeline-runtime.ts';
 import { KeyFeeder } from '../simulator/key-feeder.ts';
 import { ProcessorSimulator } from '../simulator/processor-simulator.ts';
 import { stableId } from '../simulator/seeded-random.ts';
-import { runSimulation } from '../simulator/simulated-run.ts';
+import { emptyLoopStats, runSimulation } from '../simulator/simulated-run.ts';
 import { VirtualClock } from '../simulator/virtual-clock.ts';
+import { WatchedMessageBus } from '../simulator/watched-message-bus.ts';
 import type { Palette } from '../config/format-diagnostics.ts';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
 import { asStateError, hasEmbeddedState } from './embedded-backend.ts';
@@ -219,7 +220,13 @@ async function execute(
 ): Promise<number> {
   const { stdout } = context;
   const subscriptions = runtimeSubscriptions(pipeline);
-  const simulator = new ProcessorSimulator(pipeline, backend.bus, clock, subscriptions, {
+  // This process is the only publisher (the state lock, or a fresh gcp project): pulls that can only come back empty are skipped.
+  const bus = new WatchedMessageBus(
+    backend.bus,
+    clock,
+    subscriptions.map((s) => s.config),
+  );
+  const simulator = new ProcessorSimulator(pipeline, bus, clock, subscriptions, {
     runId: record.runId,
     full: record.full,
     overrides: record.overrides,
@@ -231,7 +238,7 @@ async function execute(
     pipeline,
     subscriptions,
     store: backend.store,
-    bus: backend.bus,
+    bus,
     clock,
     fullList: (coordinator) => {
       const type = pipeline.coordinators.find((c) => c.name === coordinator)?.entityType ?? '';
@@ -257,23 +264,23 @@ async function execute(
   if (!options.json) stdout.write(`${header}\n`);
   const wallStart = Date.now();
   const limitMs = Number(limitMatch[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[limitMatch[2] as 'm' | 'h' | 'd'];
-  let saved = { clock: clock.now(), duplicates };
+  const saved = { clock: clock.now(), duplicates };
+  const loop = emptyLoopStats();
   const end = await runSimulation({
     pipeline,
     runtime,
     simulator,
     subscriptions,
-    bus: backend.bus,
+    bus,
     store: backend.store,
     clock,
     limitAt: record.startedAt + limitMs,
     feeder,
+    stats: loop,
     onStep: async () => {
-      if (clock.now() !== saved.clock || duplicates !== saved.duplicates) {
-        saved = { clock: clock.now(), duplicates };
-        await backend.journal.set('clock', saved.clock);
-        await backend.journal.set('duplicates', saved.duplicates);
-      }
+      // Each only when it changed: the clock at every jump of simulated time, duplicates now and then.
+      if (clock.now() !== saved.clock) await backend.journal.set('clock', (saved.clock = clock.now()));
+      if (duplicates !== saved.duplicates) await backend.journal.set('duplicates', (saved.duplicates = duplicates));
       if (!options.json) progress.draw();
     },
   });
@@ -284,7 +291,15 @@ async function execute(
   const report = buildRunReport(pipeline, views, record.startedAt, duplicates, await openDeadLetters(backend));
   const wall = Date.now() - wallStart;
   if (options.json) {
-    const json = { runId: record.runId, end, wallMs: wall, simulatedMs: clock.now() - record.startedAt, ...report, phases: Object.fromEntries(report.phases) };
+    const json = {
+      runId: record.runId,
+      end,
+      wallMs: wall,
+      simulatedMs: clock.now() - record.startedAt,
+      ...report,
+      phases: Object.fromEntries(report.phases),
+      loop,
+    };
     stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   } else {
     stdout.write(`\n${formatRunReport(report, palette, commandLine('status', options, ['--json']), commandLine('dlq list', options))}\n`);

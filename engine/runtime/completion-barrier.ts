@@ -136,18 +136,30 @@ export class CompletionBarrier {
     const now = await this.options.store.now();
     const report = emptyTickReport();
     for (const generation of this.generationNames()) {
-      for (const key of await this.options.store.listKeys(generation, true)) {
-        try {
-          const result = await this.decide(generation, key, now);
-          if (result.fired) report.fired.push(result.fired);
-          if (result.published) report.published.push(result.published);
-        } catch (error) {
-          report.failures.push(tickFailure(generation, key, error));
-        }
-      }
+      for (const key of await this.options.store.listKeys(generation, true)) await this.tickInto(report, generation, key, now);
       mergeTickReport(report, await this.outbox.flush(generation));
     }
     return report;
+  }
+
+  /**
+   * Ticks one generation of one key, as `tick` ticks each open key (a run loop that knows a key's
+   * deadline tier is due ticks just that key). A failure is listed in the report, never thrown.
+   */
+  async tickKey(generation: string, key: string): Promise<TickReport> {
+    const report = emptyTickReport();
+    await this.tickInto(report, generation, key, await this.options.store.now());
+    return report;
+  }
+
+  private async tickInto(report: TickReport, generation: string, key: string, now: number): Promise<void> {
+    try {
+      const result = await this.decide(generation, key, now);
+      if (result.fired) report.fired.push(result.fired);
+      if (result.published) report.published.push(result.published);
+    } catch (error) {
+      report.failures.push(tickFailure(generation, key, error));
+    }
   }
 
   /**

@@ -187,16 +187,28 @@ export class Coordinator {
   async tick(): Promise<TickReport> {
     const now = await this.options.store.now();
     const report = emptyTickReport();
-    for (const batch of await this.options.store.listActiveBatches(this.name)) {
-      try {
-        const trigger = await this.complete(batch.id, now);
-        if (trigger) report.fired.push(trigger);
-      } catch (error) {
-        report.failures.push(tickFailure(this.name, batch.id, error));
-      }
-    }
+    for (const batch of await this.options.store.listActiveBatches(this.name)) await this.tickInto(report, batch.id, now);
     mergeTickReport(report, await this.outbox.flush(this.name));
     return report;
+  }
+
+  /**
+   * Applies the stall policy to one batch, as `tick` does to each active one (a run loop that knows a
+   * batch's stall window is due ticks just that batch). A failure is listed in the report, never thrown.
+   */
+  async tickBatch(batchId: string): Promise<TickReport> {
+    const report = emptyTickReport();
+    await this.tickInto(report, batchId, await this.options.store.now());
+    return report;
+  }
+
+  private async tickInto(report: TickReport, batchId: string, now: number): Promise<void> {
+    try {
+      const trigger = await this.complete(batchId, now);
+      if (trigger) report.fired.push(trigger);
+    } catch (error) {
+      report.failures.push(tickFailure(this.name, batchId, error));
+    }
   }
 
   /** A batch's progress; undefined if unknown. */

@@ -2,10 +2,18 @@ import { isCalendarHour } from '../config/key-rule.ts';
 import type { ModeProfile, Modes } from '../config/resolved-pipeline.ts';
 import { NoModeProfileError } from './errors.ts';
 
+/** One formatter per time zone: building one costs far more than formatting with it (a barrier with modes formats every completion). */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 /** Today's date (YYYY-MM-DD) in an IANA time zone, via Intl so no time-zone data package is needed. */
 export function todayIn(timezone: string, now: number): string {
-  // en-CA formats dates as YYYY-MM-DD.
-  return new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(now));
+  let format = formatters.get(timezone);
+  if (format === undefined) {
+    // en-CA formats dates as YYYY-MM-DD.
+    format = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    formatters.set(timezone, format);
+  }
+  return format.format(new Date(now));
 }
 
 /**

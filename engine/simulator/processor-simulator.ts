@@ -6,6 +6,7 @@ import { parseMessage } from '../runtime/envelope.ts';
 import type { RuntimeSubscription } from '../runtime/pipeline-runtime.ts';
 import { createProcessor } from '../sdk/create-processor.ts';
 import type { Processor } from '../sdk/processor.ts';
+import { DueQueue } from './due-queue.ts';
 import { SimulatedWork, type ProcessorStats, type SimulatorSettings } from './simulated-work.ts';
 
 export type { ProcessorStats, SimulatorSettings } from './simulated-work.ts';
@@ -28,9 +29,12 @@ interface Job {
  * (absorbed). Barriers and coordinators are the real ones; only the work inside `handle` is simulated.
  */
 export class ProcessorSimulator {
-  private jobs: Job[] = [];
+  /** Running jobs by finish time; jobs finishing at the same instant finish in the order they started. */
+  private readonly jobs = new DueQueue<Job>();
   private readonly work: SimulatedWork;
   private readonly processors: ReadonlyMap<string, Processor>;
+  /** Each processor subscription and the processor that pulls it (a pump runs at every pass of the run loop). */
+  private readonly pulled: readonly { readonly subscription: string; readonly processor: ResolvedProcessor }[];
 
   constructor(
     private readonly pipeline: ResolvedPipeline,
@@ -40,6 +44,10 @@ export class ProcessorSimulator {
     private readonly settings: SimulatorSettings,
   ) {
     this.work = new SimulatedWork(pipeline, settings);
+    this.pulled = subscriptions.flatMap((s) => {
+      const processor = s.role === 'processor' ? pipeline.processors.find((p) => p.name === s.consumer) : undefined;
+      return processor === undefined ? [] : [{ subscription: s.config.name, processor }];
+    });
     this.processors = new Map(
       pipeline.processors.map((p) => [
         p.name,
@@ -71,10 +79,8 @@ export class ProcessorSimulator {
   /** Pulls every processor subscription and starts a job per delivery; returns how many started. */
   async pump(): Promise<number> {
     let started = 0;
-    for (const subscription of this.subscriptions.filter((s) => s.role === 'processor')) {
-      const processor = this.pipeline.processors.find((p) => p.name === subscription.consumer);
-      if (processor === undefined) continue;
-      for (const message of await this.bus.pull(subscription.config.name, 500)) {
+    for (const { subscription, processor } of this.pulled) {
+      for (const message of await this.bus.pull(subscription, 500)) {
         let key: string;
         try {
           // Only to seed the latency by key; the SDK validates the trigger fully when the work finishes.
@@ -93,16 +99,14 @@ export class ProcessorSimulator {
 
   /** Finishes every job whose simulated work is done: publish the completion, then ack. */
   async finishDue(): Promise<number> {
-    const now = this.clock.now();
-    const due = this.jobs.filter((job) => job.finishAt <= now);
-    this.jobs = this.jobs.filter((job) => job.finishAt > now);
+    const due = this.jobs.popDue(this.clock.now());
     for (const job of due) await this.finish(job);
     return due.length;
   }
 
   /** When the next job finishes, if any is running. */
   nextEventAt(): number | undefined {
-    return this.jobs.length === 0 ? undefined : Math.min(...this.jobs.map((j) => j.finishAt));
+    return this.jobs.peekAt();
   }
 
   /** What each simulated processor did in this session. */
@@ -112,7 +116,7 @@ export class ProcessorSimulator {
 
   /** Jobs still running. */
   get running(): number {
-    return this.jobs.length;
+    return this.jobs.size;
   }
 
   /** Per-entity ids 1..n of an entity type's universe (the coordinator's full list). */
@@ -122,7 +126,8 @@ export class ProcessorSimulator {
 
   private schedule(job: Omit<Job, 'startedAt' | 'finishAt'>): void {
     const now = this.clock.now();
-    this.jobs.push({ ...job, startedAt: now, finishAt: now + this.work.latencyMs(job.processor.name, job.key, job.message?.id ?? 'entry') });
+    const finishAt = now + this.work.latencyMs(job.processor.name, job.key, job.message?.id ?? 'entry');
+    this.jobs.push(finishAt, { ...job, startedAt: now, finishAt });
   }
 
   private async finish(job: Job): Promise<void> {

@@ -71,6 +71,21 @@ export class FaultInjector {
     }
   }
 
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  /** A port call, remembered until it settles: a dead session's calls finish before its ports close. */
+  track<T>(call: Promise<T>): Promise<T> {
+    this.inFlight.add(call);
+    const done = (): void => void this.inFlight.delete(call);
+    call.then(done, done);
+    return call;
+  }
+
+  /** Resolves once no port call is out (on the emulators a killed session's other handlers may still be mid-call). */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
   /** A draw in [0, 1). */
   roll(): number {
     return this.next();
@@ -82,7 +97,7 @@ export class FaultInjector {
     const fault = this.roll() < rate;
     const before = this.roll() < 0.5;
     if (fault && before) throw this.fault(what, 'before');
-    const result = await call();
+    const result = await this.track(call());
     if (this.counts.killed) throw new ProcessKilled('the process was killed');
     if (fault) throw this.fault(what, 'after');
     return result;
@@ -106,7 +121,7 @@ export class FaultyMessageBus implements MessageBus {
 
   subscribe(config: SubscriptionConfig): Promise<void> {
     this.faults.enter();
-    return this.inner.subscribe(config);
+    return this.faults.track(this.inner.subscribe(config));
   }
 
   publish(topic: string, message: OutgoingMessage): Promise<PublishResult> {
@@ -125,7 +140,7 @@ export class FaultyMessageBus implements MessageBus {
 
   async pull(subscription: string, max: number): Promise<ReceivedMessage[]> {
     this.faults.enter();
-    const pulled = await this.inner.pull(subscription, max);
+    const pulled = await this.faults.track(this.inner.pull(subscription, max));
     const out: ReceivedMessage[] = [];
     for (const message of pulled) {
       const copies = this.faults.roll() < this.faults.plan.duplicateRate ? 2 + Math.floor(this.faults.roll() * (this.faults.plan.maxCopies - 1)) : 1;
@@ -142,27 +157,27 @@ export class FaultyMessageBus implements MessageBus {
 
   ack(ackId: string): Promise<void> {
     this.faults.enter();
-    return this.inner.ack(ackId);
+    return this.faults.track(this.inner.ack(ackId));
   }
 
   nack(ackId: string, reason: string): Promise<void> {
     this.faults.enter();
-    return this.inner.nack(ackId, reason);
+    return this.faults.track(this.inner.nack(ackId, reason));
   }
 
   deadLetter(ackId: string, reason: string): Promise<void> {
     this.faults.enter();
-    return this.inner.deadLetter(ackId, reason);
+    return this.faults.track(this.inner.deadLetter(ackId, reason));
   }
 
   deadLetters(subscription?: string): Promise<DeadLetter[]> {
     this.faults.enter();
-    return this.inner.deadLetters(subscription);
+    return this.faults.track(this.inner.deadLetters(subscription));
   }
 
   backlog(subscription: string): Promise<number> {
     this.faults.enter();
-    return this.inner.backlog(subscription);
+    return this.faults.track(this.inner.backlog(subscription));
   }
 }
 
@@ -179,7 +194,7 @@ export class FaultyStateStore implements StateStore {
 
   private read<T>(call: () => Promise<T>): Promise<T> {
     this.faults.enter();
-    return call();
+    return this.faults.track(call());
   }
 
   now = (): Promise<number> => this.read(() => this.inner.now());

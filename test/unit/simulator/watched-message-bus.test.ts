@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryMessageBus } from '../../../engine/adapters/memory/memory-message-bus.ts';
+import type { ReceivedMessage, SubscriptionConfig } from '../../../engine/ports/message-bus.ts';
+import { VirtualClock } from '../../../engine/simulator/virtual-clock.ts';
+import { WatchedMessageBus } from '../../../engine/simulator/watched-message-bus.ts';
+
+const T0 = Date.parse('2025-12-01T06:00:00Z');
+const SUB: SubscriptionConfig = { name: 'work-sub', topic: 'work', ackDeadlineMs: 60_000, maxDeliveryAttempts: 5, minBackoffMs: 10_000, maxBackoffMs: 60_000 };
+
+/** A watched memory bus with one subscription, counting the pulls that reach the bus. */
+async function setup(): Promise<{ clock: VirtualClock; inner: MemoryMessageBus; bus: WatchedMessageBus; pulls: () => number }> {
+  const clock = new VirtualClock(T0);
+  const inner = new MemoryMessageBus(clock);
+  await inner.subscribe(SUB);
+  let pulls = 0;
+  const pull = inner.pull.bind(inner);
+  inner.pull = (subscription, max) => {
+    pulls++;
+    return pull(subscription, max);
+  };
+  return { clock, inner, bus: new WatchedMessageBus(inner, clock, [SUB]), pulls: () => pulls };
+}
+
+const message = (id: string) => ({ id, attributes: {}, data: '{}' });
+const ids = (messages: readonly ReceivedMessage[]) => messages.map((m) => m.id);
+
+describe('WatchedMessageBus (the run loop pulls only subscriptions that may have work)', () => {
+  it('asks the bus again only after a publish to the subscription, not at every pull of the same instant', async () => {
+    const { bus, pulls } = await setup();
+    expect(await bus.pull(SUB.name, 10)).toEqual([]);
+    expect(await bus.pull(SUB.name, 10)).toEqual([]);
+    expect(pulls()).toBe(1);
+    await bus.publish('work', message('m1'));
+    expect(ids(await bus.pull(SUB.name, 10))).toEqual(['m1']);
+    expect(pulls()).toBe(2);
+    expect(bus.pullCounts).toEqual({ made: 2, skipped: 1 });
+  });
+
+  it('keeps asking while a pull comes back full: more may be waiting', async () => {
+    const { bus, pulls } = await setup();
+    for (const id of ['m1', 'm2', 'm3']) await bus.publish('work', message(id));
+    expect(ids(await bus.pull(SUB.name, 2))).toEqual(['m1', 'm2']);
+    expect(ids(await bus.pull(SUB.name, 2))).toEqual(['m3']);
+    expect(await bus.pull(SUB.name, 2)).toEqual([]);
+    expect(pulls()).toBe(2);
+  });
+
+  it('leaves a settled, empty subscription alone when the clock moves', async () => {
+    const { bus, clock, pulls } = await setup();
+    await bus.publish('work', message('m1'));
+    const [delivery] = await bus.pull(SUB.name, 10);
+    await bus.ack(delivery?.ackId ?? '');
+    expect(await bus.pull(SUB.name, 10)).toEqual([]);
+    const asked = pulls();
+    clock.advanceTo(T0 + 3_600_000);
+    expect(await bus.pull(SUB.name, 10)).toEqual([]);
+    expect(pulls()).toBe(asked);
+  });
+
+  it('asks again when a lease it holds ends, and gets the delivery back', async () => {
+    const { bus, clock, pulls } = await setup();
+    await bus.publish('work', message('m1'));
+    await bus.pull(SUB.name, 10);
+    expect(await bus.pull(SUB.name, 10)).toEqual([]);
+    const asked = pulls();
+    clock.advanceTo(T0 + SUB.ackDeadlineMs - 1);
+    expect(await bus.pull(SUB.name, 10)).toEqual([]);
+    expect(pulls()).toBe(asked);
+    clock.advanceTo(T0 + SUB.ackDeadlineMs);
+    expect((await bus.pull(SUB.name, 10)).map((m) => [m.id, m.deliveryAttempt])).toEqual([['m1', 2]]);
+  });
+
+  it('asks again once a nacked delivery’s shortest backoff ends', async () => {
+    const { bus, clock } = await setup();
+    await bus.publish('work', message('m1'));
+    const [delivery] = await bus.pull(SUB.name, 10);
+    await bus.nack(delivery?.ackId ?? '', 'transient');
+    expect(await bus.pull(SUB.name, 10)).toEqual([]);
+    clock.advanceTo(T0 + SUB.minBackoffMs);
+    expect(ids(await bus.pull(SUB.name, 10))).toEqual(['m1']);
+  });
+
+  it('asks at every move of the clock while a process that died may hold deliveries, until the backlog is all its own', async () => {
+    const { inner, bus, clock, pulls } = await setup();
+    // A process that died leased m1 a moment ago; this one does not know of it.
+    await inner.publish('work', message('m1'));
+    await inner.pull(SUB.name, 10);
+    const before = pulls();
+    expect(await bus.pull(SUB.name, 10)).toEqual([]);
+    clock.advanceTo(T0 + 1_000);
+    expect(await bus.pull(SUB.name, 10)).toEqual([]);
+    expect(pulls()).toBe(before + 2);
+    clock.advanceTo(T0 + SUB.ackDeadlineMs);
+    expect(ids(await bus.pull(SUB.name, 10))).toEqual(['m1']);
+  });
+
+  it('asks again when the loop finds a backlog larger than what it holds', async () => {
+    const { inner, bus, clock, pulls } = await setup();
+    expect(await bus.pull(SUB.name, 10)).toEqual([]);
+    clock.advanceTo(T0 + 1_000);
+    // Published behind its back (not through this bus): only the backlog shows it.
+    await inner.publish('work', message('m1'));
+    expect(await bus.pull(SUB.name, 10)).toEqual([]);
+    expect(await bus.backlog(SUB.name)).toBe(1);
+    expect(ids(await bus.pull(SUB.name, 10))).toEqual(['m1']);
+    expect(pulls()).toBe(2);
+  });
+
+  it('always asks for a subscription it was not told of', async () => {
+    const { bus, inner, pulls } = await setup();
+    await inner.subscribe({ ...SUB, name: 'other' });
+    await bus.pull('other', 10);
+    await bus.pull('other', 10);
+    expect(pulls()).toBe(2);
+  });
+});
