@@ -193,13 +193,16 @@ async function backfillEmbedded(options: BackfillOptions, pipeline: ResolvedPipe
   }
   const keys = parseKeys({ keys: range }, { rule: pipeline.key, ruleAt: () => undefined, readText: () => '' });
   const same = record !== undefined && keys.ok && record.keys.join(',') === keys.keys.join(',');
-  if (record !== undefined && !same && options.force !== true) {
+  // A simulated run cannot start some keys again and keep the others: starting over deletes every key's
+  // state and the dead letters in --state-dir, which a person must ask for by name (run --fresh).
+  if (record !== undefined && (options.force === true || !same)) {
+    const held = `${options.stateDir}/ holds ${same ? 'this run' : `another run (keys ${record.keys.slice(0, 3).join(', ')}${record.keys.length > 3 ? ', …' : ''})`}`;
     return usage(
-      `${options.stateDir}/ holds another run (keys ${record.keys.slice(0, 3).join(', ')}${record.keys.length > 3 ? ', …' : ''}); give another --state-dir, or --force to start over (run --fresh)`,
+      `${held}; on the embedded backend ${options.force === true ? '--force' : 'a backfill of other keys'} would start over and delete every key's state and the dead letters there. Give another --state-dir, or start over deliberately: ${commandLine('run', options, ['--keys', range, '--fresh'])}`,
     );
   }
   const args = [
-    ...(options.force === true ? ['--keys', range, '--fresh'] : same ? ['--resume'] : ['--keys', range]),
+    ...(same ? ['--resume'] : ['--keys', range]),
     ...(options.maxInFlight === 5 ? [] : ['--max-in-flight', String(options.maxInFlight)]),
     ...(options.json === true ? ['--json'] : []),
   ];

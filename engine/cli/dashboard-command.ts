@@ -41,7 +41,7 @@ Exit codes: 0 stopped by a signal, 1 no state or invalid pipeline, 2 usage error
       const loaded = loadValidPipeline(options.file, context);
       if (loaded === undefined) return;
       const choice = backendChoice(options);
-      const live = new LiveStoredRun(loaded.pipeline, choice);
+      const live = new LiveStoredRun(loaded.pipeline, choice, loaded.hash);
       let run: StoredRun | undefined;
       try {
         run = await live.current();

@@ -22,6 +22,8 @@ export class LiveStoredRun {
   constructor(
     private readonly pipeline: ResolvedPipeline,
     private readonly choice: BackendChoice,
+    /** The loaded pipeline's hash, carried by every trigger a redrive's delivery fires (as `dlq redrive` does). */
+    private readonly pipelineHash?: string,
   ) {}
 
   /** The stored run as it is now (opened again if its database was replaced); undefined without state. */
@@ -98,7 +100,9 @@ export class LiveStoredRun {
       throw error;
     }
     try {
-      const run = await openStoredRun(this.pipeline, this.choice, { write: { clock: new VirtualClock(0) } });
+      const run = await openStoredRun(this.pipeline, this.choice, {
+        write: { clock: new VirtualClock(0), ...(this.pipelineHash === undefined ? {} : { pipelineHash: this.pipelineHash }) },
+      });
       if (run === undefined) return 'there is no state any more';
       try {
         const outcomes = await run.backend.deadLetters.redrive([id]);

@@ -12,7 +12,7 @@ export function stuckActions(item: StuckItem, origin: CommandOrigin): string[] {
     `look for dead letters: ${commandLine('dlq list', origin)}`,
     origin.backend === 'gcp'
       ? `or start the key again: ${commandLine('backfill', origin, ['--from', item.key, '--to', item.key, '--force'])}`
-      : `or run it again from scratch (deletes the state): ${commandLine('run', origin, ['--key', item.key, '--fresh'])}`,
+      : `or run it again in a state folder of its own (--fresh here would delete every key's state and the dead letters): ${commandLine('run', { ...origin, stateDir: `${origin.stateDir ?? '.baton'}-${item.key}` }, ['--key', item.key])}`,
   ];
 }
 

@@ -161,7 +161,8 @@ function outcomeWithout(
   const rule = describeThreshold(threshold, expected);
   if (!requiredMissing && threshold.kind !== 'all' && reachable >= neededMembers(snapshot, expected))
     return { words: `still fire by their threshold (${rule}) once the others complete`, never: false, deadline: false };
-  const index = tiers.findIndex((t) => t.minMembers <= reachable && (t.ignoreRequired || !requiredMissing));
+  // As the runtime judges a tier (`tierHolds`): its minimum, never below one, and the required members unless it ignores them.
+  const index = tiers.findIndex((t) => Math.max(1, t.minMembers) <= reachable && (t.ignoreRequired || !requiredMissing));
   const tier = tiers[index];
   if (tier !== undefined)
     return {
@@ -174,7 +175,7 @@ function outcomeWithout(
 
 /** For a renamed barrier's keys in flight: a key missing one member fires by a tier or never. */
 function fallback(barrier: ResolvedBarrier, reachable: number): string {
-  const index = barrier.deadlines.findIndex((t) => t.minMembers <= reachable);
+  const index = barrier.deadlines.findIndex((t) => Math.max(1, t.minMembers) <= reachable);
   const tier = barrier.deadlines[index];
   return tier === undefined ? 'never (no deadline tier)' : `only at deadline tier ${index + 1} (${tier.after}) or later`;
 }

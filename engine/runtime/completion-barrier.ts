@@ -197,7 +197,7 @@ export class CompletionBarrier {
       fires: (tally) => firingOf(tally, now) !== undefined,
       draft: (state) => this.draft(state, now),
     });
-    const published = await this.outbox.deliver(decision);
+    const published = await this.outbox.deliver(decision, now);
     return { fired: decision.created ? decision.trigger : undefined, published };
   }
 

@@ -224,7 +224,7 @@ export class Coordinator {
 
   private async complete(batchId: string, now: number): Promise<TriggerRecord | undefined> {
     const decision = await this.options.store.completeBatch(batchId, (state) => this.draft(state, now));
-    await this.outbox.deliver(decision);
+    await this.outbox.deliver(decision, now);
     return decision.created ? decision.trigger : undefined;
   }
 

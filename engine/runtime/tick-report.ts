@@ -2,11 +2,12 @@ import type { TriggerRecord } from '../ports/state-store.ts';
 import { isPermanent, reasonOf } from './errors.ts';
 
 /**
- * Why a trigger was put on the bus (#16.10): `decided` by this call; `re-published by tick` — decided
- * earlier by a call that died (or whose publish failed) before it was marked published, and published
- * again by a tick's outbox flush, the one recovery path (a redelivered completion leaves it to the tick).
+ * Why a trigger was put on the bus (#16.10): `decided` by this call; `recovered on redelivery` — decided
+ * earlier by a call that died (or whose publish failed) and still unpublished `ORPHANED_AFTER_MS` later,
+ * when a redelivered completion of the key came; `re-published by tick` — the same, found by a tick's
+ * outbox flush.
  */
-export type PublishReason = 'decided' | 're-published by tick';
+export type PublishReason = 'decided' | 'recovered on redelivery' | 're-published by tick';
 
 /** One trigger put on the bus, and why. */
 export interface TriggerPublication {

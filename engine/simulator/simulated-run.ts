@@ -60,10 +60,12 @@ export async function runSimulation(options: SimulatedRunOptions): Promise<RunEn
   const schedule = new WakeSchedule(pipeline, runtime, store, stats);
   const stopListening = runtime.listen((event) => {
     schedule.observe(event);
-    if (event.kind === 'fired') {
-      const key = event.trigger.message.attributes['ce-subject'];
-      if (key !== undefined) feeder?.touch(key);
-    }
+    // A key may have finished when a trigger fired for it, or when one decided earlier was published late
+    // (its first publish failed: recovered on redelivery or by a tick).
+    const trigger =
+      event.kind === 'fired' ? event.trigger : event.kind === 'published' && event.publication.why !== 'decided' ? event.publication.trigger : undefined;
+    const key = trigger?.message.attributes['ce-subject'];
+    if (key !== undefined) feeder?.touch(key);
   });
   const checksBefore = feeder?.checks ?? 0;
   let fullTickDue = true;
@@ -122,7 +124,12 @@ export async function runSimulation(options: SimulatedRunOptions): Promise<RunEn
         }
         return 'finished';
       }
-      if (wake > options.limitAt) return 'time-limit';
+      if (wake > options.limitAt) {
+        // Before giving up, one tick of every open key: a trigger decided but left unpublished (its publish
+        // failed) goes out now rather than waiting for a later run or tick.
+        if ((await fullTick()) > 0) continue;
+        return 'time-limit';
+      }
       clock.advanceTo(wake);
       stats.wakes++;
       await options.onStep?.();

@@ -5,6 +5,7 @@ import type { MessageBus } from '../../engine/ports/message-bus.ts';
 import type { StateStore } from '../../engine/ports/state-store.ts';
 import { CompletionBarrier } from '../../engine/runtime/completion-barrier.ts';
 import { TransientError } from '../../engine/runtime/errors.ts';
+import { ORPHANED_AFTER_MS } from '../../engine/runtime/trigger-outbox.ts';
 import { FakeClock } from '../../engine/runtime/fake-clock.ts';
 import { Subscriber } from '../../engine/runtime/subscriber.ts';
 import type { TriggerData } from '../../engine/runtime/envelope.ts';
@@ -196,6 +197,28 @@ export function barrierContract(name: string, factory: BackendFactory, traits: B
       await watcher.drain();
       expect(watcher.deliveries.map((m) => m.id)).toEqual([revived.triggerId('2025-11-29')]);
       expect(await backend.store.listUnpublished()).toEqual([]);
+    });
+
+    it('publishes a trigger whose decider failed to publish it when a completion is redelivered after the orphan grace, once; within the grace a redelivery leaves it', async () => {
+      await setup();
+      const config = barrierOf(memberNames(2));
+      const crashing = gate(config, { bus: crashOnce(backend.bus, (topic) => topic === TRIGGER_TOPIC), store: backend.store });
+      await crashing.handle(completion({ member: 'm000', key: '2025-11-29' }));
+      const last = completion({ member: 'm001', key: '2025-11-29' });
+      await expect(crashing.handle(last)).rejects.toThrow('process killed');
+
+      const live = gate(config);
+      // A fresh decision is its decider's to publish (a concurrent completion of the same round leaves it).
+      expect(await live.handle(last)).toMatchObject({ outcome: 'duplicate', published: undefined });
+      clock.advance(ORPHANED_AFTER_MS);
+      await backend.wait?.(ORPHANED_AFTER_MS);
+      // The redelivery after the retry backoff finds it orphaned and publishes it, with the same id.
+      expect((await live.handle(last)).published?.why).toBe('recovered on redelivery');
+      expect(await backend.store.listUnpublished()).toEqual([]);
+      expect((await live.handle(last)).published).toBeUndefined();
+      const watcher = new Watcher(backend.bus, WATCH);
+      await watcher.drain();
+      expect(watcher.deliveries.map((m) => m.id)).toEqual([live.triggerId('2025-11-29')]);
     });
 
     it('absorbs the re-publish of a trigger that reached the bus before the crash recorded it', async () => {

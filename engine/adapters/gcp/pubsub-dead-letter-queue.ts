@@ -119,9 +119,10 @@ export class PubSubDeadLetterQueue implements DeadLetterQueue {
     const now = this.options.clock.now();
     const result = `published to ${record.topic} again for ${record.subscription}`;
     const mark: RedriveMark = { at: now, result };
-    const moved = this.c.busDeadLetters.doc(docId(record.subscription, record.messageId, 'redriven', String(now)));
     if (found.kind === 'push') {
-      await this.publish(record);
+      // Claimed before publishing, under an id fixed by the held copy: of two concurrent redrives (two
+      // dashboard tabs, the CLI and the dashboard) one publishes, the other is told it was taken.
+      const claim = this.c.busDeadLetters.doc(docId(record.subscription, record.messageId, 'redriven', record.id));
       const copy: DeadLetter = {
         subscription: record.subscription,
         topic: record.topic,
@@ -131,14 +132,22 @@ export class PubSubDeadLetterQueue implements DeadLetterQueue {
         at: record.lastAttemptAt,
       };
       const published = record.firstAttemptAt ?? record.lastAttemptAt;
-      await createOnce(
-        moved,
+      const claimed = await createOnce(
+        claim,
         { subscription: record.subscription, publishedAt: published, json: JSON.stringify(copy), deadLetterId: record.id, redrive: mark, path: 'push' },
         expiryFrom(now),
       );
+      if (!claimed) return { id: record.id, outcome: 'already-redriven', note: 'another redrive took it first' };
+      try {
+        await this.publish(record);
+      } catch (error) {
+        await claim.delete(); // not redriven after all: the held copy stays, to be redriven again
+        return { id: record.id, outcome: 'failed', note: error instanceof Error ? error.message : String(error) };
+      }
       await this.ackHeld([record]);
       return { id: record.id, outcome: 'redriven', note: result };
     }
+    const moved = this.c.busDeadLetters.doc(docId(record.subscription, record.messageId, 'redriven', String(now)));
     const original = this.c.busDeadLetters.doc(found.doc);
     if (!(await this.claimRedrive(original, moved, record.id, mark))) {
       return { id: record.id, outcome: 'already-redriven', note: 'another redrive took it first' };

@@ -23,7 +23,15 @@ describe('baton backfill on the embedded backend', () => {
 
     const other = await runCli('backfill', '-f', pipelineFile, '--from', '2025-11-05', '--to', '2025-11-06', '--state-dir', state);
     expect(other.code).toBe(2);
-    expect(other.stderr).toContain(`${state}/ holds another run (keys 2025-11-01, 2025-11-02); give another --state-dir, or --force to start over`);
+    expect(other.stderr).toContain(
+      `${state}/ holds another run (keys 2025-11-01, 2025-11-02); on the embedded backend a backfill of other keys would start over and delete every key's state and the dead letters there. Give another --state-dir, or start over deliberately: npx baton run -f ${pipelineFile} --state-dir ${state} --keys 2025-11-05..2025-11-06 --fresh`,
+    );
+
+    // --force never deletes the stored run by itself, even with the same keys.
+    const force = await runCli('backfill', '-f', pipelineFile, '--from', '2025-11-01', '--to', '2025-11-02', '--state-dir', state, '--force');
+    expect(force.code).toBe(2);
+    expect(force.stderr).toContain(`${state}/ holds this run; on the embedded backend --force would start over and delete every key's state`);
+    expect(existsSync(join(state, 'baton.db'))).toBe(true);
   });
 
   it('with --dry-run prints the run it would start and touches nothing', async () => {

@@ -63,7 +63,7 @@ describe('baton status --stuck', () => {
         actions: [
           'rerun bdl_injuries for 2025-11-29 (or fix what makes it fail)',
           `look for dead letters: npx baton dlq list -f ${file} --state-dir ${state}`,
-          `or run it again from scratch (deletes the state): npx baton run -f ${file} --state-dir ${state} --key 2025-11-29 --fresh`,
+          `or run it again in a state folder of its own (--fresh here would delete every key's state and the dead letters): npx baton run -f ${file} --state-dir ${state}-2025-11-29 --key 2025-11-29`,
         ],
       },
     ]);
