@@ -1,17 +1,17 @@
 import { ABSENCE_WINDOW_PLACEHOLDER } from './alerts.ts';
 import type { DeployModel, PushTarget } from './deploy-model.ts';
 import { hclString, labelValue, tfId } from './escape.ts';
-import { renderTemplate } from './render-template.ts';
+import { renderTemplateChunks } from './render-template.ts';
 
 /**
  * Terraform files (google provider) under `terraform/`, one template each, from the deploy model: each
  * path with its renderer, so a caller can write one file before rendering the next. The view they share
  * is built once, on first use.
  */
-export function terraformFiles(model: DeployModel): (readonly [string, () => string])[] {
+export function terraformFiles(model: DeployModel): (readonly [string, () => Iterable<string>])[] {
   let view: object | undefined;
   return ['main', 'variables', 'prerequisites', 'pubsub', 'iam', 'compute', 'firestore', 'monitoring', 'outputs'].map(
-    (name) => [`terraform/${name}.tf`, () => renderTemplate(`tf-${name}`, (view ??= terraformView(model)))] as const,
+    (name) => [`terraform/${name}.tf`, () => renderTemplateChunks(`tf-${name}`, (view ??= terraformView(model)))] as const,
   );
 }
 

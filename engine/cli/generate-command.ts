@@ -1,4 +1,4 @@
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { withPipelineFile } from './pipeline-file.ts';
 import { Command } from 'commander';
@@ -23,16 +23,22 @@ so files that no longer belong are deleted (and reported by --check). Exit codes
       if (result === undefined) return;
       // Loaded on demand: the templates and the Graphviz WebAssembly are not needed by other commands.
       const { checkDrift, generateEach } = await import('../../generators/generate.ts');
-      // Each file is compared and written as soon as it is rendered, then let go: a large pipeline's
-      // files together are far larger than any one of them.
+      // Each file is compared and written piece by piece as it is rendered: a large pipeline's files are
+      // far larger than the pipeline (at 30,000 processors deploy.sh alone is ~57 MB).
       let count = 0;
-      const drift = await checkDrift(options.out, generateEach(result), async (path, content) => {
+      const drift = await checkDrift(options.out, generateEach(result), async (path) => {
         count++;
-        if (options.check) return;
+        if (options.check) return { write: async () => {}, close: async () => {} };
         const target = join(options.out, path);
         await mkdir(dirname(target), { recursive: true });
-        await writeFile(target, content);
-        if (path.endsWith('.sh')) await chmod(target, 0o755);
+        const handle = await open(target, 'w', path.endsWith('.sh') ? 0o755 : 0o644);
+        return {
+          write: async (chunk) => void (await handle.write(chunk)),
+          close: async () => {
+            await handle.close();
+            if (path.endsWith('.sh')) await chmod(target, 0o755);
+          },
+        };
       });
       const differs = drift.changed.length + drift.missing.length + drift.extra.length > 0;
       if (options.check) {
