@@ -4,9 +4,10 @@ import { readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { LoadResult } from '../engine/config/load-pipeline.ts';
 import { generateArchitecture } from './architecture.ts';
-import { buildDeployModel } from './deploy-model.ts';
+import type { ResolvedPipeline } from '../engine/config/resolved-pipeline.ts';
+import { buildDeployModel, type DeployModel } from './deploy-model.ts';
 import { generateDeployScript } from './deploy-script.ts';
-import { buildDiagramModel } from './diagram-model.ts';
+import { buildDiagramModel, type DiagramModel } from './diagram-model.ts';
 import { generateDot } from './dot.ts';
 import { generateMermaid } from './mermaid.ts';
 import { generateProcessorDocs } from './processor-docs.ts';
@@ -32,13 +33,17 @@ export async function generateAll(result: LoadResult): Promise<Map<string, strin
 /**
  * The same files as `generateAll`, in the same order, each as pieces of text rendered only when asked
  * for: a caller that writes each piece and lets it go holds one piece at a time (at 30,000 processors
- * the files are ~180 MB, deploy.sh alone ~57 MB).
+ * the files are ~180 MB, deploy.sh alone ~57 MB). The models are built here, before the first file; the
+ * files are rendered from them and the resolved pipeline, so the graph (~90 MB at 30,000 processors) can
+ * be let go once this returns if the caller does not keep `result`.
  */
-export async function* generateEach(result: LoadResult): AsyncGenerator<readonly [string, Iterable<string>]> {
+export function generateEach(result: LoadResult): AsyncGenerator<readonly [string, Iterable<string>]> {
   const { pipeline } = result;
   if (!pipeline) throw new Error(`${result.file} did not load; fix its diagnostics before generating`);
-  const model = buildDeployModel(result);
-  const diagram = buildDiagramModel(result);
+  return renderEach(buildDeployModel(result), buildDiagramModel(result), pipeline);
+}
+
+async function* renderEach(model: DeployModel, diagram: DiagramModel, pipeline: ResolvedPipeline): AsyncGenerator<readonly [string, Iterable<string>]> {
   const mermaid = generateMermaid(diagram);
   const dot = generateDot(diagram);
   const renderers = new Map<string, () => Iterable<string> | Promise<Iterable<string>>>([
@@ -53,6 +58,8 @@ export async function* generateEach(result: LoadResult): AsyncGenerator<readonly
   ]);
   for (const path of [...renderers.keys()].sort()) {
     const render = renderers.get(path);
+    // Dropped once used: a renderer may hold what it built for its file (an index, a view).
+    renderers.delete(path);
     if (render !== undefined) yield [path, await render()];
   }
 }

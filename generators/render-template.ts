@@ -46,7 +46,7 @@ export function* renderTemplateChunks(name: string, context: object): Generator<
   if (pending !== '') yield pending;
 }
 
-const CHUNK_CHARS = 1 << 20;
+const CHUNK_CHARS = 1 << 16;
 // NUL never occurs in a rendered file: every value goes through an escaping helper or is fixed text.
 const NUL = String.fromCharCode(0);
 const DEFERRED_MARK = new RegExp(`${NUL}baton-each-(\\d+)${NUL}`);

@@ -62,14 +62,14 @@ describe('generateAll', () => {
 });
 
 describe('generateEach', () => {
-  it('hands a large file over in pieces of about a megabyte that join to the whole file', async () => {
+  it('hands a large file over in many pieces that join to the whole file', async () => {
     const wide = widePipeline(1000);
     const whole = await generateAll(wide);
     const pieces = new Map<string, string[]>();
     for await (const [path, chunks] of generateEach(wide)) pieces.set(path, [...chunks]);
     const script = pieces.get('gcloud/deploy.sh') ?? [];
-    expect(script.length).toBeGreaterThan(1);
-    expect(Math.max(...script.slice(0, -1).map((piece) => piece.length))).toBeLessThan(2 ** 21);
+    // ~1.9 MB at 1,000 processors, in pieces of about 64 KB (one item, such as a barrier naming every member, can be longer).
+    expect(script.length).toBeGreaterThan(10);
     expect([...pieces].map(([path, chunks]) => [path, chunks.join('')])).toEqual([...whole]);
   });
 });
