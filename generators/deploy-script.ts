@@ -1,7 +1,7 @@
 import { ABSENCE_WINDOW_PLACEHOLDER } from './alerts.ts';
 import type { AlertModel, DeployModel, SubscriptionModel } from './deploy-model.ts';
 import { labelValue, shellQuote } from './escape.ts';
-import { renderTemplate } from './render-template.ts';
+import { renderTemplateChunks } from './render-template.ts';
 
 /**
  * `gcloud/deploy.sh`: the same resources as the Terraform, idempotent (describe, then create or
@@ -9,14 +9,14 @@ import { renderTemplate } from './render-template.ts';
  * emulator can do. Every value is shell-quoted by the template; flags built here hold only numbers
  * and fixed words.
  */
-export function generateDeployScript(model: DeployModel): string {
+export function generateDeployScript(model: DeployModel): Iterable<string> {
   const labels = `baton-pipeline=${model.labels.pipeline},baton-hash=${model.labels.hash}`;
   // gcloud's `^;^` prefix makes ';' the separator: BATON_OIDC_EMAIL (appended by the script) holds commas.
   const env = (pairs: Record<string, string>): string =>
     `^;^${Object.entries(pairs)
       .map(([k, v]) => `${k}=${v}`)
       .join(';')}`;
-  return renderTemplate('deploy-sh', {
+  return renderTemplateChunks('deploy-sh', {
     ...model,
     project: model.project ?? '',
     region: model.region ?? '',

@@ -1,10 +1,13 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { LoadResult } from '../engine/config/load-pipeline.ts';
 import { generateArchitecture } from './architecture.ts';
-import { buildDeployModel } from './deploy-model.ts';
+import type { ResolvedPipeline } from '../engine/config/resolved-pipeline.ts';
+import { buildDeployModel, type DeployModel } from './deploy-model.ts';
 import { generateDeployScript } from './deploy-script.ts';
-import { buildDiagramModel } from './diagram-model.ts';
+import { buildDiagramModel, type DiagramModel } from './diagram-model.ts';
 import { generateDot } from './dot.ts';
 import { generateMermaid } from './mermaid.ts';
 import { generateProcessorDocs } from './processor-docs.ts';
@@ -19,33 +22,44 @@ import { terraformFiles } from './terraform.ts';
  */
 export async function generateAll(result: LoadResult): Promise<Map<string, string>> {
   const files = new Map<string, string>();
-  for await (const [path, content] of generateEach(result)) files.set(path, content);
+  for await (const [path, chunks] of generateEach(result)) {
+    let content = '';
+    for (const chunk of chunks) content += chunk;
+    files.set(path, content);
+  }
   return files;
 }
 
 /**
- * The same files as `generateAll`, in the same order, each rendered only when asked for: a caller that
- * writes each file and lets it go holds one at a time (at 30,000 processors the files are ~180 MB).
+ * The same files as `generateAll`, in the same order, each as pieces of text rendered only when asked
+ * for: a caller that writes each piece and lets it go holds one piece at a time (at 30,000 processors
+ * the files are ~180 MB, deploy.sh alone ~57 MB). The models are built here, before the first file; the
+ * files are rendered from them and the resolved pipeline, so the graph (~90 MB at 30,000 processors) can
+ * be let go once this returns if the caller does not keep `result`.
  */
-export async function* generateEach(result: LoadResult): AsyncGenerator<readonly [string, string]> {
+export function generateEach(result: LoadResult): AsyncGenerator<readonly [string, Iterable<string>]> {
   const { pipeline } = result;
   if (!pipeline) throw new Error(`${result.file} did not load; fix its diagnostics before generating`);
-  const model = buildDeployModel(result);
-  const diagram = buildDiagramModel(result);
+  return renderEach(buildDeployModel(result), buildDiagramModel(result), pipeline);
+}
+
+async function* renderEach(model: DeployModel, diagram: DiagramModel, pipeline: ResolvedPipeline): AsyncGenerator<readonly [string, Iterable<string>]> {
   const mermaid = generateMermaid(diagram);
   const dot = generateDot(diagram);
-  const renderers = new Map<string, () => string | Promise<string>>([
+  const renderers = new Map<string, () => Iterable<string> | Promise<Iterable<string>>>([
     ...terraformFiles(model),
     ['gcloud/deploy.sh', () => generateDeployScript(model)],
-    ['diagram.mmd', () => mermaid],
-    ['diagram.dot', () => dot],
-    ['diagram.svg', () => renderSvg(dot)],
-    ['ARCHITECTURE.md', () => generateArchitecture(model, pipeline, mermaid)],
+    ['diagram.mmd', () => [mermaid]],
+    ['diagram.dot', () => [dot]],
+    ['diagram.svg', async () => [await renderSvg(dot)]],
+    ['ARCHITECTURE.md', () => [generateArchitecture(model, pipeline, mermaid)]],
     ...referenceDocs(model),
     ['docs/processors.md', () => generateProcessorDocs(model, pipeline)],
   ]);
   for (const path of [...renderers.keys()].sort()) {
     const render = renderers.get(path);
+    // Dropped once used: a renderer may hold what it built for its file (an index, a view).
+    renderers.delete(path);
     if (render !== undefined) yield [path, await render()];
   }
 }
@@ -60,15 +74,22 @@ export interface Drift {
   readonly extra: readonly string[];
 }
 
+/** Where `checkDrift` writes a file's pieces as they are compared. */
+export interface FileSink {
+  write(chunk: string): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
- * Compares `outDir` with freshly generated `files` (a map, or `generateEach`); every list is sorted, and
- * all are empty when in step. A missing `outDir` counts as every file missing. `visit` sees each file
- * after it is compared, so a caller can write it before the next one is rendered.
+ * Compares `outDir` with freshly generated `files` (a map, or `generateEach`'s pieces); every list is
+ * sorted, and all are empty when in step. A missing `outDir` counts as every file missing. `open`, when
+ * given, is asked for a sink per file after the file on disk has been read; the file's pieces go to it as
+ * they are rendered, so a caller can write a file without holding it.
  */
 export async function checkDrift(
   outDir: string,
-  files: Iterable<readonly [string, string]> | AsyncIterable<readonly [string, string]>,
-  visit?: (path: string, content: string) => Promise<void>,
+  files: Iterable<readonly [string, string | Iterable<string>]> | AsyncIterable<readonly [string, string | Iterable<string>]>,
+  open?: (path: string) => Promise<FileSink>,
 ): Promise<Drift> {
   const onDisk = await listFiles(outDir);
   const changed: string[] = [];
@@ -76,12 +97,29 @@ export async function checkDrift(
   const generated = new Set<string>();
   for await (const [path, content] of files) {
     generated.add(path);
-    if (!onDisk.has(path)) missing.push(path);
-    else if ((await readFile(join(outDir, path), 'utf8')) !== content) changed.push(path);
-    await visit?.(path, content);
+    const before = onDisk.has(path) ? await digestOfFile(join(outDir, path)) : undefined;
+    const sink = await open?.(path);
+    const hash = createHash('sha256');
+    try {
+      for (const chunk of typeof content === 'string' ? [content] : content) {
+        hash.update(chunk);
+        await sink?.write(chunk);
+      }
+    } finally {
+      await sink?.close();
+    }
+    if (before === undefined) missing.push(path);
+    else if (hash.digest('hex') !== before) changed.push(path);
   }
   const extra = [...onDisk].filter((path) => !generated.has(path));
   return { changed: changed.sort(), missing: missing.sort(), extra: extra.sort() };
+}
+
+/** SHA-256 of a file's bytes, read as a stream. */
+async function digestOfFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 async function listFiles(dir: string): Promise<Set<string>> {

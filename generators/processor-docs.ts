@@ -5,7 +5,7 @@ import { processorContract, type ProcessorContract } from '../engine/contract/pr
 import { publishedAttributes, toPushBody, type EntryRequest } from '../engine/contract/push-body.ts';
 import { ENVELOPE_TYPES, parseMessage, toMessage, type Envelope } from '../engine/runtime/envelope.ts';
 import type { DeployModel } from './deploy-model.ts';
-import { renderTemplate } from './render-template.ts';
+import { renderTemplateChunks } from './render-template.ts';
 
 /** Fixed traceparents for the examples (W3C's own), so the document does not change on every run. */
 const TRIGGER_TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
@@ -18,7 +18,7 @@ const PUBSUB_MESSAGE_ID = '17592186044416';
  * real runtime (the barrier, coordinator and envelope builders), so the document cannot drift from
  * what Baton sends and accepts. `baton check-processor` checks the same contract.
  */
-export async function generateProcessorDocs(model: DeployModel, pipeline: ResolvedPipeline): Promise<string> {
+export async function generateProcessorDocs(model: DeployModel, pipeline: ResolvedPipeline): Promise<Iterable<string>> {
   const context = { ...exampleContext(pipeline, model.hash), traceparent: TRIGGER_TRACEPARENT };
   const barriers = new Map(pipeline.barriers.map((b) => [b.name, b]));
   const phases = [];
@@ -55,7 +55,7 @@ export async function generateProcessorDocs(model: DeployModel, pipeline: Resolv
       specifics,
     });
   }
-  return renderTemplate('processors-md', {
+  return renderTemplateChunks('processors-md', {
     name: model.name,
     hash: model.hash,
     keyName: model.keyName,

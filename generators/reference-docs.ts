@@ -1,12 +1,12 @@
 import type { AlertModel, DeployModel, SubscriptionModel, TopicModel } from './deploy-model.ts';
 import { markdownCode, shellQuote } from './escape.ts';
-import { renderTemplate } from './render-template.ts';
+import { renderTemplateChunks } from './render-template.ts';
 
 /**
  * `docs/topics.md`, `docs/barriers.md` and `docs/runbook.md`, from the deploy model: each path with its
  * renderer, so a caller can write one file before rendering the next.
  */
-export function referenceDocs(model: DeployModel): (readonly [string, () => string])[] {
+export function referenceDocs(model: DeployModel): (readonly [string, () => Iterable<string>])[] {
   let built: ModelIndex | undefined;
   const index = (): ModelIndex => (built ??= indexModel(model));
   const subscriptionsOf = (topic: string): readonly SubscriptionModel[] => index().subscriptionsOn.get(topic) ?? [];
@@ -14,7 +14,7 @@ export function referenceDocs(model: DeployModel): (readonly [string, () => stri
     [
       'docs/topics.md',
       () =>
-        renderTemplate('topics-md', {
+        renderTemplateChunks('topics-md', {
           ...model,
           topics: model.topics.map((t) => ({
             ...t,
@@ -34,7 +34,7 @@ export function referenceDocs(model: DeployModel): (readonly [string, () => stri
     [
       'docs/barriers.md',
       () =>
-        renderTemplate('barriers-md', {
+        renderTemplateChunks('barriers-md', {
           ...model,
           barriers: model.barriers.map((b) => ({ ...b, target: b.target ?? '' })),
           coordinators: model.coordinators.map((c) => ({ ...c, publishes: c.publishes ?? '' })),
@@ -43,7 +43,7 @@ export function referenceDocs(model: DeployModel): (readonly [string, () => stri
     [
       'docs/runbook.md',
       () =>
-        renderTemplate('runbook-md', {
+        renderTemplateChunks('runbook-md', {
           ...model,
           project: model.project ?? '',
           region: model.region ?? '',

@@ -10,14 +10,59 @@ import { commentLine, dotHtml, dotString, hclString, markdownCode, markdownInlin
  * `dothtml`, `md`, `code`), and `strict` mode makes a missing field an error, not an empty string.
  */
 export function renderTemplate(name: string, context: object): string {
+  let text = '';
+  for (const chunk of renderTemplateChunks(name, context)) text += chunk;
+  return text;
+}
+
+/**
+ * The same text as `renderTemplate`, in pieces of about `CHUNK_CHARS` characters, rendered as they are
+ * asked for: the template's outermost `{{#each}}` blocks render one item at a time, so a caller that
+ * writes each piece holds one piece, not the whole file (at 30,000 processors deploy.sh is ~57 MB).
+ */
+export function* renderTemplateChunks(name: string, context: object): Generator<string> {
+  const template = compile(name);
+  const blocks: (() => Iterable<string>)[] = [];
+  deferred = blocks;
+  let outline: string;
+  try {
+    outline = template(context);
+  } finally {
+    deferred = undefined;
+  }
+  let pending = '';
+  const parts = outline.split(DEFERRED_MARK);
+  for (const [i, part] of parts.entries()) {
+    // Odd parts are the number of a deferred block; even ones are the text between blocks.
+    const items = i % 2 === 1 ? blocks[Number(part)]?.() : undefined;
+    for (const text of items ?? [part]) {
+      pending += text;
+      if (pending.length >= CHUNK_CHARS) {
+        yield pending;
+        pending = '';
+      }
+    }
+  }
+  if (pending !== '') yield pending;
+}
+
+const CHUNK_CHARS = 1 << 16;
+// NUL never occurs in a rendered file: every value goes through an escaping helper or is fixed text.
+const NUL = String.fromCharCode(0);
+const DEFERRED_MARK = new RegExp(`${NUL}baton-each-(\\d+)${NUL}`);
+
+function compile(name: string): HandlebarsTemplateDelegate {
   let template = compiled.get(name);
   if (template === undefined) {
     const source = readFileSync(join(packageRoot(), 'generators', 'templates', `${name}.hbs`), 'utf8');
     template = handlebars.compile(source, { noEscape: true, strict: true });
     compiled.set(name, template);
   }
-  return template(context);
+  return template;
 }
+
+/** Set while a template's outline renders: its outermost non-empty `{{#each}}` blocks are kept here, not rendered. */
+let deferred: (() => Iterable<string>)[] | undefined;
 
 const handlebars = Handlebars.create();
 const compiled = new Map<string, HandlebarsTemplateDelegate>();
@@ -41,6 +86,22 @@ const helpers: Record<string, (value: unknown) => string> = {
   line: (v) => commentLine(text(v)),
 };
 for (const [helper, fn] of Object.entries(helpers)) handlebars.registerHelper(helper, fn);
+const builtInEach = handlebars.helpers['each'] as Handlebars.HelperDelegate;
+handlebars.registerHelper('each', function (this: unknown, list: unknown, options: Handlebars.HelperOptions) {
+  if (deferred === undefined || !Array.isArray(list) || list.length === 0) return builtInEach.call(this, list, options) as string;
+  const items: readonly unknown[] = list;
+  const id = deferred.push(() => eachItem(items, options)) - 1;
+  return `${NUL}baton-each-${id}${NUL}`;
+});
+
+/** What Handlebars' `{{#each}}` renders for a non-empty array, an item at a time (the same `@index`, `@first`, `@last`). */
+function* eachItem(items: readonly unknown[], options: Handlebars.HelperOptions): Generator<string> {
+  const data = options.data === undefined ? undefined : (Handlebars.createFrame(options.data) as Record<string, unknown>);
+  for (const [index, item] of items.entries()) {
+    if (data !== undefined) Object.assign(data, { key: index, index, first: index === 0, last: index === items.length - 1 });
+    yield options.fn(item, { data, blockParams: [item, index] });
+  }
+}
 handlebars.registerHelper('join', (list: unknown, separator: unknown) =>
   Array.isArray(list) ? list.map(text).join(typeof separator === 'string' ? separator : ', ') : '',
 );

@@ -1,18 +1,34 @@
 import { ABSENCE_WINDOW_PLACEHOLDER } from './alerts.ts';
 import type { DeployModel, PushTarget } from './deploy-model.ts';
 import { hclString, labelValue, tfId } from './escape.ts';
-import { renderTemplate } from './render-template.ts';
+import { renderTemplateChunks } from './render-template.ts';
 
 /**
  * Terraform files (google provider) under `terraform/`, one template each, from the deploy model: each
- * path with its renderer, so a caller can write one file before rendering the next. The view they share
- * is built once, on first use.
+ * path with its renderer, so a caller can write one file before rendering the next. Each file gets its
+ * own view, whose large sections are built when its template first reads them: a file holds only what
+ * it renders (at 30,000 processors the whole view is ~115 MB).
  */
-export function terraformFiles(model: DeployModel): (readonly [string, () => string])[] {
-  let view: object | undefined;
+export function terraformFiles(model: DeployModel): (readonly [string, () => Iterable<string>])[] {
   return ['main', 'variables', 'prerequisites', 'pubsub', 'iam', 'compute', 'firestore', 'monitoring', 'outputs'].map(
-    (name) => [`terraform/${name}.tf`, () => renderTemplate(`tf-${name}`, (view ??= terraformView(model)))] as const,
+    (name) => [`terraform/${name}.tf`, () => renderTemplateChunks(`tf-${name}`, terraformView(model))] as const,
   );
+}
+
+/** `view` with each of `sections` a property built on first read and kept for the rest of the render. */
+function withLazySections(view: object, sections: Record<string, () => unknown>): object {
+  for (const [name, build] of Object.entries(sections)) {
+    let value: unknown;
+    let built = false;
+    Object.defineProperty(view, name, {
+      enumerable: true,
+      get: () => {
+        if (!built) [value, built] = [build(), true];
+        return value;
+      },
+    });
+  }
+  return view;
 }
 
 const accountTf = (accountId: string): string => tfId(accountId);
@@ -72,81 +88,95 @@ function terraformView(model: DeployModel): object {
     // Cloud Scheduler takes at most 500 characters.
     description: description.slice(0, 500),
   });
-  return {
-    ...model,
-    projectDescription: `Google Cloud project to deploy pipeline ${model.name} into.`,
-    apis: model.prerequisites.apis.map((api) => ({ name: api, tfId: tfId(api.split('.')[0] ?? api) })),
-    kmsGrants: kmsKeys.map((key) => ({ key, tfId: kmsTf(key) })),
-    topics: model.topics.map((t) => ({
-      ...t,
-      kmsKey: t.kmsKey ?? '',
-      kmsGrantTfId: t.kmsKey === undefined ? '' : kmsTf(t.kmsKey),
-      deadLetter: t.deadLetter && { ...t.deadLetter, agentTfId: tfId(`agent-${t.deadLetter.name}`) },
-    })),
-    subscriptions: model.subscriptions.map((s) => ({
-      ...s,
-      filter: s.filter ?? '',
-      consumerLabel: labelValue(s.consumer),
-      pushUri: s.push ? uriOf(s.push.target) : '',
-      // Baton components check the audience in-app too: their deterministic URL; a user service keeps its endpoint.
-      pushAudience: s.push ? (s.push.target.kind === 'service' ? uriOf(s.push.target) : audienceOf(s.push.target.name)) : '',
-      invokerTfId: s.push ? accountTf(s.push.invoker) : '',
-      agentTfId: tfId(`agent-${s.name}`),
-    })),
-    serviceAccounts: model.serviceAccounts.map((a) => ({
-      ...a,
-      displayName: `Baton ${a.kind} ${a.component}`.slice(0, 100),
-      accountDescription: (a.description || `Runs ${a.kind} ${a.component} of pipeline ${model.name}.`).slice(0, 256),
-      deadLetterPublishes: a.deadLetterPublishes.map((topic) => ({ tfId: tfId(`dlq-${a.accountId}-${topic}`), topicTfId: topicTf.get(topic) ?? tfId(topic) })),
-      publishes: a.publishes.map((topic) => ({ tfId: tfId(`pub-${a.accountId}-${topic}`), topicTfId: topicTf.get(topic) ?? tfId(topic) })),
-      pulls: a.pulls.map((sub) => ({ tfId: tfId(`pull-${a.accountId}-${sub}`), subscriptionTfId: subscriptionTf.get(sub) ?? tfId(sub) })),
-      stateTfId: tfId(`state-${a.accountId}`),
-    })),
-    invokers: model.invokers.map((i) => ({
-      ...i,
-      displayName: `Baton push identity ${i.accountId}`,
-      tokenCreatorTfId: tfId(`agent-token-${i.accountId}`),
-      targets: i.targets.map((t) => ({ ...t, bindingTfId: tfId(`invoke-${i.accountId}-${t.kind}-${t.name}`), serviceRef: serviceOf(t) })),
-    })),
-    barriers: model.barriers.map((b) => ({
-      ...b,
-      componentLabel: labelValue(b.name),
-      serviceAccountTfId: accountTf(b.serviceAccount),
-      tick: tickView(b.tick, `Ticks barrier ${b.name} (${b.rule}): ${b.tick.purpose}, without waiting for traffic.`),
-      environment: alignedAssignments([
-        ...Object.entries(b.environment).map(([name, value]): [string, string] => [name, hclString(value)]),
-        ['BATON_OIDC_AUDIENCE', audienceOf(b.oidc.service)],
-        ['BATON_OIDC_EMAIL', emailsOf(b.oidc.invokers)],
-      ]),
-    })),
-    coordinators: model.coordinators.map((c) => ({
-      ...c,
-      componentLabel: labelValue(c.name),
-      serviceAccountTfId: accountTf(c.serviceAccount),
-      tick: tickView(c.tick, `Ticks coordinator ${c.name} (${c.rule}): ${c.tick.purpose}, without waiting for traffic.`),
-      environment: [
-        ...Object.entries(c.environment).map(([name, value]) => ({ name: hclString(name), value: hclString(value) })),
-        { name: hclString('BATON_OIDC_AUDIENCE'), value: audienceOf(c.oidc.service) },
-        { name: hclString('BATON_OIDC_EMAIL'), value: emailsOf(c.oidc.invokers) },
-      ],
-    })),
-    outputs: {
-      topics: aligned(model.topics, (t) => t.name),
-      deadLetters: aligned(
-        model.topics.filter((t) => t.deadLetter),
-        (t) => t.name,
-      ),
-      serviceAccounts: aligned(model.serviceAccounts, (a) => a.component),
-      barriers: aligned(model.barriers, (b) => b.name),
-      coordinators: aligned(model.coordinators, (c) => c.name),
+  return withLazySections(
+    {
+      ...model,
+      projectDescription: `Google Cloud project to deploy pipeline ${model.name} into.`,
+      apis: model.prerequisites.apis.map((api) => ({ name: api, tfId: tfId(api.split('.')[0] ?? api) })),
+      kmsGrants: kmsKeys.map((key) => ({ key, tfId: kmsTf(key) })),
     },
-    state: { ...model.state, collections: model.state.collections.map((c) => ({ ...c, tfId: tfId(`ttl-${c.group}`) })) },
-    alerts: model.alerts.map((a) => {
-      // The window is spliced in as `var.completion_absence_window`; the rest stays an escaped literal.
-      const [queryBefore = '', queryAfter = ''] = a.query.split(ABSENCE_WINDOW_PLACEHOLDER);
-      return { ...a, logMatch: a.kind === 'deadline-missed', absence: a.kind === 'no-final-output', queryBefore, queryAfter };
-    }),
-  };
+    {
+      topics: () =>
+        model.topics.map((t) => ({
+          ...t,
+          kmsKey: t.kmsKey ?? '',
+          kmsGrantTfId: t.kmsKey === undefined ? '' : kmsTf(t.kmsKey),
+          deadLetter: t.deadLetter && { ...t.deadLetter, agentTfId: tfId(`agent-${t.deadLetter.name}`) },
+        })),
+      subscriptions: () =>
+        model.subscriptions.map((s) => ({
+          ...s,
+          filter: s.filter ?? '',
+          consumerLabel: labelValue(s.consumer),
+          pushUri: s.push ? uriOf(s.push.target) : '',
+          // Baton components check the audience in-app too: their deterministic URL; a user service keeps its endpoint.
+          pushAudience: s.push ? (s.push.target.kind === 'service' ? uriOf(s.push.target) : audienceOf(s.push.target.name)) : '',
+          invokerTfId: s.push ? accountTf(s.push.invoker) : '',
+          agentTfId: tfId(`agent-${s.name}`),
+        })),
+      serviceAccounts: () =>
+        model.serviceAccounts.map((a) => ({
+          ...a,
+          displayName: `Baton ${a.kind} ${a.component}`.slice(0, 100),
+          accountDescription: (a.description || `Runs ${a.kind} ${a.component} of pipeline ${model.name}.`).slice(0, 256),
+          deadLetterPublishes: a.deadLetterPublishes.map((topic) => ({
+            tfId: tfId(`dlq-${a.accountId}-${topic}`),
+            topicTfId: topicTf.get(topic) ?? tfId(topic),
+          })),
+          publishes: a.publishes.map((topic) => ({ tfId: tfId(`pub-${a.accountId}-${topic}`), topicTfId: topicTf.get(topic) ?? tfId(topic) })),
+          pulls: a.pulls.map((sub) => ({ tfId: tfId(`pull-${a.accountId}-${sub}`), subscriptionTfId: subscriptionTf.get(sub) ?? tfId(sub) })),
+          stateTfId: tfId(`state-${a.accountId}`),
+        })),
+      invokers: () =>
+        model.invokers.map((i) => ({
+          ...i,
+          displayName: `Baton push identity ${i.accountId}`,
+          tokenCreatorTfId: tfId(`agent-token-${i.accountId}`),
+          targets: i.targets.map((t) => ({ ...t, bindingTfId: tfId(`invoke-${i.accountId}-${t.kind}-${t.name}`), serviceRef: serviceOf(t) })),
+        })),
+      barriers: () =>
+        model.barriers.map((b) => ({
+          ...b,
+          componentLabel: labelValue(b.name),
+          serviceAccountTfId: accountTf(b.serviceAccount),
+          tick: tickView(b.tick, `Ticks barrier ${b.name} (${b.rule}): ${b.tick.purpose}, without waiting for traffic.`),
+          environment: alignedAssignments([
+            ...Object.entries(b.environment).map(([name, value]): [string, string] => [name, hclString(value)]),
+            ['BATON_OIDC_AUDIENCE', audienceOf(b.oidc.service)],
+            ['BATON_OIDC_EMAIL', emailsOf(b.oidc.invokers)],
+          ]),
+        })),
+      coordinators: () =>
+        model.coordinators.map((c) => ({
+          ...c,
+          componentLabel: labelValue(c.name),
+          serviceAccountTfId: accountTf(c.serviceAccount),
+          tick: tickView(c.tick, `Ticks coordinator ${c.name} (${c.rule}): ${c.tick.purpose}, without waiting for traffic.`),
+          environment: [
+            ...Object.entries(c.environment).map(([name, value]) => ({ name: hclString(name), value: hclString(value) })),
+            { name: hclString('BATON_OIDC_AUDIENCE'), value: audienceOf(c.oidc.service) },
+            { name: hclString('BATON_OIDC_EMAIL'), value: emailsOf(c.oidc.invokers) },
+          ],
+        })),
+      outputs: () => ({
+        topics: aligned(model.topics, (t) => t.name),
+        deadLetters: aligned(
+          model.topics.filter((t) => t.deadLetter),
+          (t) => t.name,
+        ),
+        serviceAccounts: aligned(model.serviceAccounts, (a) => a.component),
+        barriers: aligned(model.barriers, (b) => b.name),
+        coordinators: aligned(model.coordinators, (c) => c.name),
+      }),
+      state: () => ({ ...model.state, collections: model.state.collections.map((c) => ({ ...c, tfId: tfId(`ttl-${c.group}`) })) }),
+      alerts: () =>
+        model.alerts.map((a) => {
+          // The window is spliced in as `var.completion_absence_window`; the rest stays an escaped literal.
+          const [queryBefore = '', queryAfter = ''] = a.query.split(ABSENCE_WINDOW_PLACEHOLDER);
+          return { ...a, logMatch: a.kind === 'deadline-missed', absence: a.kind === 'no-final-output', queryBefore, queryAfter };
+        }),
+    },
+  );
 }
 
 /** `name = value` lines with the `=` aligned, as `terraform fmt` writes a map. */

@@ -66,7 +66,6 @@ export function buildGraph(pipeline: ResolvedPipeline): PipelineGraph {
     // A second processor of the same name is reported by graph/duplicate-name; it adds nothing here.
     if (graph.hasNode(nodeKey('processor', processor.name))) continue;
     const key = addNode('processor', processor.name);
-    graph.addDirectedEdge(nodeKey('phase', processor.phase), key, { kind: 'contains' });
     publish(key, processor.name, processor.publishes.name);
     if (processor.triggeredBy) {
       const target = processor.dependencyBarrier === undefined ? undefined : processor.name;
@@ -84,10 +83,6 @@ export function buildGraph(pipeline: ResolvedPipeline): PipelineGraph {
   for (const barrier of pipeline.barriers) {
     const key = addNode('barrier', barrier.name);
     const own = members.get(barrier.name) ?? new Set<string>();
-    for (const member of own) {
-      const memberKey = nodeKey('processor', member);
-      if (graph.hasNode(memberKey)) graph.addDirectedEdge(memberKey, key, { kind: 'member-of' });
-    }
     subscribe(key, barrier.name, barrier.listens.name, { kind: 'flows', accepts: (p) => own.has(p.name) });
     publish(key, barrier.name, barrier.publishes.name, barrier.target);
   }

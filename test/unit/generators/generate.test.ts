@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadPipeline } from '../../../engine/config/load-pipeline.ts';
-import { checkDrift, generateAll } from '../../../generators/generate.ts';
+import { checkDrift, generateAll, generateEach } from '../../../generators/generate.ts';
 import { fixturePath, generated } from './generate-fixture.ts';
+import { widePipeline } from './wide-pipeline.ts';
 
 const GOLDEN = fixturePath('small/expected');
 const SMALL = fixturePath('small/pipeline.yaml');
@@ -57,6 +58,19 @@ describe('generateAll', () => {
 
   it('refuses a pipeline that did not load', async () => {
     await expect(generateAll({ file: 'broken.yaml', diagnostics: [], graphChecksSkipped: true })).rejects.toThrow(/broken\.yaml did not load/);
+  });
+});
+
+describe('generateEach', () => {
+  it('hands a large file over in many pieces that join to the whole file', async () => {
+    const wide = widePipeline(1000);
+    const whole = await generateAll(wide);
+    const pieces = new Map<string, string[]>();
+    for await (const [path, chunks] of generateEach(wide)) pieces.set(path, [...chunks]);
+    const script = pieces.get('gcloud/deploy.sh') ?? [];
+    // ~1.9 MB at 1,000 processors, in pieces of about 64 KB (one item, such as a barrier naming every member, can be longer).
+    expect(script.length).toBeGreaterThan(10);
+    expect([...pieces].map(([path, chunks]) => [path, chunks.join('')])).toEqual([...whole]);
   });
 });
 
