@@ -19,7 +19,7 @@ export interface BenchRow {
   /** true ✓, false ✗, null: informational (no target). */
   readonly pass: boolean | null;
   /** The raw numbers behind the row, for tools reading latest.json. */
-  readonly figures: Readonly<Record<string, number | string | boolean | null | readonly (number | string)[]>>;
+  readonly figures: Readonly<Record<string, number | string | boolean | null | readonly (number | string | boolean)[]>>;
 }
 
 /** A measure that did not run, and why (printed loudly). */

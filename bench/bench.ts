@@ -56,7 +56,11 @@ function parse(): { smoke: boolean; only: MeasureId[]; out: string | undefined }
   }
 }
 
-const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? Number.NaN) + (sorted[mid] ?? Number.NaN)) / 2;
+};
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 const spread = (ms: readonly number[]): string =>
   ms.length === 1 ? seconds(ms[0] ?? Number.NaN) : `${seconds(median(ms))} (${(Math.min(...ms) / 1000).toFixed(2)}–${(Math.max(...ms) / 1000).toFixed(2)})`;
@@ -68,12 +72,19 @@ async function fanInRows(smoke: boolean, log: (line: string) => void): Promise<B
   const jars = findEmulatorJars();
   if (!jars.found) return { measure: 'fan-in', reason: `no Firestore emulator: ${jars.reason}` };
   const emulators = await startEmulators({ projectId: 'baton-bench' });
+  // Ctrl-C or a kill must not leave the two JVMs behind.
+  const stopOnSignal = (signal: NodeJS.Signals): void => {
+    void emulators.stop().finally(() => process.kill(process.pid, signal));
+  };
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
   const runs: FanInRun[] = [];
   try {
     for (const members of [21, 100, 500]) {
       // Interleaved so drift in the machine's load hits every design alike. The seed design never fires
-      // at 100 and 500 and takes tens of seconds to give up: once there is enough.
-      for (let rep = 0; rep < 3; rep++) {
+      // at 100 and 500 and takes tens of seconds to give up: once there is enough. At 500 two runs of
+      // each design keep the bench near five minutes.
+      for (let rep = 0; rep < (members === 500 ? 2 : 3); rep++) {
         const designs: FanInDesign[] = rep === 0 || members === 21 ? ['floor', 'baton', 'seed'] : ['floor', 'baton'];
         for (const design of rep % 2 === 0 ? designs : [...designs].reverse()) {
           const run = await runFanIn(emulators, design, members);
@@ -83,6 +94,8 @@ async function fanInRows(smoke: boolean, log: (line: string) => void): Promise<B
       }
     }
   } finally {
+    process.off('SIGINT', stopOnSignal);
+    process.off('SIGTERM', stopOnSignal);
     await emulators.stop();
   }
   const of = (design: FanInDesign, members: number): FanInRun[] => runs.filter((r) => r.design === design && r.members === members);
@@ -108,12 +121,22 @@ async function fanInRows(smoke: boolean, log: (line: string) => void): Promise<B
       name: `Firestore fan-in, ${members} members: triggers per run, Baton vs seed design`,
       value: batonFired.join(', '),
       baseline: seed
-        .map((r) => `${r.triggers}${r.errors > 0 ? ` (${r.errors}/${r.messages} completions failed${r.capped ? ', capped' : ''})` : ''}`)
+        .map(
+          (r) =>
+            `${r.triggers}${r.errors > 0 || r.capped ? ` (${r.errors}/${r.messages} completions failed${r.capped ? `, stopped at ${seconds(r.ms)}` : ''})` : ''}`,
+        )
         .join(', '),
       ratio: '-',
       target: 'exactly 1',
       pass: batonFired.every((n) => n === 1),
-      figures: { members, batonTriggers: batonFired, seedTriggers: seedFired, seedErrors: seed.map((r) => r.errors), seedMs: ms(seed) },
+      figures: {
+        members,
+        batonTriggers: batonFired,
+        seedTriggers: seedFired,
+        seedErrors: seed.map((r) => r.errors),
+        seedMs: ms(seed),
+        seedCapped: seed.map((r) => r.capped),
+      },
     });
   }
   const [baton21, seed21] = [of('baton', 21), of('seed', 21)];
