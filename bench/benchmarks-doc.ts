@@ -39,7 +39,8 @@ exits 1 only when a measure could not run or Baton fired other than exactly one 
   transaction. Baton's side is its real \`CompletionBarrier\` over \`FirestoreStateStore\` and
   \`PubSubMessageBus\`, for a synthetic one-barrier pipeline (\`bench/synthetic-pipeline.ts\`).
   Every design gets one key's completions plus 20 % redeliveries, all in flight at once from four
-  clients (four function instances), on a fresh emulator project per run: three runs of each design
+  clients (four function instances), on a fresh emulator project per run, after one uncounted warm-up
+  run of each design at 5 members: three runs of each design
   at 21 and 100 members and two at 500, except the seed design, which never fires at 100 and 500 and
   takes long to give up, so runs once there and is stopped after 60 s.
 - **Writes to the trigger document** are counted on the Firestore client, at the SDK's funnel for
