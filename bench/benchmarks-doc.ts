@@ -55,10 +55,11 @@ exits 1 only when a measure could not run or Baton fired other than exactly one 
   \`wallMs\` it reports (\`--json\`), per message divides it by the messages the run published (read
   back through the database's message history). The baseline is the same run with one key.
 - **generate / validate** — the CLI on a synthetic five-phase pipeline (barriers between phases) of
-  3,000 and 30,000 processors, whole process; peak RSS from \`/usr/bin/time\`. Growth is the
-  30,000 time over the 3,000 time. The previous release is never a baseline.
+  3,000 and 30,000 processors, whole process; peak RSS as the child reports it on exit
+  (\`process.resourceUsage().maxRSS\`, preloaded). Growth is the 30,000 time over the 3,000 time. A
+  command still running after 300 s is stopped and its row reads \`> 300.00 s (stopped)\`. The previous release is never a baseline.
 
-Run \`npm run bench\` (about 5 minutes; the emulator part skips, loudly, without the Google Cloud CLI's
+Run \`npm run bench\` (minutes: its own time is in the list above; the emulator part skips, loudly, without the Google Cloud CLI's
 emulator jars and java), \`npm run bench -- --only fan-in\` for one measure, \`npm run bench -- --smoke\`
 for the seconds-long check CI runs.
 `;
