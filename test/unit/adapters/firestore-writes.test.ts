@@ -98,6 +98,8 @@ const REVIEWED: Record<string, string> = {
   'engine/adapters/gcp/pubsub-dead-letter-queue.ts › unsettle › DocumentReference.delete':
     "one subscription's settled mark of one dead-lettered id, so the redelivery reaches the consumer; the consumer's next settle recreates it with create()",
   'engine/adapters/gcp/pubsub-dead-letter-queue.ts › forget › DocumentReference.delete': 'one dead-letter record an operator purged; no decision reads it',
+  'engine/adapters/gcp/pubsub-dead-letter-queue.ts › redriveOne › DocumentReference.delete':
+    "the caller's own just-created push-path redrive claim, when the publish failed (so the held copy can be redriven again)",
   'engine/adapters/gcp/pubsub-message-bus.ts › publish › DocumentReference.delete': "the caller's own just-created publish claim, when the send failed",
   'engine/adapters/gcp/pubsub-message-bus.ts › publish › DocumentReference.update': "one field (sent) of the caller's own publish claim",
 };
