@@ -51,7 +51,8 @@ header h1 { font-size: 1.2em; margin: 0; }
 #legend span { padding: 0 .5em; border-radius: 3px; border: 1px solid #9aa5b1; }
 main { padding: 0 1em 2em; }
 #diagram svg { max-width: 100%; height: auto; background: #fff; border: 1px solid #d8dee4; }
-#phases { display: grid; grid-template-columns: repeat(auto-fill, minmax(30em, 1fr)); gap: 1em; margin-top: 1em; align-items: start; }
+#phases { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 36em), 1fr)); gap: 1em; margin-top: 1em; align-items: start; }
+#phases > * { min-width: 0; overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; background: #fff; }
 th, td { text-align: left; padding: .2em .5em; border-bottom: 1px solid #e5e9ee; vertical-align: top; overflow-wrap: break-word; }
 caption { text-align: left; font-weight: bold; padding: .3em 0; }
