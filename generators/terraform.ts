@@ -70,8 +70,12 @@ function audienceOf(service: string): string {
 
 /** Map entries with their keys padded the way `terraform fmt` aligns them. */
 function aligned<T>(entries: readonly T[], key: (entry: T) => string): (T & { readonly key: string; readonly pad: string })[] {
-  const width = Math.max(0, ...entries.map((e) => hclString(key(e)).length));
-  return entries.map((e) => ({ ...e, key: hclString(key(e)), pad: ' '.repeat(width - hclString(key(e)).length) }));
+  const keys = entries.map((e) => hclString(key(e)));
+  const width = keys.reduce((widest, k) => Math.max(widest, k.length), 0);
+  return entries.map((e, i) => {
+    const quoted = keys[i] ?? '';
+    return { ...e, key: quoted, pad: ' '.repeat(width - quoted.length) };
+  });
 }
 
 function terraformView(model: DeployModel): object {
