@@ -64,8 +64,9 @@ function compile(name: string): HandlebarsTemplateDelegate {
 }
 
 /**
- * Per-item blocks written in TypeScript, by name: `{{eachBlock "name" list}}` writes `name`'s text for
- * each item of `list`. For the hottest loops (a block per subscription, service account or alert at
+ * Per-item blocks written in TypeScript, by name: `{{#eachBlock "name" list}}` … `{{/eachBlock}}`, open
+ * and close on lines of their own as a `{{#each}}`'s are, writes `name`'s text for each item of `list`
+ * (the text an `{{#each}}` body would render, from its first line break to its last). For the hottest loops (a block per subscription, service account or alert at
  * 30,000 processors) a template literal makes one string per item where Handlebars makes a frame, an
  * options object and a lookup per value. Each renderer escapes every value as the template would.
  */
@@ -108,9 +109,9 @@ handlebars.registerHelper('each', function (this: unknown, list: unknown, option
 
 handlebars.registerHelper('eachBlock', (name: unknown, list: unknown) => {
   const render = typeof name === 'string' ? (renderers?.[name] as ((item: unknown) => string) | undefined) : undefined;
-  if (deferred === undefined) throw new Error(`{{eachBlock ${String(name)}}} is written inside a loop; it renders only outside {{#each}}`);
-  if (render === undefined) throw new Error(`{{eachBlock ${String(name)}}}: no block of that name was given to this template`);
-  if (!Array.isArray(list)) throw new Error(`{{eachBlock ${String(name)}}} got ${typeof list} where a list was expected`);
+  if (deferred === undefined) throw new Error(`{{#eachBlock ${String(name)}}} is written inside a loop; it renders only outside {{#each}}`);
+  if (render === undefined) throw new Error(`{{#eachBlock ${String(name)}}}: no block of that name was given to this template`);
+  if (!Array.isArray(list)) throw new Error(`{{#eachBlock ${String(name)}}} got ${typeof list} where a list was expected`);
   const items: readonly unknown[] = list;
   const id =
     deferred.push(function* () {

@@ -4,7 +4,7 @@ import { commentLine, hclString, labelValue, tfId } from './escape.ts';
 
 /**
  * The Terraform blocks written once per subscription (pubsub.tf), service account (iam.tf) and alert
- * (monitoring.tf): the templates' `{{eachBlock}}` loops, in TypeScript because there are tens of
+ * (monitoring.tf): the templates' `{{#eachBlock}}` loops, in TypeScript because there are tens of
  * thousands of them at 30,000 processors. Each value goes through the escaping helper the templates
  * would apply (`hcl` → `hclString`, `line` → `commentLine`); ids and numbers are written as they are.
  */
