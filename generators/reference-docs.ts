@@ -1,5 +1,5 @@
 import type { AlertModel, DeployModel, SubscriptionModel, TopicModel } from './deploy-model.ts';
-import { markdownCode, shellQuote } from './escape.ts';
+import { markdownCode, markdownInline, shellQuote } from './escape.ts';
 import { renderTemplateChunks } from './render-template.ts';
 
 /**
@@ -43,14 +43,33 @@ export function referenceDocs(model: DeployModel): (readonly [string, () => Iter
     [
       'docs/runbook.md',
       () =>
-        renderTemplateChunks('runbook-md', {
-          ...model,
-          project: model.project ?? '',
-          region: model.region ?? '',
-          alerts: model.alerts.map((a) => ({ ...a, commands: commandsFor(a, index()) })),
-        }),
+        renderTemplateChunks(
+          'runbook-md',
+          { ...model, project: model.project ?? '', region: model.region ?? '' },
+          { alert: (a: AlertModel) => alertSection(a, index()) },
+        ),
     ],
   ];
+}
+
+/**
+ * The runbook's section for one alert (the template's `{{#eachBlock}}`, in TypeScript because there is
+ * one per subscription): its anchor, what it means and what to run, Markdown-escaped as the template would.
+ */
+function alertSection(alert: AlertModel, index: ModelIndex): string {
+  return `<a id="${alert.id}"></a>
+
+### ${markdownInline(alert.displayName)}
+
+${markdownInline(alert.meaning)}
+
+${markdownInline(alert.action)}
+
+\`\`\`sh
+${commandsFor(alert, index)}
+\`\`\`
+
+`;
 }
 
 /** The model's lookups, built once: one per alert or topic would make the docs quadratic in subscriptions. */
