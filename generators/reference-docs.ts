@@ -14,22 +14,20 @@ export function referenceDocs(model: DeployModel): (readonly [string, () => Iter
     [
       'docs/topics.md',
       () =>
-        renderTemplateChunks('topics-md', {
-          ...model,
-          topics: model.topics.map((t) => ({
-            ...t,
-            externalPublishers: t.externalPublishers ?? '',
-            externalConsumers: t.externalConsumers ?? '',
-            deadLetterDisabledReason: t.deadLetterDisabledReason ?? '',
-            subscriptions: subscriptionsOf(t.name).map((s) => ({
-              ...s,
-              delivery: s.push ? `push as ${s.push.invoker}` : 'pull',
-              deadLetterAfter: s.deadLetter ? `${s.settings.deadLetterAfterAttempts} attempts` : 'never',
-              retentionDays: Math.round((s.settings.messageRetentionSeconds / 86_400) * 10) / 10,
-              filterCell: s.filter ? markdownCode(s.filter).replace(/\|/g, '\\|') : '—',
+        renderTemplateChunks(
+          'topics-md',
+          {
+            ...model,
+            topics: model.topics.map((t) => ({
+              ...t,
+              externalPublishers: t.externalPublishers ?? '',
+              externalConsumers: t.externalConsumers ?? '',
+              deadLetterDisabledReason: t.deadLetterDisabledReason ?? '',
+              subscriptions: subscriptionsOf(t.name),
             })),
-          })),
-        }),
+          },
+          { subscriptionRow },
+        ),
     ],
     [
       'docs/barriers.md',
@@ -50,6 +48,16 @@ export function referenceDocs(model: DeployModel): (readonly [string, () => Iter
         ),
     ],
   ];
+}
+
+/** A subscription's row in its topic's table (topics.md), Markdown-escaped as the template would. */
+function subscriptionRow(s: SubscriptionModel): string {
+  const { settings } = s;
+  const delivery = s.push ? `push as ${s.push.invoker}` : 'pull';
+  const deadLetterAfter = s.deadLetter ? `${settings.deadLetterAfterAttempts} attempts` : 'never';
+  const retentionDays = Math.round((settings.messageRetentionSeconds / 86_400) * 10) / 10;
+  const filterCell = s.filter ? markdownCode(s.filter).replace(/\|/g, '\\|') : '—';
+  return `| ${markdownCode(s.name)} | ${markdownInline(s.consumer)} (${s.consumerKind}) | ${delivery} | ${settings.ackDeadlineSeconds} s | ${settings.minBackoffSeconds}–${settings.maxBackoffSeconds} s | ${deadLetterAfter} | ${retentionDays} d | ${filterCell} |\n`;
 }
 
 /**

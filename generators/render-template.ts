@@ -74,7 +74,7 @@ export type BlockRenderers = Readonly<Record<string, (item: never) => string>>;
 
 /** Set while a template's outline renders: its outermost non-empty `{{#each}}` blocks are kept here, not rendered. */
 let deferred: (() => Iterable<string>)[] | undefined;
-/** The block renderers of the template whose outline is rendering. */
+/** The block renderers of the template whose outline (or one of whose deferred items) is rendering. */
 let renderers: BlockRenderers | undefined;
 
 const handlebars = Handlebars.create();
@@ -103,16 +103,18 @@ const builtInEach = handlebars.helpers['each'] as Handlebars.HelperDelegate;
 handlebars.registerHelper('each', function (this: unknown, list: unknown, options: Handlebars.HelperOptions) {
   if (deferred === undefined || !Array.isArray(list) || list.length === 0) return builtInEach.call(this, list, options) as string;
   const items: readonly unknown[] = list;
-  const id = deferred.push(() => eachItem(items, options)) - 1;
+  const blocks = renderers;
+  const id = deferred.push(() => eachItem(items, options, blocks)) - 1;
   return `${NUL}baton-each-${id}${NUL}`;
 });
 
 handlebars.registerHelper('eachBlock', (name: unknown, list: unknown) => {
   const render = typeof name === 'string' ? (renderers?.[name] as ((item: unknown) => string) | undefined) : undefined;
-  if (deferred === undefined) throw new Error(`{{#eachBlock ${String(name)}}} is written inside a loop; it renders only outside {{#each}}`);
   if (render === undefined) throw new Error(`{{#eachBlock ${String(name)}}}: no block of that name was given to this template`);
   if (!Array.isArray(list)) throw new Error(`{{#eachBlock ${String(name)}}} got ${typeof list} where a list was expected`);
   const items: readonly unknown[] = list;
+  // Inside an item of an outer loop: that item is rendered whole.
+  if (deferred === undefined) return items.map((item) => render(item)).join('');
   const id =
     deferred.push(function* () {
       for (const item of items) yield render(item);
@@ -121,11 +123,19 @@ handlebars.registerHelper('eachBlock', (name: unknown, list: unknown) => {
 });
 
 /** What Handlebars' `{{#each}}` renders for a non-empty array, an item at a time (the same `@index`, `@first`, `@last`). */
-function* eachItem(items: readonly unknown[], options: Handlebars.HelperOptions): Generator<string> {
+function* eachItem(items: readonly unknown[], options: Handlebars.HelperOptions, blocks: BlockRenderers | undefined): Generator<string> {
   const data = options.data === undefined ? undefined : (Handlebars.createFrame(options.data) as Record<string, unknown>);
   for (const [index, item] of items.entries()) {
     if (data !== undefined) Object.assign(data, { key: index, index, first: index === 0, last: index === items.length - 1 });
-    yield options.fn(item, { data, blockParams: [item, index] });
+    // The item may hold an {{#eachBlock}}: its template's blocks are in reach while it renders.
+    renderers = blocks;
+    let text: string;
+    try {
+      text = options.fn(item, { data, blockParams: [item, index] });
+    } finally {
+      renderers = undefined;
+    }
+    yield text;
   }
 }
 handlebars.registerHelper('join', (list: unknown, separator: unknown) =>
