@@ -6,9 +6,13 @@
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what these escapers must neutralise
 const CONTROL = /[\u0000-\u001f\u007f]/g;
+// Every character one of hclString's passes rewrites: `\\`, `"`, `$` and `%` (of `${`, `%{`), and control characters.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what hclString must neutralise
+const HCL_SPECIAL = /[\\"$%\u0000-\u001f\u007f]/;
 
 /** A single-quoted POSIX shell word: nothing inside is expanded (`$()`, backticks, `${}` stay text). */
 export function shellQuote(value: string): string {
+  if (!value.includes("'")) return `'${value}'`;
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -17,6 +21,8 @@ export function shellQuote(value: string): string {
  * never interpolates or runs a template directive that came from user text.
  */
 export function hclString(value: string): string {
+  // Most values (names, ids) need no escaping: skip the eight passes and the strings they would make.
+  if (!HCL_SPECIAL.test(value)) return `"${value}"`;
   const body = value
     .replace(/\\/g, '\\\\')
     .replace(/"/g, '\\"')

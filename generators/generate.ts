@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { open as openFile, readdir, type FileHandle } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { LoadResult } from '../engine/config/load-pipeline.ts';
 import { generateArchitecture } from './architecture.ts';
@@ -74,17 +72,20 @@ export interface Drift {
   readonly extra: readonly string[];
 }
 
-/** Where `checkDrift` writes a file's pieces as they are compared. */
+/** Where `checkDrift` writes a file's pieces (UTF-8) as they are compared. */
 export interface FileSink {
-  write(chunk: string): Promise<void>;
-  close(): Promise<void>;
+  write(chunk: Uint8Array): Promise<void>;
+  /** `complete` is false when rendering the file failed part way: what was written is to be dropped. */
+  close(complete: boolean): Promise<void>;
 }
 
 /**
  * Compares `outDir` with freshly generated `files` (a map, or `generateEach`'s pieces); every list is
  * sorted, and all are empty when in step. A missing `outDir` counts as every file missing. `open`, when
- * given, is asked for a sink per file after the file on disk has been read; the file's pieces go to it as
- * they are rendered, so a caller can write a file without holding it.
+ * given, is asked for a sink per file; the file's pieces go to it as they are rendered, so a caller can
+ * write a file without holding it. Each piece is compared byte for byte with the same range of the file
+ * on disk as it comes, so the sink must not write over that file before it is closed (write beside it
+ * and rename on close).
  */
 export async function checkDrift(
   outDir: string,
@@ -97,29 +98,58 @@ export async function checkDrift(
   const generated = new Set<string>();
   for await (const [path, content] of files) {
     generated.add(path);
-    const before = onDisk.has(path) ? await digestOfFile(join(outDir, path)) : undefined;
-    const sink = await open?.(path);
-    const hash = createHash('sha256');
+    const before = onDisk.has(path) ? new FileReader(await openFile(join(outDir, path), 'r')) : undefined;
+    let same = before !== undefined;
+    let sink: FileSink | undefined;
+    let complete = false;
     try {
+      sink = await open?.(path);
       for (const chunk of typeof content === 'string' ? [content] : content) {
-        hash.update(chunk);
-        await sink?.write(chunk);
+        const bytes = Buffer.from(chunk, 'utf8');
+        if (same && before !== undefined) same = await before.matches(bytes);
+        await sink?.write(bytes);
       }
+      if (same && before !== undefined) same = await before.atEnd();
+      complete = true;
     } finally {
-      await sink?.close();
+      await before?.close();
+      await sink?.close(complete);
     }
     if (before === undefined) missing.push(path);
-    else if (hash.digest('hex') !== before) changed.push(path);
+    else if (!same) changed.push(path);
   }
   const extra = [...onDisk].filter((path) => !generated.has(path));
   return { changed: changed.sort(), missing: missing.sort(), extra: extra.sort() };
 }
 
-/** SHA-256 of a file's bytes, read as a stream. */
-async function digestOfFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+/** Reads a file from its start in step with what it is compared to. */
+class FileReader {
+  private position = 0;
+
+  constructor(private readonly handle: FileHandle) {}
+
+  /** Whether the next `bytes.length` bytes of the file are `bytes`. */
+  async matches(bytes: Uint8Array): Promise<boolean> {
+    const buffer = Buffer.allocUnsafe(bytes.length);
+    let read = 0;
+    while (read < bytes.length) {
+      const { bytesRead } = await this.handle.read(buffer, read, bytes.length - read, this.position + read);
+      if (bytesRead === 0) return false;
+      read += bytesRead;
+    }
+    this.position += read;
+    return buffer.equals(bytes);
+  }
+
+  /** Whether the file ends where the comparison did. */
+  async atEnd(): Promise<boolean> {
+    const { bytesRead } = await this.handle.read(Buffer.alloc(1), 0, 1, this.position);
+    return bytesRead === 0;
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
 }
 
 async function listFiles(dir: string): Promise<Set<string>> {

@@ -5,6 +5,7 @@ import { processorContract, type ProcessorContract } from '../engine/contract/pr
 import { publishedAttributes, toPushBody, type EntryRequest } from '../engine/contract/push-body.ts';
 import { ENVELOPE_TYPES, parseMessage, toMessage, type Envelope } from '../engine/runtime/envelope.ts';
 import type { DeployModel } from './deploy-model.ts';
+import { markdownCode, markdownInline } from './escape.ts';
 import { renderTemplateChunks } from './render-template.ts';
 
 /** Fixed traceparents for the examples (W3C's own), so the document does not change on every run. */
@@ -55,15 +56,19 @@ export async function generateProcessorDocs(model: DeployModel, pipeline: Resolv
       specifics,
     });
   }
-  return renderTemplateChunks('processors-md', {
-    name: model.name,
-    hash: model.hash,
-    keyName: model.keyName,
-    key: context.key,
-    project: model.project ?? 'PROJECT',
-    completionFields: completionFields(),
-    phases,
-  });
+  return renderTemplateChunks(
+    'processors-md',
+    {
+      name: model.name,
+      hash: model.hash,
+      keyName: model.keyName,
+      key: context.key,
+      project: model.project ?? 'PROJECT',
+      completionFields: completionFields(),
+      phases,
+    },
+    { processorRow },
+  );
 }
 
 function subscriptionOf(model: DeployModel, contract: ProcessorContract): DeployModel['subscriptions'][number] | undefined {
@@ -76,7 +81,25 @@ function subscriptionOf(model: DeployModel, contract: ProcessorContract): Deploy
 
 const subscriptionsByName = new WeakMap<DeployModel, ReadonlyMap<string, DeployModel['subscriptions'][number]>>();
 
-function rowOf(contract: ProcessorContract, model: DeployModel): Record<string, unknown> {
+/** A processor's row in its phase's table. */
+interface ProcessorRow {
+  readonly name: string;
+  readonly service: string;
+  readonly subscription: string;
+  readonly delivery: string;
+  readonly filter: string;
+  readonly startedBy: string;
+  readonly entities: string;
+}
+
+/** A processor's row as Markdown (the template's `{{#eachBlock}}`, in TypeScript: one per processor), escaped as the template would. */
+function processorRow(row: ProcessorRow): string {
+  const subscription = row.subscription ? markdownCode(row.subscription) : '—';
+  const filter = row.filter ? markdownCode(row.filter) : '—';
+  return `| ${markdownInline(row.name)} | ${markdownInline(row.service)} | ${subscription} | ${row.delivery} | ${filter} | ${markdownInline(row.startedBy)} | ${row.entities} |\n`;
+}
+
+function rowOf(contract: ProcessorContract, model: DeployModel): ProcessorRow {
   const subscription = subscriptionOf(model, contract);
   return {
     name: contract.processor.name,

@@ -1,5 +1,5 @@
 import type { AlertModel, DeployModel, SubscriptionModel, TopicModel } from './deploy-model.ts';
-import { markdownCode, shellQuote } from './escape.ts';
+import { markdownCode, markdownInline, shellQuote } from './escape.ts';
 import { renderTemplateChunks } from './render-template.ts';
 
 /**
@@ -14,22 +14,20 @@ export function referenceDocs(model: DeployModel): (readonly [string, () => Iter
     [
       'docs/topics.md',
       () =>
-        renderTemplateChunks('topics-md', {
-          ...model,
-          topics: model.topics.map((t) => ({
-            ...t,
-            externalPublishers: t.externalPublishers ?? '',
-            externalConsumers: t.externalConsumers ?? '',
-            deadLetterDisabledReason: t.deadLetterDisabledReason ?? '',
-            subscriptions: subscriptionsOf(t.name).map((s) => ({
-              ...s,
-              delivery: s.push ? `push as ${s.push.invoker}` : 'pull',
-              deadLetterAfter: s.deadLetter ? `${s.settings.deadLetterAfterAttempts} attempts` : 'never',
-              retentionDays: Math.round((s.settings.messageRetentionSeconds / 86_400) * 10) / 10,
-              filterCell: s.filter ? markdownCode(s.filter).replace(/\|/g, '\\|') : '—',
+        renderTemplateChunks(
+          'topics-md',
+          {
+            ...model,
+            topics: model.topics.map((t) => ({
+              ...t,
+              externalPublishers: t.externalPublishers ?? '',
+              externalConsumers: t.externalConsumers ?? '',
+              deadLetterDisabledReason: t.deadLetterDisabledReason ?? '',
+              subscriptions: subscriptionsOf(t.name),
             })),
-          })),
-        }),
+          },
+          { subscriptionRow },
+        ),
     ],
     [
       'docs/barriers.md',
@@ -43,14 +41,43 @@ export function referenceDocs(model: DeployModel): (readonly [string, () => Iter
     [
       'docs/runbook.md',
       () =>
-        renderTemplateChunks('runbook-md', {
-          ...model,
-          project: model.project ?? '',
-          region: model.region ?? '',
-          alerts: model.alerts.map((a) => ({ ...a, commands: commandsFor(a, index()) })),
-        }),
+        renderTemplateChunks(
+          'runbook-md',
+          { ...model, project: model.project ?? '', region: model.region ?? '' },
+          { alert: (a: AlertModel) => alertSection(a, index()) },
+        ),
     ],
   ];
+}
+
+/** A subscription's row in its topic's table (topics.md), Markdown-escaped as the template would. */
+function subscriptionRow(s: SubscriptionModel): string {
+  const { settings } = s;
+  const delivery = s.push ? `push as ${s.push.invoker}` : 'pull';
+  const deadLetterAfter = s.deadLetter ? `${settings.deadLetterAfterAttempts} attempts` : 'never';
+  const retentionDays = Math.round((settings.messageRetentionSeconds / 86_400) * 10) / 10;
+  const filterCell = s.filter ? markdownCode(s.filter).replace(/\|/g, '\\|') : '—';
+  return `| ${markdownCode(s.name)} | ${markdownInline(s.consumer)} (${s.consumerKind}) | ${delivery} | ${settings.ackDeadlineSeconds} s | ${settings.minBackoffSeconds}–${settings.maxBackoffSeconds} s | ${deadLetterAfter} | ${retentionDays} d | ${filterCell} |\n`;
+}
+
+/**
+ * The runbook's section for one alert (the template's `{{#eachBlock}}`, in TypeScript because there is
+ * one per subscription): its anchor, what it means and what to run, Markdown-escaped as the template would.
+ */
+function alertSection(alert: AlertModel, index: ModelIndex): string {
+  return `<a id="${alert.id}"></a>
+
+### ${markdownInline(alert.displayName)}
+
+${markdownInline(alert.meaning)}
+
+${markdownInline(alert.action)}
+
+\`\`\`sh
+${commandsFor(alert, index)}
+\`\`\`
+
+`;
 }
 
 /** The model's lookups, built once: one per alert or topic would make the docs quadratic in subscriptions. */

@@ -1,7 +1,7 @@
-import { ABSENCE_WINDOW_PLACEHOLDER } from './alerts.ts';
 import type { DeployModel, PushTarget } from './deploy-model.ts';
 import { hclString, labelValue, tfId } from './escape.ts';
-import { renderTemplateChunks } from './render-template.ts';
+import { renderTemplateChunks, type BlockRenderers } from './render-template.ts';
+import { alertPolicyResource, audienceOf, deadLetterSubscriberResource, serviceAccountResources, subscriptionResource, uriOf } from './terraform-blocks.ts';
 
 /**
  * Terraform files (google provider) under `terraform/`, one template each, from the deploy model: each
@@ -11,8 +11,19 @@ import { renderTemplateChunks } from './render-template.ts';
  */
 export function terraformFiles(model: DeployModel): (readonly [string, () => Iterable<string>])[] {
   return ['main', 'variables', 'prerequisites', 'pubsub', 'iam', 'compute', 'firestore', 'monitoring', 'outputs'].map(
-    (name) => [`terraform/${name}.tf`, () => renderTemplateChunks(`tf-${name}`, terraformView(model))] as const,
+    (name) => [`terraform/${name}.tf`, () => renderTemplateChunks(`tf-${name}`, terraformView(model), terraformBlocks(model))] as const,
   );
+}
+
+function terraformBlocks(model: DeployModel): BlockRenderers {
+  const topicTfIds = new Map(model.topics.map((t) => [t.name, t.tfId]));
+  const subscriptionTfIds = new Map(model.subscriptions.map((s) => [s.name, s.tfId]));
+  return {
+    subscription: subscriptionResource,
+    serviceAccount: serviceAccountResources(model, topicTfIds, subscriptionTfIds),
+    deadLetterSubscriber: deadLetterSubscriberResource,
+    alert: alertPolicyResource,
+  };
 }
 
 /** `view` with each of `sections` a property built on first read and kept for the rest of the render. */
@@ -33,18 +44,6 @@ function withLazySections(view: object, sections: Record<string, () => unknown>)
 
 const accountTf = (accountId: string): string => tfId(accountId);
 
-/** HCL expression of a push target's URL. */
-function uriOf(target: PushTarget): string {
-  switch (target.kind) {
-    case 'service':
-      return `data.google_cloud_run_v2_service.${target.tfId}.uri`;
-    case 'function':
-      return `google_cloudfunctions2_function.${target.tfId}.service_config[0].uri`;
-    case 'coordinator':
-      return `google_cloud_run_v2_service.${target.tfId}.uri`;
-  }
-}
-
 /** HCL expression of the Cloud Run service a push target runs on (a gen2 function's service shares its name). */
 function serviceOf(target: PushTarget): string {
   switch (target.kind) {
@@ -57,26 +56,17 @@ function serviceOf(target: PushTarget): string {
   }
 }
 
-/**
- * HCL expression of a Baton component's deterministic run.app URL, `https://<service>-<project number>.<region>.run.app`:
- * known before the service exists, so a function can carry its own URL as `BATON_OIDC_AUDIENCE` without a
- * reference cycle, and push subscriptions and scheduler jobs sign their tokens for the same audience.
- */
-function audienceOf(service: string): string {
-  return hclString(`https://${service}-PROJECT_NUMBER.REGION.run.app`)
-    .replace('PROJECT_NUMBER', '${data.google_project.this.number}')
-    .replace('REGION', '${var.region}');
-}
-
 /** Map entries with their keys padded the way `terraform fmt` aligns them. */
 function aligned<T>(entries: readonly T[], key: (entry: T) => string): (T & { readonly key: string; readonly pad: string })[] {
-  const width = Math.max(0, ...entries.map((e) => hclString(key(e)).length));
-  return entries.map((e) => ({ ...e, key: hclString(key(e)), pad: ' '.repeat(width - hclString(key(e)).length) }));
+  const keys = entries.map((e) => hclString(key(e)));
+  const width = keys.reduce((widest, k) => Math.max(widest, k.length), 0);
+  return entries.map((e, i) => {
+    const quoted = keys[i] ?? '';
+    return { ...e, key: quoted, pad: ' '.repeat(width - quoted.length) };
+  });
 }
 
 function terraformView(model: DeployModel): object {
-  const topicTf = new Map(model.topics.map((t) => [t.name, t.tfId]));
-  const subscriptionTf = new Map(model.subscriptions.map((s) => [s.name, s.tfId]));
   const kmsKeys = [...new Set(model.topics.flatMap((t) => (t.kmsKey === undefined ? [] : [t.kmsKey])))].sort();
   const kmsTf = (key: string): string => tfId(`kms-${key.split('/').slice(-3).join('-')}-${kmsKeys.indexOf(key)}`);
   const emailsOf = (invokers: readonly string[]): string => `join(",", [${invokers.map((i) => `google_service_account.${accountTf(i)}.email`).join(', ')}])`;
@@ -102,30 +92,6 @@ function terraformView(model: DeployModel): object {
           kmsKey: t.kmsKey ?? '',
           kmsGrantTfId: t.kmsKey === undefined ? '' : kmsTf(t.kmsKey),
           deadLetter: t.deadLetter && { ...t.deadLetter, agentTfId: tfId(`agent-${t.deadLetter.name}`) },
-        })),
-      subscriptions: () =>
-        model.subscriptions.map((s) => ({
-          ...s,
-          filter: s.filter ?? '',
-          consumerLabel: labelValue(s.consumer),
-          pushUri: s.push ? uriOf(s.push.target) : '',
-          // Baton components check the audience in-app too: their deterministic URL; a user service keeps its endpoint.
-          pushAudience: s.push ? (s.push.target.kind === 'service' ? uriOf(s.push.target) : audienceOf(s.push.target.name)) : '',
-          invokerTfId: s.push ? accountTf(s.push.invoker) : '',
-          agentTfId: tfId(`agent-${s.name}`),
-        })),
-      serviceAccounts: () =>
-        model.serviceAccounts.map((a) => ({
-          ...a,
-          displayName: `Baton ${a.kind} ${a.component}`.slice(0, 100),
-          accountDescription: (a.description || `Runs ${a.kind} ${a.component} of pipeline ${model.name}.`).slice(0, 256),
-          deadLetterPublishes: a.deadLetterPublishes.map((topic) => ({
-            tfId: tfId(`dlq-${a.accountId}-${topic}`),
-            topicTfId: topicTf.get(topic) ?? tfId(topic),
-          })),
-          publishes: a.publishes.map((topic) => ({ tfId: tfId(`pub-${a.accountId}-${topic}`), topicTfId: topicTf.get(topic) ?? tfId(topic) })),
-          pulls: a.pulls.map((sub) => ({ tfId: tfId(`pull-${a.accountId}-${sub}`), subscriptionTfId: subscriptionTf.get(sub) ?? tfId(sub) })),
-          stateTfId: tfId(`state-${a.accountId}`),
         })),
       invokers: () =>
         model.invokers.map((i) => ({
@@ -169,12 +135,6 @@ function terraformView(model: DeployModel): object {
         coordinators: aligned(model.coordinators, (c) => c.name),
       }),
       state: () => ({ ...model.state, collections: model.state.collections.map((c) => ({ ...c, tfId: tfId(`ttl-${c.group}`) })) }),
-      alerts: () =>
-        model.alerts.map((a) => {
-          // The window is spliced in as `var.completion_absence_window`; the rest stays an escaped literal.
-          const [queryBefore = '', queryAfter = ''] = a.query.split(ABSENCE_WINDOW_PLACEHOLDER);
-          return { ...a, logMatch: a.kind === 'deadline-missed', absence: a.kind === 'no-final-output', queryBefore, queryAfter };
-        }),
     },
   );
 }

@@ -1,4 +1,4 @@
-import { chmod, mkdir, open, rm } from 'node:fs/promises';
+import { chmod, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { withPipelineFile } from './pipeline-file.ts';
 import { Command } from 'commander';
@@ -31,12 +31,16 @@ so files that no longer belong are deleted (and reported by --check). Exit codes
         if (options.check) return { write: async () => {}, close: async () => {} };
         const target = join(options.out, path);
         await mkdir(dirname(target), { recursive: true });
-        const handle = await open(target, 'w', path.endsWith('.sh') ? 0o755 : 0o644);
+        // Written beside the file and renamed over it when complete: the file on disk is compared as the new one is written.
+        const partial = `${target}.partial`;
+        const handle = await open(partial, 'w', path.endsWith('.sh') ? 0o755 : 0o644);
         return {
           write: async (chunk) => void (await handle.write(chunk)),
-          close: async () => {
+          close: async (complete) => {
             await handle.close();
-            if (path.endsWith('.sh')) await chmod(target, 0o755);
+            if (!complete) return rm(partial, { force: true });
+            if (path.endsWith('.sh')) await chmod(partial, 0o755);
+            await rename(partial, target);
           },
         };
       });

@@ -215,7 +215,7 @@ export class CompletionBarrier {
     return this.options.store.openKey({
       barrier: this.generationName(profile?.name),
       key,
-      expected: (profile?.expect ?? barrier.members).map((m) => m.name),
+      expected: namesOf(profile?.expect ?? barrier.members),
       mode: profile?.name,
       threshold: snapshotThreshold(profile?.threshold ?? barrier.threshold),
       deadlines: barrier.deadlines.map((t) => ({ after: t.after, afterMs: t.afterMs, minMembers: t.minMembers, ignoreRequired: t.ignoreRequired })),
@@ -286,3 +286,15 @@ export function unionEntities(records: readonly MemberRecord[]): Record<string, 
   }
   return Object.fromEntries([...union].map(([type, ids]) => [type, { ids: [...ids.values()], count: ids.size }]));
 }
+
+/**
+ * Member names of a barrier or mode profile, listed once per list: every completion opens its key (the
+ * store keeps the first snapshot), and listing thousands of names for each made a large barrier quadratic.
+ */
+function namesOf(members: readonly { readonly name: string }[]): readonly string[] {
+  let names = memberNames.get(members);
+  if (names === undefined) memberNames.set(members, (names = members.map((m) => m.name)));
+  return names;
+}
+
+const memberNames = new WeakMap<readonly { readonly name: string }[], readonly string[]>();

@@ -20,10 +20,13 @@ import { SystemClock } from '../../runtime/system-clock.ts';
 
 interface KeyEntry {
   readonly snapshot: KeySnapshot;
+  /** Each record by member and execution id (a redelivery is not recorded twice). */
   readonly members: Map<string, MemberRecord>;
   /** The tally, kept as records arrive: counted members, each as counted or required. */
   readonly counted: Map<string, 'counted' | 'required'>;
   requiredCounted: number;
+  /** The same records in the order recorded, kept beside the map so a decision reads them without a copy. */
+  readonly list: MemberRecord[];
 }
 
 interface BatchEntry {
@@ -50,7 +53,7 @@ export class MemoryStateStore implements StateStore {
 
   openKey(snapshot: KeySnapshot): Promise<KeySnapshot> {
     const id = scopeId(snapshot.barrier, snapshot.key);
-    const entry = this.keys.get(id) ?? { snapshot, members: new Map<string, MemberRecord>(), counted: new Map(), requiredCounted: 0 };
+    const entry = this.keys.get(id) ?? { snapshot, members: new Map<string, MemberRecord>(), counted: new Map(), requiredCounted: 0, list: [] };
     this.keys.set(id, entry);
     return Promise.resolve(entry.snapshot);
   }
@@ -66,6 +69,7 @@ export class MemoryStateStore implements StateStore {
       entry.counted.set(record.member, weight);
       if (weight === 'required') entry.requiredCounted++;
     }
+    entry.list.push(record);
     return Promise.resolve(true);
   }
 
@@ -86,9 +90,7 @@ export class MemoryStateStore implements StateStore {
     if (existing === undefined && !rule.fires({ snapshot: entry.snapshot, counted: entry.counted.size, requiredCounted: entry.requiredCounted })) {
       return Promise.resolve({ trigger: undefined, created: false });
     }
-    return Promise.resolve(
-      this.decide(barrier, key, existing, () => rule.draft({ snapshot: entry.snapshot, members: [...entry.members.values()], trigger: undefined })),
-    );
+    return Promise.resolve(this.decide(barrier, key, existing, () => rule.draft({ snapshot: entry.snapshot, members: entry.list, trigger: undefined })));
   }
 
   markPublished(emitter: string, scope: string, at: number): Promise<void> {
@@ -157,7 +159,7 @@ export class MemoryStateStore implements StateStore {
   private keyState(barrier: string, key: string): KeyState | undefined {
     const entry = this.keys.get(scopeId(barrier, key));
     if (entry === undefined) return undefined;
-    return { snapshot: entry.snapshot, members: [...entry.members.values()], trigger: this.triggers.get(scopeId(barrier, key)) };
+    return { snapshot: entry.snapshot, members: [...entry.list], trigger: this.triggers.get(scopeId(barrier, key)) };
   }
 
   private batchState(batchId: string): BatchState | undefined {

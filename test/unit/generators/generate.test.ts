@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadPipeline } from '../../../engine/config/load-pipeline.ts';
-import { checkDrift, generateAll, generateEach } from '../../../generators/generate.ts';
+import { checkDrift, generateAll, generateEach, type FileSink } from '../../../generators/generate.ts';
 import { fixturePath, generated } from './generate-fixture.ts';
 import { widePipeline } from './wide-pipeline.ts';
 
@@ -97,5 +97,38 @@ describe('checkDrift', () => {
 
   it('counts every file as missing when the output folder does not exist', async () => {
     expect(await checkDrift(join(dir, 'nope'), new Map([['x', 'y']]))).toEqual({ changed: [], missing: ['x'], extra: [] });
+  });
+
+  it('compares pieces byte for byte across piece boundaries and multi-byte characters, and a file that is shorter or longer differs', async () => {
+    writeTree(
+      dir,
+      new Map([
+        ['same.md', 'é→x\nend'],
+        ['prefix.md', 'é→x'],
+        ['longer.md', 'é→x\nend\n'],
+      ]),
+    );
+    const pieces = ['é', '→x', '\n', 'end'];
+    const files = ['same.md', 'prefix.md', 'longer.md'].map((path) => [path, pieces] as const);
+    expect(await checkDrift(dir, files)).toEqual({ changed: ['longer.md', 'prefix.md'], missing: [], extra: [] });
+  });
+
+  it('hands each piece to the sink as UTF-8 and closes it as incomplete when rendering the file fails part way', async () => {
+    writeTree(dir, new Map([['a.md', 'old']]));
+    const received: string[] = [];
+    const closed: boolean[] = [];
+    const sink = (): Promise<FileSink> =>
+      Promise.resolve({
+        write: (chunk: Uint8Array) => Promise.resolve(void received.push(Buffer.from(chunk).toString('utf8'))),
+        close: (complete: boolean) => Promise.resolve(void closed.push(complete)),
+      });
+    await checkDrift(dir, [['a.md', ['né', 'w']]], sink);
+    expect([received, closed]).toEqual([['né', 'w'], [true]]);
+    function* failing(): Generator<string> {
+      yield 'half';
+      throw new Error('template failed');
+    }
+    await expect(checkDrift(dir, [['a.md', failing()]], sink)).rejects.toThrow('template failed');
+    expect(closed).toEqual([true, false]);
   });
 });
