@@ -2,21 +2,15 @@
 import type { Clock } from '../../ports/clock.ts';
 import type { DeadLetterFilter, DeadLetterQueue, DeadLetterRecord, RedriveOutcome } from '../../ports/dead-letter-queue.ts';
 import { prepared, type SqliteDatabase, type Statement } from './open-sqlite-database.ts';
+import type { DeadRow } from './sqlite-message-bus.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS bus_dead_letter_redrives (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, result TEXT NOT NULL);
 `;
 
-interface Row {
+/** A `bus_dead_letters` row as the bus writes it, with its sequence number, publish time and redrive mark. */
+interface Row extends DeadRow {
   seq: number;
-  subscription: string;
-  topic: string;
-  message_id: string;
-  attributes: string;
-  data: string;
-  reason: string;
-  attempts: number;
-  at: number;
   published_at: number | null;
   redriven_at: number | null;
   redrive_result: string | null;

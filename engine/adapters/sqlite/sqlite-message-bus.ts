@@ -43,7 +43,8 @@ interface DeliveryRow {
   published_at: number;
 }
 
-interface DeadRow {
+/** A row of `bus_dead_letters` as the bus writes it. */
+export interface DeadRow {
   subscription: string;
   topic: string;
   message_id: string;
