@@ -1,3 +1,4 @@
+import { holdSubscriptionName } from '../engine/config/conventions.ts';
 import type { LoadResult } from '../engine/config/load-pipeline.ts';
 import { describeBarrier, describeCoordinator, describeTierRequirement } from '../engine/graph/describe.ts';
 import { publishersOf } from '../engine/graph/queries.ts';
@@ -90,8 +91,8 @@ export function buildDeployModel(result: LoadResult): DeployModel {
         ? {
             name: topic.deadLetter.topic,
             tfId: tfId(topic.deadLetter.topic),
-            holdSubscription: `baton-hold--${topic.deadLetter.topic}`,
-            holdTfId: tfId(`baton-hold--${topic.deadLetter.topic}`),
+            holdSubscription: holdSubscriptionName(topic.deadLetter.topic),
+            holdTfId: tfId(holdSubscriptionName(topic.deadLetter.topic)),
           }
         : undefined,
       deadLetterDisabledReason: topic.deadLetter.enabled ? undefined : (topic.deadLetter.reason ?? ''),

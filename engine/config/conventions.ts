@@ -3,6 +3,14 @@
  * publishes, the adapters that filter and the generated manifests.
  */
 
+/**
+ * The subscription the generated topology keeps on each dead-letter topic so its messages wait to be
+ * read (`baton dlq` lists and redrives push-path dead letters from it; the generators render it).
+ */
+export function holdSubscriptionName(deadLetterTopic: string): string {
+  return `baton-hold--${deadLetterTopic}`;
+}
+
 /** Message attribute that addresses a dependency trigger to one processor (Pub/Sub filters on it). */
 export const TARGET_ATTRIBUTE = 'baton_target';
 

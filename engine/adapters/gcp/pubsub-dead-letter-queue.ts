@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { DocumentReference, Firestore } from '@google-cloud/firestore';
 import { v1, type PubSub } from '@google-cloud/pubsub';
-import { BATON_ID_ATTRIBUTE, TTL_FIELD } from '../../config/conventions.ts';
+import { BATON_ID_ATTRIBUTE, holdSubscriptionName, TTL_FIELD } from '../../config/conventions.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { DeadLetterFilter, DeadLetterQueue, DeadLetterRecord, RedriveMark, RedriveOutcome } from '../../ports/dead-letter-queue.ts';
 import { DEAD_LETTER_ATTRIBUTES, type DeadLetter } from '../../ports/message-bus.ts';
@@ -12,11 +12,6 @@ import { collections, createOnce, docId, expiryFrom, recordOf, type Collections 
 export interface DeadLetterTopic {
   readonly topic: string;
   readonly deadLetterTopic: string;
-}
-
-/** The subscription the generated topology keeps on each dead-letter topic so its messages wait to be read. */
-export function holdSubscriptionName(deadLetterTopic: string): string {
-  return `baton-hold--${deadLetterTopic}`;
 }
 
 /** Attributes Pub/Sub's dead-letter policy adds to a forwarded message. */
