@@ -5,17 +5,12 @@ export function processorNames(count: number, prefix = 'p'): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(5, '0')}`);
 }
 
-/**
- * A valid pipeline.yaml of `processors` processors split evenly across five phases (the NBA shape,
- * scaled): phase 1 has no trigger, each later phase is triggered by the barrier over the one before.
- */
-export function phasedPipelineYaml(processors: number): string {
-  const phases = 5;
-  const names = processorNames(processors);
-  const lines = [
+/** The lines every synthetic pipeline starts with, up to its `topics:` key: a daily key, one invoker. */
+function headerLines(name: string): string[] {
+  return [
     'version: 1',
     'pipeline:',
-    `  name: bench-${processors}`,
+    `  name: ${name}`,
     'key:',
     '  name: run_date',
     '  type: date',
@@ -24,6 +19,16 @@ export function phasedPipelineYaml(processors: number): string {
     '    invoker: pubsub-invoker',
     'topics:',
   ];
+}
+
+/**
+ * A valid pipeline.yaml of `processors` processors split evenly across five phases (the NBA shape,
+ * scaled): phase 1 has no trigger, each later phase is triggered by the barrier over the one before.
+ */
+export function phasedPipelineYaml(processors: number): string {
+  const phases = 5;
+  const names = processorNames(processors);
+  const lines = headerLines(`bench-${processors}`);
   for (let p = 1; p <= phases; p++) {
     lines.push(`  phase${p}-complete:`, `    description: A phase ${p} processor finished.`);
     if (p === phases) lines.push('    external_consumers: the bench');
@@ -53,16 +58,7 @@ export const FAN_IN_BARRIER = 'work-done';
 /** A valid pipeline.yaml with one phase of `members` processors and one barrier over all of them (threshold all). */
 export function fanInPipelineYaml(members: number): string {
   return [
-    'version: 1',
-    'pipeline:',
-    `  name: fan-in-${members}`,
-    'key:',
-    '  name: run_date',
-    '  type: date',
-    'defaults:',
-    '  subscription:',
-    '    invoker: pubsub-invoker',
-    'topics:',
+    ...headerLines(`fan-in-${members}`),
     `  ${FAN_IN_TOPICS.completions}:`,
     '    description: A member finished.',
     `  ${FAN_IN_TOPICS.trigger}:`,
