@@ -100,8 +100,32 @@ export interface TriggerRule {
  * (a status that does not count, or not an expected member), a counted member, or a counted required one.
  */
 export function tallyWeight(snapshot: KeySnapshot, record: Pick<MemberRecord, 'member' | 'status'>): 'none' | 'counted' | 'required' {
-  if (!snapshot.countsAsComplete.includes(record.status) || !snapshot.expected.includes(record.member)) return 'none';
-  return snapshot.threshold.required.includes(record.member) ? 'required' : 'counted';
+  const index = snapshotIndex(snapshot);
+  if (!index.countsAsComplete.has(record.status) || !index.expected.has(record.member)) return 'none';
+  return index.required.has(record.member) ? 'required' : 'counted';
+}
+
+/** A snapshot's lists as sets, for lookups and distinct counts. */
+export interface SnapshotIndex {
+  readonly expected: ReadonlySet<string>;
+  readonly required: ReadonlySet<string>;
+  readonly countsAsComplete: ReadonlySet<string>;
+}
+
+const snapshotIndexes = new WeakMap<KeySnapshot, SnapshotIndex>();
+
+/**
+ * The snapshot's member lists as sets, built once per snapshot object (a snapshot never changes once
+ * stored): every completion looks its member up, and a scan of thousands of expected members per
+ * completion made a large barrier quadratic.
+ */
+export function snapshotIndex(snapshot: KeySnapshot): SnapshotIndex {
+  let index = snapshotIndexes.get(snapshot);
+  if (index === undefined) {
+    index = { expected: new Set(snapshot.expected), required: new Set(snapshot.threshold.required), countsAsComplete: new Set(snapshot.countsAsComplete) };
+    snapshotIndexes.set(snapshot, index);
+  }
+  return index;
 }
 
 /** A key's tally from all its records: for a store that reads them anyway, and to build tallies for keys stored before tallies existed. */

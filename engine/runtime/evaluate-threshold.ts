@@ -1,4 +1,5 @@
 import {
+  snapshotIndex,
   tallyOf,
   type DeadlineSnapshot,
   type KeySnapshot,
@@ -96,8 +97,9 @@ export function evaluateThreshold(state: KeyState, now: number): Firing | undefi
  */
 export function firingOf(tally: KeyTally, now: number): FiringRule | undefined {
   const { snapshot, counted } = tally;
-  const requiredMet = tally.requiredCounted === new Set(snapshot.threshold.required).size;
-  if (counted === new Set(snapshot.expected).size && snapshot.expected.length > 0) return { reason: 'all_complete', tier: undefined };
+  const sets = snapshotIndex(snapshot);
+  const requiredMet = tally.requiredCounted === sets.required.size;
+  if (counted === sets.expected.size && snapshot.expected.length > 0) return { reason: 'all_complete', tier: undefined };
   const needed = neededMembers(snapshot.threshold, snapshot.expected.length);
   if (snapshot.threshold.kind !== 'all' && requiredMet && counted >= needed && counted > 0) return { reason: snapshot.threshold.kind, tier: undefined };
   const elapsed = now - snapshot.firstCompletionAt;
