@@ -1,4 +1,4 @@
-// Data flow: completion → barrier → StateStore.openKey / recordMember → decideTrigger (fire-once) → outbox → MessageBus.
+// Data flow: completion → barrier → StateStore.recordCompletion (openKey, recordMember, decideTrigger: fire-once) → outbox → MessageBus.
 import type { CompletionStatus } from '../config/pipeline-spec.ts';
 import type { OutgoingMessage } from './message-bus.ts';
 
@@ -150,6 +150,21 @@ export interface TriggerDecision {
   readonly created: boolean;
 }
 
+/** What recording one completion did. */
+export interface CompletionResult {
+  /** False when this (member, executionId) was already recorded: a redelivery. */
+  readonly recorded: boolean;
+  /** The key's fire-once decision after the record (a duplicate is decided too: its decision may be the one still pending). */
+  readonly decision: TriggerDecision;
+}
+
+/** `StateStore.recordCompletion` as its three steps, for a store that has no single step for it. */
+export async function recordCompletionInSteps(store: StateStore, snapshot: KeySnapshot, record: MemberRecord, rule: TriggerRule): Promise<CompletionResult> {
+  const { barrier, key } = await store.openKey(snapshot);
+  const recorded = await store.recordMember(barrier, key, record);
+  return { recorded, decision: await store.decideTrigger(barrier, key, rule) };
+}
+
 /** Everything known about one barrier × key. */
 export interface KeyState {
   readonly snapshot: KeySnapshot;
@@ -242,6 +257,7 @@ export interface OpenBatchResult {
  *   if no trigger exists for the barrier × key, atomically with reading that state (a unique insert in
  *   the same transaction). Under any concurrency exactly one call sees `created: true`, and only that
  *   caller publishes it (`TriggerOutbox.deliver`); the others leave it to the tick's `flush`.
+ * - `recordCompletion` has the outcome of `openKey`, `recordMember` and `decideTrigger` called in that order.
  * - A decided trigger stays until `markPublished`; `listUnpublished` returns it so it is re-published.
  * - At most one batch per coordinator × key is active, and it is the newest opened (`isNewerBatch`).
  *   `openBatch` is create-if-absent on the batch id; a batch no newer than the newest one already
@@ -271,6 +287,13 @@ export interface StateStore {
   listKeys(barrier: string, openOnly: boolean): Promise<string[]>;
   /** Fire-once decision for a barrier × key (see the interface invariants). */
   decideTrigger(barrier: string, key: string, rule: TriggerRule): Promise<TriggerDecision>;
+  /**
+   * One completion from start to decision: `openKey(snapshot)`, `recordMember` into that key, then
+   * `decideTrigger` with `rule` — the same outcome as those three calls in order, which is how the
+   * memory and Firestore stores do it (`recordCompletionInSteps`). SQLite does all three in one write
+   * transaction: a completion is one commit, not three round trips (issue 11).
+   */
+  recordCompletion(snapshot: KeySnapshot, record: MemberRecord, rule: TriggerRule): Promise<CompletionResult>;
   /** Records that a decided trigger reached the bus. Idempotent. */
   markPublished(emitter: string, scope: string, at: number): Promise<void>;
   /** Decided triggers not yet marked published, optionally for one emitter. */

@@ -2,7 +2,18 @@ import { MAX_TRIGGER_ENTITIES_BYTES } from '../config/conventions.ts';
 import type { ResolvedBarrier, ResolvedPipeline, Threshold } from '../config/resolved-pipeline.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { MessageBus, OutgoingMessage } from '../ports/message-bus.ts';
-import type { EntityId, KeySnapshot, KeyState, MemberRecord, StateStore, ThresholdSnapshot, TriggerDraft, TriggerRecord } from '../ports/state-store.ts';
+import type {
+  EntityId,
+  KeySnapshot,
+  KeyState,
+  MemberRecord,
+  StateStore,
+  ThresholdSnapshot,
+  TriggerDecision,
+  TriggerDraft,
+  TriggerRecord,
+  TriggerRule,
+} from '../ports/state-store.ts';
 import { checkKey } from './check-key.ts';
 import { buildEnvelope, ENVELOPE_TYPES, expectType, parseMessage, TARGET_ATTRIBUTE, toMessage, type Envelope, type TriggerData } from './envelope.ts';
 import { UnknownMemberError } from './errors.ts';
@@ -110,9 +121,8 @@ export class CompletionBarrier {
     if (!this.members.has(member)) return { outcome: 'ignored', fired: undefined, published: undefined };
 
     const { store } = this.options;
-    // The store's time, never this instance's clock: deadlines count from it (#16.6).
+    // The store's time, never this instance's clock: deadlines count from it (#16.6), and the key is decided at it.
     const now = await store.now();
-    const generation = this.generationName((await this.openKey(envelope, now)).mode);
     const record: MemberRecord = {
       member,
       executionId: data.execution_id,
@@ -122,9 +132,8 @@ export class CompletionBarrier {
       entitiesChanged: data.metadata?.entities_changed,
       incremental: data.metadata?.is_incremental,
     };
-    const recorded = await store.recordMember(generation, data.key, record);
-    const result = await this.decide(generation, data.key, await store.now());
-    return { outcome: recorded ? 'recorded' : 'duplicate', ...result };
+    const { recorded, decision } = await store.recordCompletion(this.snapshotOf(envelope, now), record, this.rule(now));
+    return { outcome: recorded ? 'recorded' : 'duplicate', ...(await this.deliver(decision, now)) };
   }
 
   /**
@@ -193,26 +202,32 @@ export class CompletionBarrier {
    * `flush` does (one recovery path, so a round of concurrent deciders writes the trigger twice: create, mark).
    */
   private async decide(generation: string, key: string, now: number): Promise<Omit<BarrierOutcome, 'outcome'>> {
-    const decision = await this.options.store.decideTrigger(generation, key, {
-      fires: (tally) => firingOf(tally, now) !== undefined,
-      draft: (state) => this.draft(state, now),
-    });
+    return this.deliver(await this.options.store.decideTrigger(generation, key, this.rule(now)), now);
+  }
+
+  /** How a key is decided at `now`: on its tally first, drafted from its full state only when that fires. */
+  private rule(now: number): TriggerRule {
+    return { fires: (tally) => firingOf(tally, now) !== undefined, draft: (state) => this.draft(state, now) };
+  }
+
+  /** Publishes a trigger this call decided (`TriggerOutbox.deliver`). */
+  private async deliver(decision: TriggerDecision, now: number): Promise<Omit<BarrierOutcome, 'outcome'>> {
     const published = await this.outbox.deliver(decision, now);
     return { fired: decision.created ? decision.trigger : undefined, published };
   }
 
   /**
-   * Fixes the expectations of the key's generation at its first completion; later calls get the stored
-   * snapshot. The mode is chosen from the completion's own `time` (the clock only if it has none), so
-   * a same-day completion handled after midnight still counts in the same-day generation, and every
-   * redelivery of a completion lands in the same generation (issue 16 #1).
+   * The expectations a completion's key generation is opened with; the store keeps the first snapshot
+   * of a generation and ignores later ones. The mode is chosen from the completion's own `time` (the
+   * clock only if it has none), so a same-day completion handled after midnight still counts in the
+   * same-day generation, and every redelivery of a completion lands in the same generation (issue 16 #1).
    */
-  private async openKey(envelope: Envelope<'dev.baton.completion.v1'>, now: number): Promise<KeySnapshot> {
+  private snapshotOf(envelope: Envelope<'dev.baton.completion.v1'>, now: number): KeySnapshot {
     const { barrier } = this.options;
     const key = envelope.data.key;
     const eventTime = Date.parse(envelope.time);
     const profile = barrier.modes === undefined ? undefined : selectProfile(barrier.modes, key, Number.isNaN(eventTime) ? now : eventTime);
-    return this.options.store.openKey({
+    return {
       barrier: this.generationName(profile?.name),
       key,
       expected: namesOf(profile?.expect ?? barrier.members),
@@ -223,7 +238,7 @@ export class CompletionBarrier {
       firstCompletionAt: now,
       correlationId: envelope.correlationid,
       traceparent: envelope.traceparent,
-    });
+    };
   }
 
   /** The trigger to store, if the key fires now. Pure: a store calls it inside its transaction. */

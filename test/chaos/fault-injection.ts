@@ -1,14 +1,17 @@
 // Data flow: runtime / simulated processors → FaultyMessageBus | FaultyStateStore → the real SQLite (or emulator) adapters.
 import type { DeadLetter, MessageBus, OutgoingMessage, PublishResult, ReceivedMessage, SubscriptionConfig } from '../../engine/ports/message-bus.ts';
-import type {
-  BatchItem,
-  BatchRecord,
-  KeySnapshot,
-  MemberRecord,
-  StateStore,
-  TriggerDraft,
-  TriggerRecord,
-  TriggerRule,
+import { SqliteStateStore } from '../../engine/adapters/sqlite/sqlite-state-store.ts';
+import {
+  recordCompletionInSteps,
+  type BatchItem,
+  type BatchRecord,
+  type CompletionResult,
+  type KeySnapshot,
+  type MemberRecord,
+  type StateStore,
+  type TriggerDraft,
+  type TriggerRecord,
+  type TriggerRule,
 } from '../../engine/ports/state-store.ts';
 import type { BatchState, KeyState } from '../../engine/ports/state-store.ts';
 import { seededRandom } from '../../engine/simulator/seeded-random.ts';
@@ -203,6 +206,12 @@ export class FaultyStateStore implements StateStore {
   readKey = (barrier: string, key: string): Promise<KeyState | undefined> => this.read(() => this.inner.readKey(barrier, key));
   listKeys = (barrier: string, openOnly: boolean): Promise<string[]> => this.read(() => this.inner.listKeys(barrier, openOnly));
   decideTrigger = (barrier: string, key: string, rule: TriggerRule) => this.write(() => this.inner.decideTrigger(barrier, key, rule));
+  // One write on a store that does it in one step (SQLite: a fault lands before or after the whole commit);
+  // the three faulty steps on one that does not, so a failure between them is injected as it can happen there.
+  recordCompletion = (snapshot: KeySnapshot, record: MemberRecord, rule: TriggerRule): Promise<CompletionResult> =>
+    this.inner instanceof SqliteStateStore
+      ? this.write(() => this.inner.recordCompletion(snapshot, record, rule))
+      : recordCompletionInSteps(this, snapshot, record, rule);
   markPublished = (emitter: string, scope: string, at: number): Promise<void> => this.write(() => this.inner.markPublished(emitter, scope, at));
   listUnpublished = (emitter?: string): Promise<TriggerRecord[]> => this.read(() => this.inner.listUnpublished(emitter));
   openBatch = (batch: BatchRecord, onActive: 'refuse' | 'supersede') => this.write(() => this.inner.openBatch(batch, onActive));

@@ -148,6 +148,41 @@ export function stateStoreContract(name: string, factory: BackendFactory, traits
       expect(tally).toMatchObject({ counted: 50, requiredCounted: 1 });
     });
 
+    it('records and decides a completion in one call as openKey, recordMember and decideTrigger would, once under 100 concurrent completions', async () => {
+      const { store } = setup();
+      const names = Array.from({ length: 100 }, (_, i) => `m${String(i)}`);
+      const open = (correlationId: string): KeySnapshot => ({ ...snapshot('k', correlationId), expected: names });
+      const tallies: number[] = [];
+      const rule: TriggerRule = {
+        fires: (tally) => (tallies.push(tally.counted), tally.counted === names.length),
+        draft: (state) => ({ ...draft(), reason: `drafted on ${String(state.members.length)} records` }),
+      };
+      const results = await Promise.all(names.map((name, i) => store.recordCompletion(open(`c${String(i)}`), member(name), rule)));
+      expect(results.every((r) => r.recorded)).toBe(true);
+      const created = results.filter((r) => r.decision.created);
+      expect(created).toHaveLength(1);
+      expect(created[0]?.decision.trigger).toMatchObject({ emitter: 'gate', scope: 'k', reason: 'drafted on 100 records', publishedAt: undefined });
+      // Every completion saw a tally that counted itself: the one that made it complete decided.
+      expect(Math.max(...tallies)).toBe(names.length);
+      const state = await store.readKey('gate', 'k');
+      expect(state?.snapshot.correlationId).toMatch(/^c\d+$/);
+      expect(state?.members).toHaveLength(names.length);
+      // A redelivery is not recorded again, and it is told the trigger decided earlier (it may be the one still to publish).
+      const again = await store.recordCompletion(open('late'), member('m3'), rule);
+      expect(again.recorded).toBe(false);
+      expect(again.decision).toMatchObject({ created: false, trigger: { reason: 'drafted on 100 records' } });
+      expect((await store.readKey('gate', 'k'))?.snapshot.correlationId).toBe(state?.snapshot.correlationId);
+    });
+
+    it('tells a completion of a key that does not fire yet that nothing is decided, and keeps its record and snapshot', async () => {
+      const { store } = setup();
+      const result = await store.recordCompletion(snapshot('k', 'first'), member('a'), { fires: (tally) => tally.counted === 2, draft: () => draft() });
+      expect(result).toEqual({ recorded: true, decision: { trigger: undefined, created: false } });
+      expect(await store.readKey('gate', 'k')).toMatchObject({ snapshot: { correlationId: 'first' }, members: [{ member: 'a' }], trigger: undefined });
+      const second = await store.recordCompletion(snapshot('k', 'second'), member('b'), { fires: (tally) => tally.counted === 2, draft: () => draft() });
+      expect(second).toMatchObject({ recorded: true, decision: { created: true, trigger: { message: { id: 'trigger-1' } } } });
+    });
+
     it('lists a decided trigger as unpublished until it is marked published', async () => {
       const { store } = setup();
       await store.openKey(snapshot('k'));

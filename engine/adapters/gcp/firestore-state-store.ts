@@ -5,6 +5,8 @@ import {
   type BatchItem,
   type BatchRecord,
   type BatchState,
+  type CompletionResult,
+  recordCompletionInSteps,
   type KeySnapshot,
   type KeyState,
   type KeyTally,
@@ -183,6 +185,10 @@ export class FirestoreStateStore implements StateStore {
     if (!openOnly) return keys.sort();
     const fired = new Set((await this.c.triggers.where('emitter', '==', barrier).select('scope').get()).docs.map((d) => String(d.get('scope'))));
     return keys.filter((key) => !fired.has(key)).sort();
+  }
+
+  recordCompletion(snapshot: KeySnapshot, record: MemberRecord, rule: TriggerRule): Promise<CompletionResult> {
+    return recordCompletionInSteps(this, snapshot, record, rule);
   }
 
   decideTrigger(barrier: string, key: string, rule: TriggerRule): Promise<TriggerDecision> {

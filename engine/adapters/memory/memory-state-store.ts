@@ -4,6 +4,8 @@ import {
   type BatchItem,
   type BatchRecord,
   type BatchState,
+  type CompletionResult,
+  recordCompletionInSteps,
   type KeySnapshot,
   type KeyState,
   type MemberRecord,
@@ -91,6 +93,10 @@ export class MemoryStateStore implements StateStore {
       return Promise.resolve({ trigger: undefined, created: false });
     }
     return Promise.resolve(this.decide(barrier, key, existing, () => rule.draft({ snapshot: entry.snapshot, members: entry.list, trigger: undefined })));
+  }
+
+  recordCompletion(snapshot: KeySnapshot, record: MemberRecord, rule: TriggerRule): Promise<CompletionResult> {
+    return recordCompletionInSteps(this, snapshot, record, rule);
   }
 
   markPublished(emitter: string, scope: string, at: number): Promise<void> {

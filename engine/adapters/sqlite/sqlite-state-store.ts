@@ -4,6 +4,7 @@ import {
   type BatchItem,
   type BatchRecord,
   type BatchState,
+  type CompletionResult,
   type KeySnapshot,
   type KeyState,
   type KeyTally,
@@ -104,6 +105,7 @@ export class SqliteStateStore implements StateStore {
   private readonly createKey: SqliteTransaction<(snapshot: KeySnapshot) => KeySnapshot>;
   private readonly insertMember: SqliteTransaction<(barrier: string, key: string, record: MemberRecord) => boolean>;
   private readonly decideKey: SqliteTransaction<(barrier: string, key: string, rule: TriggerRule) => TriggerDecision>;
+  private readonly completeKey: SqliteTransaction<(snapshot: KeySnapshot, record: MemberRecord, rule: TriggerRule) => CompletionResult>;
   private readonly readKeyState: SqliteTransaction<(barrier: string, key: string) => KeyState | undefined>;
   private readonly openBatchTx: SqliteTransaction<(batch: BatchRecord, onActive: 'refuse' | 'supersede') => OpenBatchResult>;
   private readonly insertBatchItem: SqliteTransaction<(batchId: string, item: BatchItem) => boolean>;
@@ -126,12 +128,14 @@ export class SqliteStateStore implements StateStore {
       this.sql('INSERT OR IGNORE INTO barrier_keys (barrier, key, snapshot) VALUES (?, ?, ?)').run(snapshot.barrier, snapshot.key, JSON.stringify(snapshot));
       return this.storedSnapshot(snapshot.barrier, snapshot.key) as KeySnapshot;
     });
-    this.insertMember = db.transaction((barrier: string, key: string, record: MemberRecord) => this.insertMemberNow(barrier, key, record));
-    this.decideKey = db.transaction((barrier: string, key: string, rule: TriggerRule) => {
-      const state = this.keyState(barrier, key);
-      if (state === undefined) return { trigger: undefined, created: false };
-      return this.insertOnce(barrier, key, state.trigger, () => rule.draft(state));
+    this.insertMember = db.transaction((barrier: string, key: string, record: MemberRecord) => {
+      const snapshot = this.storedSnapshot(barrier, key);
+      // Only if the key was swept (retention) since its openKey: redelivered, the completion opens it again.
+      if (snapshot === undefined) throw new TransientError(`key ${barrier} × ${key} is not open (recordMember before openKey)`);
+      return this.insertMemberNow(barrier, key, record, snapshot) !== 'duplicate';
     });
+    this.decideKey = db.transaction((barrier: string, key: string, rule: TriggerRule) => this.draftOnce(barrier, key, rule));
+    this.completeKey = db.transaction((snapshot: KeySnapshot, record: MemberRecord, rule: TriggerRule) => this.completeKeyNow(snapshot, record, rule));
     this.readKeyState = db.transaction((barrier: string, key: string) => this.keyState(barrier, key));
     this.openBatchTx = db.transaction((batch: BatchRecord, onActive: 'refuse' | 'supersede') => this.openBatchNow(batch, onActive));
     this.insertBatchItem = db.transaction((batchId: string, item: BatchItem) => this.insertBatchItemNow(batchId, item));
@@ -213,16 +217,16 @@ export class SqliteStateStore implements StateStore {
     // Without the write lock: the tally and any trigger, in one statement. A key that does not fire yet
     // (every completion but the deciding one) stops here. A writer that commits after this read decides
     // on its own state, which holds this caller's record: nothing is missed, as on Firestore.
-    const row = this.sql(
-      `SELECT k.snapshot, k.counted, k.required_counted, t.emitter, t.scope, t.topic, t.message, t.reason, t.decided_at, t.published_at
-       FROM barrier_keys k LEFT JOIN triggers t ON t.emitter = k.barrier AND t.scope = k.key WHERE k.barrier = ? AND k.key = ?`,
-    ).get(barrier, key) as (KeyRow & Partial<Omit<TriggerRow, 'published_at'>> & { published_at: number | null }) | undefined;
+    const row = this.decisionRow(barrier, key);
     if (row === undefined) return Promise.resolve({ trigger: undefined, created: false });
-    if (row.emitter !== undefined && row.emitter !== null) return Promise.resolve({ trigger: toTrigger(row as TriggerRow), created: false });
-    const tally: KeyTally = { snapshot: this.parsedSnapshot(barrier, key, row.snapshot), counted: row.counted, requiredCounted: row.required_counted };
-    if (!rule.fires(tally)) return Promise.resolve({ trigger: undefined, created: false });
+    if (row.trigger !== undefined) return Promise.resolve({ trigger: row.trigger, created: false });
+    if (!rule.fires(row.tally)) return Promise.resolve({ trigger: undefined, created: false });
     // It fires: read the members and insert the trigger under the write lock, where exactly one caller creates it.
     return Promise.resolve(this.decideKey.immediate(barrier, key, rule));
+  }
+
+  recordCompletion(snapshot: KeySnapshot, record: MemberRecord, rule: TriggerRule): Promise<CompletionResult> {
+    return Promise.resolve(this.completeKey.immediate(snapshot, record, rule));
   }
 
   markPublished(emitter: string, scope: string, at: number): Promise<void> {
@@ -260,8 +264,36 @@ export class SqliteStateStore implements StateStore {
     return Promise.resolve(this.completeBatchTx.immediate(batchId, evaluate));
   }
 
-  /** Inside the write transaction: the record, and — if it is new and its member counts for the first time — the key's tally. */
-  private insertMemberNow(barrier: string, key: string, record: MemberRecord): boolean {
+  /**
+   * Inside one write transaction: opens the key if it has no snapshot, records the completion, and
+   * decides — one commit for the whole completion. The key's row (snapshot, tally, any trigger) is read
+   * once, before the insert; the insert's own effect on the tally is added to it, not read back.
+   */
+  private completeKeyNow(snapshot: KeySnapshot, record: MemberRecord, rule: TriggerRule): CompletionResult {
+    const { barrier, key } = snapshot;
+    let row = this.decisionRow(barrier, key);
+    if (row === undefined) {
+      const text = JSON.stringify(snapshot);
+      this.sql('INSERT INTO barrier_keys (barrier, key, snapshot) VALUES (?, ?, ?)').run(barrier, key, text);
+      row = { tally: { snapshot: this.parsedSnapshot(barrier, key, text), counted: 0, requiredCounted: 0 }, trigger: undefined };
+    }
+    const { tally, trigger } = row;
+    const added = this.insertMemberNow(barrier, key, record, tally.snapshot);
+    if (trigger !== undefined) return { recorded: added !== 'duplicate', decision: { trigger, created: false } };
+    const after: KeyTally =
+      added === 'counted' || added === 'required'
+        ? { ...tally, counted: tally.counted + 1, requiredCounted: tally.requiredCounted + (added === 'required' ? 1 : 0) }
+        : tally;
+    const decision = rule.fires(after) ? this.draftOnce(barrier, key, rule) : { trigger: undefined, created: false };
+    return { recorded: added !== 'duplicate', decision };
+  }
+
+  /**
+   * Inside the write transaction: the record, and — if it is new and its member counts for the first
+   * time — the key's tally. Returns what the record added: nothing new (`duplicate`), a record that
+   * leaves the tally as it was (`recorded`), or a newly counted (`counted`) or required (`required`) member.
+   */
+  private insertMemberNow(barrier: string, key: string, record: MemberRecord, snapshot: KeySnapshot): 'duplicate' | 'recorded' | 'counted' | 'required' {
     const inserted = this.sql('INSERT OR IGNORE INTO barrier_members (barrier, key, member, execution_id, record) VALUES (?, ?, ?, ?, ?)').run(
       barrier,
       key,
@@ -269,12 +301,9 @@ export class SqliteStateStore implements StateStore {
       record.executionId,
       JSON.stringify(record),
     );
-    if (inserted.changes === 0) return false;
-    const snapshot = this.storedSnapshot(barrier, key);
-    // Only if the key was swept (retention) since its openKey: redelivered, the completion opens it again.
-    if (snapshot === undefined) throw new TransientError(`key ${barrier} × ${key} is not open (recordMember before openKey)`);
+    if (inserted.changes === 0) return 'duplicate';
     const weight = tallyWeight(snapshot, record);
-    if (weight === 'none') return true;
+    if (weight === 'none') return 'recorded';
     // The member counts for the first time unless another of its records (usually none; a retry) counts already.
     const others = this.sql('SELECT record FROM barrier_members WHERE barrier = ? AND key = ? AND member = ? AND execution_id <> ?').all(
       barrier,
@@ -282,13 +311,31 @@ export class SqliteStateStore implements StateStore {
       record.member,
       record.executionId,
     ) as { record: string }[];
-    if (others.some((other) => tallyWeight(snapshot, JSON.parse(other.record) as MemberRecord) !== 'none')) return true;
+    if (others.some((other) => tallyWeight(snapshot, JSON.parse(other.record) as MemberRecord) !== 'none')) return 'recorded';
     this.sql('UPDATE barrier_keys SET counted = counted + 1, required_counted = required_counted + ? WHERE barrier = ? AND key = ?').run(
       weight === 'required' ? 1 : 0,
       barrier,
       key,
     );
-    return true;
+    return weight;
+  }
+
+  /** A key's tally and any trigger, in one statement; undefined before its first completion. */
+  private decisionRow(barrier: string, key: string): { tally: KeyTally; trigger: TriggerRecord | undefined } | undefined {
+    const row = this.sql(
+      `SELECT k.snapshot, k.counted, k.required_counted, t.emitter, t.scope, t.topic, t.message, t.reason, t.decided_at, t.published_at
+       FROM barrier_keys k LEFT JOIN triggers t ON t.emitter = k.barrier AND t.scope = k.key WHERE k.barrier = ? AND k.key = ?`,
+    ).get(barrier, key) as (KeyRow & Partial<Omit<TriggerRow, 'published_at'>> & { published_at: number | null }) | undefined;
+    if (row === undefined) return undefined;
+    const tally: KeyTally = { snapshot: this.parsedSnapshot(barrier, key, row.snapshot), counted: row.counted, requiredCounted: row.required_counted };
+    return { tally, trigger: row.emitter === undefined || row.emitter === null ? undefined : toTrigger(row as TriggerRow) };
+  }
+
+  /** Inside the write transaction, once the tally fires: reads the members and inserts the drafted trigger unless one exists. */
+  private draftOnce(barrier: string, key: string, rule: TriggerRule): TriggerDecision {
+    const state = this.keyState(barrier, key);
+    if (state === undefined) return { trigger: undefined, created: false };
+    return this.insertOnce(barrier, key, state.trigger, () => rule.draft(state));
   }
 
   private openBatchNow(batch: BatchRecord, onActive: 'refuse' | 'supersede'): OpenBatchResult {

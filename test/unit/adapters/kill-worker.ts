@@ -1,10 +1,11 @@
 // Child process for sqlite-kill.test.ts: drains the barrier's subscription over a SQLite file. After its
-// `pauseAt`-th recorded completion (committed, trigger not yet decided, the delivery still leased) it says
+// `pauseAt`-th recorded completion (its transaction committed — the record, and the key's trigger when it
+// decided one — but the trigger not yet published and the delivery still leased) it says
 // `paused <acked>` and blocks there, so the parent's SIGKILL always lands mid-message, however loaded the machine.
 import { openSqliteDatabase } from '../../../engine/adapters/sqlite/open-sqlite-database.ts';
 import { SqliteMessageBus } from '../../../engine/adapters/sqlite/sqlite-message-bus.ts';
 import { SqliteStateStore } from '../../../engine/adapters/sqlite/sqlite-state-store.ts';
-import type { MemberRecord } from '../../../engine/ports/state-store.ts';
+import type { CompletionResult, KeySnapshot, MemberRecord, TriggerRule } from '../../../engine/ports/state-store.ts';
 import { CompletionBarrier } from '../../../engine/runtime/completion-barrier.ts';
 import { Subscriber } from '../../../engine/runtime/subscriber.ts';
 import { SystemClock } from '../../../engine/runtime/system-clock.ts';
@@ -17,8 +18,8 @@ let recorded = 0;
 
 /** Blocks the process for good after the `pauseAt`-th record: the parent kills it there. */
 class PausingStore extends SqliteStateStore {
-  override async recordMember(barrier: string, key: string, record: MemberRecord): Promise<boolean> {
-    const created = await super.recordMember(barrier, key, record);
+  override async recordCompletion(snapshot: KeySnapshot, record: MemberRecord, rule: TriggerRule): Promise<CompletionResult> {
+    const created = await super.recordCompletion(snapshot, record, rule);
     if (++recorded === pauseAt) {
       // Writes to a pipe are synchronous on Linux and macOS, so the parent sees this before the block.
       process.stdout.write(`paused ${handled}\n`);
