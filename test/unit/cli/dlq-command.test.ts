@@ -35,9 +35,9 @@ async function stateWithDeadLetter(): Promise<string> {
   if (backend === undefined) throw new Error('no backend');
   const outage = new Proxy(backend.store, {
     get(target, name, receiver) {
-      if (name !== 'recordMember') return Reflect.get(target, name, receiver) as unknown;
-      const record: StateStore['recordMember'] = (barrier, key, member) =>
-        member.member === 'load_c' ? Promise.reject(new TransientError('state store unavailable')) : target.recordMember(barrier, key, member);
+      if (name !== 'recordCompletion') return Reflect.get(target, name, receiver) as unknown;
+      const record: StateStore['recordCompletion'] = (snapshot, member, rule) =>
+        member.member === 'load_c' ? Promise.reject(new TransientError('state store unavailable')) : target.recordCompletion(snapshot, member, rule);
       return record;
     },
   });
