@@ -1,5 +1,5 @@
 import { MAX_TRIGGER_ENTITIES_BYTES } from '../config/conventions.ts';
-import type { ResolvedBarrier, ResolvedPipeline, Threshold } from '../config/resolved-pipeline.ts';
+import type { ModeProfile, ResolvedBarrier, ResolvedPipeline, Threshold } from '../config/resolved-pipeline.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { MessageBus, OutgoingMessage } from '../ports/message-bus.ts';
 import type {
@@ -65,6 +65,8 @@ export class CompletionBarrier {
   private readonly publishers: ReadonlySet<string>;
   private readonly outbox: TriggerOutbox;
   private readonly source: string;
+  /** What a key's snapshot fixes from the config, per mode profile (or none), built once: every completion carries it. */
+  private readonly expectations = new Map<ModeProfile | undefined, Pick<KeySnapshot, 'expected' | 'threshold' | 'deadlines'>>();
 
   constructor(private readonly options: CompletionBarrierOptions) {
     const { barrier, pipeline } = options;
@@ -227,18 +229,38 @@ export class CompletionBarrier {
     const key = envelope.data.key;
     const eventTime = Date.parse(envelope.time);
     const profile = barrier.modes === undefined ? undefined : selectProfile(barrier.modes, key, Number.isNaN(eventTime) ? now : eventTime);
+    const { expected, threshold, deadlines } = this.expectationsOf(profile);
     return {
       barrier: this.generationName(profile?.name),
       key,
-      expected: namesOf(profile?.expect ?? barrier.members),
+      expected,
       mode: profile?.name,
-      threshold: snapshotThreshold(profile?.threshold ?? barrier.threshold),
-      deadlines: barrier.deadlines.map((t) => ({ after: t.after, afterMs: t.afterMs, minMembers: t.minMembers, ignoreRequired: t.ignoreRequired })),
+      threshold,
+      deadlines,
       countsAsComplete: barrier.countsAsComplete,
       firstCompletionAt: now,
       correlationId: envelope.correlationid,
       traceparent: envelope.traceparent,
     };
+  }
+
+  /**
+   * The member list, threshold and deadlines a snapshot fixes, built once per mode profile: every
+   * completion carries a snapshot though only a key's first stores it, and mapping thousands of member
+   * names for each made a large barrier quadratic.
+   */
+  private expectationsOf(profile: ModeProfile | undefined): Pick<KeySnapshot, 'expected' | 'threshold' | 'deadlines'> {
+    let expectations = this.expectations.get(profile);
+    if (expectations === undefined) {
+      const { barrier } = this.options;
+      expectations = {
+        expected: (profile?.expect ?? barrier.members).map((m) => m.name),
+        threshold: snapshotThreshold(profile?.threshold ?? barrier.threshold),
+        deadlines: barrier.deadlines.map((t) => ({ after: t.after, afterMs: t.afterMs, minMembers: t.minMembers, ignoreRequired: t.ignoreRequired })),
+      };
+      this.expectations.set(profile, expectations);
+    }
+    return expectations;
   }
 
   /** The trigger to store, if the key fires now. Pure: a store calls it inside its transaction. */
@@ -301,15 +323,3 @@ export function unionEntities(records: readonly MemberRecord[]): Record<string, 
   }
   return Object.fromEntries([...union].map(([type, ids]) => [type, { ids: [...ids.values()], count: ids.size }]));
 }
-
-/**
- * Member names of a barrier or mode profile, listed once per list: every completion opens its key (the
- * store keeps the first snapshot), and listing thousands of names for each made a large barrier quadratic.
- */
-function namesOf(members: readonly { readonly name: string }[]): readonly string[] {
-  let names = memberNames.get(members);
-  if (names === undefined) memberNames.set(members, (names = members.map((m) => m.name)));
-  return names;
-}
-
-const memberNames = new WeakMap<readonly { readonly name: string }[], readonly string[]>();
