@@ -20,8 +20,10 @@ export interface EmbeddedRatio {
   /** Median over the repetitions. */
   readonly batonPerSecond: number;
   readonly rawPerSecond: number;
-  /** batonPerSecond ÷ rawPerSecond. */
+  /** Median of each repetition's Baton ÷ raw: the two run back to back, so a slow patch of a shared machine slows both. */
   readonly ratio: number;
+  /** Each repetition's Baton ÷ raw. */
+  readonly ratios: readonly number[];
   /** Triggers Baton fired: one per key when correct. */
   readonly triggers: number;
 }
@@ -31,7 +33,8 @@ const median = (values: readonly number[]): number => [...values].sort((a, b) =>
 /**
  * Completions per second through Baton's barrier on the embedded backend (a fresh file database in WAL
  * mode, opened as `baton run` opens it) against raw SQLite commits per second on a file opened the same
- * way (one INSERT per transaction), the two interleaved `repetitions` times in this process. About
+ * way (one INSERT per transaction), the two interleaved `repetitions` times in this process; the ratio is
+ * the median of the repetitions' ratios (each pair measured back to back). About
  * `completions` completions, `members` per key over as many keys as that takes.
  */
 export async function measureEmbeddedRatio(members: number, completions: number, repetitions: number): Promise<EmbeddedRatio> {
@@ -66,9 +69,8 @@ export async function measureEmbeddedRatio(members: number, completions: number,
         db.close();
       }
     }
-    const batonPerSecond = median(baton);
-    const rawPerSecond = median(raw);
-    return { members, keys, completions: messages.length, batonPerSecond, rawPerSecond, ratio: batonPerSecond / rawPerSecond, triggers };
+    const ratios = baton.map((b, i) => b / (raw[i] ?? Number.NaN));
+    return { members, keys, completions: messages.length, batonPerSecond: median(baton), rawPerSecond: median(raw), ratio: median(ratios), ratios, triggers };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
