@@ -50,7 +50,8 @@ exits 1 only when a measure could not run or Baton fired other than exactly one 
   the document in their triggers collection.
 - **Raw SQLite** — one \`INSERT\` per transaction on a file opened exactly as the embedded backend
   opens its database (WAL, \`synchronous = NORMAL\`), in the same process, interleaved with Baton's
-  barrier on \`SqliteStateStore\` + \`SqliteMessageBus\` over as many completions.
+  barrier on \`SqliteStateStore\` + \`SqliteMessageBus\` over as many completions (~21,000, five
+  repetitions); the ratio is the median of each repetition's ratio, its two sides run back to back.
 - **baton run** — the CLI on the NBA \`pipeline.yaml\` with every key open at once; *run loop* is the
   \`wallMs\` it reports (\`--json\`), per message divides it by the messages the run published (read
   back through the database's message history). The baseline is the same run with one key.
