@@ -135,7 +135,10 @@ export class CompletionBarrier {
       incremental: data.metadata?.is_incremental,
     };
     const { recorded, decision } = await store.recordCompletion(this.snapshotOf(envelope, now), record, this.rule(now));
-    return { outcome: recorded ? 'recorded' : 'duplicate', ...(await this.deliver(decision, now)) };
+    const outcome = recorded ? 'recorded' : 'duplicate';
+    // Most completions decide nothing: nothing to deliver, no further await.
+    if (decision.trigger === undefined) return { outcome, fired: undefined, published: undefined };
+    return { outcome, ...(await this.deliver(decision, now)) };
   }
 
   /**
