@@ -5,6 +5,10 @@ import { Command } from 'commander';
 import { loadValidPipeline } from './load-valid-pipeline.ts';
 import type * as generators from '../../generators/generate.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
+import { HeapCeiling } from './heap-ceiling.ts';
+
+/** How far the heap may grow past what generate holds before a full collection (see HeapCeiling for the measurements). */
+const HEAP_HEADROOM_BYTES = 96 * 1024 * 1024;
 
 /** The generators, loaded on demand. */
 type Generate = typeof generators;
@@ -25,6 +29,7 @@ so files that no longer belong are deleted (and reported by --check). Exit codes
     .action(async (file: string, options: { out: string; check?: boolean }) => {
       // Loaded on demand: the templates and the Graphviz WebAssembly are not needed by other commands.
       const generate = await import('../../generators/generate.ts');
+      const ceiling = new HeapCeiling(HEAP_HEADROOM_BYTES);
       const files = filesOf(file, context, generate);
       if (files === undefined) return;
       // Each file is compared and written piece by piece as it is rendered: a large pipeline's files are
@@ -32,14 +37,26 @@ so files that no longer belong are deleted (and reported by --check). Exit codes
       let count = 0;
       const drift = await generate.checkDrift(options.out, files, async (path) => {
         count++;
-        if (options.check) return { write: async () => {}, close: async () => {} };
+        ceiling.check();
+        if (options.check) {
+          return {
+            write: () => {
+              ceiling.check();
+              return Promise.resolve();
+            },
+            close: async () => {},
+          };
+        }
         const target = join(options.out, path);
         await mkdir(dirname(target), { recursive: true });
         // Written beside the file and renamed over it when complete: the file on disk is compared as the new one is written.
         const partial = `${target}.partial`;
         const handle = await open(partial, 'w', path.endsWith('.sh') ? 0o755 : 0o644);
         return {
-          write: async (chunk) => void (await handle.write(chunk)),
+          write: async (chunk) => {
+            ceiling.check();
+            await handle.write(chunk);
+          },
           close: async (complete) => {
             await handle.close();
             if (!complete) return rm(partial, { force: true });
