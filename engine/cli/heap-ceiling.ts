@@ -13,7 +13,7 @@ import { runInNewContext } from 'node:vm';
  *
  * Measured at 30,000 processors (bench/synthetic-pipeline.ts, 2 shared cores; two sets of three runs
  * each, alternated with and without): peak RSS 493 → 289 MB and 450 → 284 MB; CPU 4.80 → 4.79 s and
- * 4.82 → 5.05 s (0–5 %: it asks for two full collections, and V8 then needs fewer of its own).
+ * 4.82 → 5.05 s (0–5 %: it asks for two full collections of its own).
  * Compared, and not chosen: `--heap-growing-percent=70` 406 MB at +20% CPU, `=60` 386 MB at +26%;
  * `--max-old-space-size=1024` ~380 MB at +4–13% (and settable only at start-up).
  */
