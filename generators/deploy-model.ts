@@ -1,5 +1,6 @@
 import { holdSubscriptionName } from '../engine/config/conventions.ts';
 import type { LoadResult } from '../engine/config/load-pipeline.ts';
+import type { ResolvedPipeline } from '../engine/config/resolved-pipeline.ts';
 import { describeBarrier, describeCoordinator, describeTierRequirement } from '../engine/graph/describe.ts';
 import { publishersOf } from '../engine/graph/queries.ts';
 import { planSubscriptions, type PlannedSubscription } from '../engine/graph/subscription-plan.ts';
@@ -47,8 +48,31 @@ const unique = (values: Iterable<string>): string[] => [...new Set(values)].sort
 
 /** Builds the deploy model from a loaded pipeline; throws when the pipeline did not load (check diagnostics first). */
 export function buildDeployModel(result: LoadResult): DeployModel {
+  return deployModelOf(deploySourceOf(result));
+}
+
+/**
+ * What the deploy model reads from a loaded pipeline: the resolved pipeline, its hash, and the one
+ * thing it asks the graph — who publishes each topic. Holding this instead of the `LoadResult` lets the
+ * graph go before the model is built (at 30,000 processors the graph is ~70 MB and the model ~40 MB).
+ */
+export interface DeploySource {
+  readonly pipeline: ResolvedPipeline;
+  readonly hash: string;
+  /** Names of the components publishing to each topic, as the graph's `publishes` edges say. */
+  readonly publishers: ReadonlyMap<string, readonly string[]>;
+}
+
+/** The deploy model's source of a loaded pipeline; throws when the pipeline did not load (check diagnostics first). */
+export function deploySourceOf(result: LoadResult): DeploySource {
   const { pipeline, graph, hash } = result;
   if (!pipeline || !graph || hash === undefined) throw new Error(`${result.file} did not load; fix its diagnostics before generating`);
+  return { pipeline, hash, publishers: new Map(pipeline.topics.map((topic) => [topic.name, publishersOf(graph, topic.name)])) };
+}
+
+/** Builds the deploy model from its source (see `DeploySource`). */
+export function deployModelOf(source: DeploySource): DeployModel {
+  const { pipeline, hash } = source;
   const defaults = pipeline.subscriptionDefaults;
   // Pushes Baton owns are signed by the default invoker; a pipeline without one gets its own.
   const fallbackInvoker = defaults.invoker ?? serviceAccountId(`${pipeline.name}-invoker`);
@@ -76,7 +100,7 @@ export function buildDeployModel(result: LoadResult): DeployModel {
   }
 
   const topics: TopicModel[] = pipeline.topics.map((topic) => {
-    const publishers = unique(publishersOf(graph, topic.name));
+    const publishers = unique(source.publishers.get(topic.name) ?? []);
     const subscribers = unique((plannedOn.get(topic.name) ?? []).map((s) => s.consumer));
     return {
       name: topic.name,

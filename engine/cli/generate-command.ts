@@ -2,8 +2,16 @@ import { chmod, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { withPipelineFile } from './pipeline-file.ts';
 import { Command } from 'commander';
-import { loadValidPipeline, type ValidPipeline } from './load-valid-pipeline.ts';
+import { loadValidPipeline } from './load-valid-pipeline.ts';
+import type * as generators from '../../generators/generate.ts';
 import { EXIT, type CommandContext } from './exit-codes.ts';
+import { HeapCeiling } from './heap-ceiling.ts';
+
+/** How far the heap may grow past what generate holds before a full collection (see HeapCeiling for the measurements). */
+const HEAP_HEADROOM_BYTES = 96 * 1024 * 1024;
+
+/** The generators, loaded on demand. */
+type Generate = typeof generators;
 
 /** `baton generate [file] [--out generated/] [--check]`: render manifests, diagram and docs from the graph. */
 export function generateCommand(context: CommandContext): Command {
@@ -20,22 +28,35 @@ so files that no longer belong are deleted (and reported by --check). Exit codes
     )
     .action(async (file: string, options: { out: string; check?: boolean }) => {
       // Loaded on demand: the templates and the Graphviz WebAssembly are not needed by other commands.
-      const { checkDrift, generateEach } = await import('../../generators/generate.ts');
-      const files = filesOf(file, context, generateEach);
+      const generate = await import('../../generators/generate.ts');
+      const ceiling = new HeapCeiling(HEAP_HEADROOM_BYTES);
+      const files = filesOf(file, context, generate);
       if (files === undefined) return;
       // Each file is compared and written piece by piece as it is rendered: a large pipeline's files are
       // far larger than the pipeline (at 30,000 processors deploy.sh alone is ~57 MB).
       let count = 0;
-      const drift = await checkDrift(options.out, files, async (path) => {
+      const drift = await generate.checkDrift(options.out, files, async (path) => {
         count++;
-        if (options.check) return { write: async () => {}, close: async () => {} };
+        ceiling.check();
+        if (options.check) {
+          return {
+            write: () => {
+              ceiling.check();
+              return Promise.resolve();
+            },
+            close: async () => {},
+          };
+        }
         const target = join(options.out, path);
         await mkdir(dirname(target), { recursive: true });
         // Written beside the file and renamed over it when complete: the file on disk is compared as the new one is written.
         const partial = `${target}.partial`;
         const handle = await open(partial, 'w', path.endsWith('.sh') ? 0o755 : 0o644);
         return {
-          write: async (chunk) => void (await handle.write(chunk)),
+          write: async (chunk) => {
+            ceiling.check();
+            await handle.write(chunk);
+          },
           close: async (complete) => {
             await handle.close();
             if (!complete) return rm(partial, { force: true });
@@ -71,13 +92,15 @@ so files that no longer belong are deleted (and reported by --check). Exit codes
 
 /**
  * The generated files of a valid pipeline, or undefined (diagnostics printed) for an invalid one. The
- * loaded pipeline is not kept here: once the models are built its graph can be let go.
+ * loaded pipeline is held only by `sourceOf`'s frame: once it returns, the graph can be let go before
+ * the deploy model is built.
  */
-function filesOf(
-  file: string,
-  context: CommandContext,
-  generateEach: (result: ValidPipeline) => AsyncGenerator<readonly [string, Iterable<string>]>,
-): AsyncGenerator<readonly [string, Iterable<string>]> | undefined {
+function filesOf(file: string, context: CommandContext, generate: Generate): AsyncGenerator<readonly [string, Iterable<string>]> | undefined {
+  const source = sourceOf(file, context, generate);
+  return source === undefined ? undefined : generate.generateEach(source);
+}
+
+function sourceOf(file: string, context: CommandContext, generate: Generate): generators.GenerateSource | undefined {
   const result = loadValidPipeline(file, context, 'nothing generated: fix the pipeline first');
-  return result === undefined ? undefined : generateEach(result);
+  return result === undefined ? undefined : generate.generateSourceOf(result);
 }

@@ -225,7 +225,7 @@ async function fireBarrier(context: ExampleContext, barrier: ResolvedBarrier): P
     bus: new MemoryMessageBus(clock),
     clock,
   });
-  const processors = new Map(pipeline.processors.map((p) => [p.name, p]));
+  const processors = processorsOf(pipeline);
   for (const member of barrier.members) {
     const processor = processors.get(member.name);
     if (processor === undefined) continue;
@@ -234,6 +234,15 @@ async function fireBarrier(context: ExampleContext, barrier: ResolvedBarrier): P
   }
   throw new Error(`barrier ${barrier.name} did not fire with every member complete for ${context.key}`);
 }
+
+/** The pipeline's processors by name, indexed once per pipeline: processors.md fires one barrier per phase. */
+function processorsOf(pipeline: ResolvedPipeline): ReadonlyMap<string, ResolvedProcessor> {
+  let byName = processorsByName.get(pipeline);
+  if (byName === undefined) processorsByName.set(pipeline, (byName = new Map(pipeline.processors.map((p) => [p.name, p]))));
+  return byName;
+}
+
+const processorsByName = new WeakMap<ResolvedPipeline, ReadonlyMap<string, ResolvedProcessor>>();
 
 /**
  * Runs a coordinator on the message it listens for: returns its first work message and, when

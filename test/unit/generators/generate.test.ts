@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadPipeline } from '../../../engine/config/load-pipeline.ts';
-import { checkDrift, generateAll, generateEach, type FileSink } from '../../../generators/generate.ts';
+import { checkDrift, generateAll, generateEach, generateSourceOf, type FileSink } from '../../../generators/generate.ts';
 import { fixturePath, generated } from './generate-fixture.ts';
 import { widePipeline } from './wide-pipeline.ts';
 
@@ -66,7 +66,7 @@ describe('generateEach', () => {
     const wide = widePipeline(1000);
     const whole = await generateAll(wide);
     const pieces = new Map<string, string[]>();
-    for await (const [path, chunks] of generateEach(wide)) pieces.set(path, [...chunks]);
+    for await (const [path, chunks] of generateEach(generateSourceOf(wide))) pieces.set(path, [...chunks]);
     const script = pieces.get('gcloud/deploy.sh') ?? [];
     // ~1.9 MB at 1,000 processors, in pieces of about 64 KB (one item, such as a barrier naming every member, can be longer).
     expect(script.length).toBeGreaterThan(10);
