@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { compileSchema } from '../config/compile-schema.ts';
 import type { CompletionStatus } from '../config/pipeline-spec.ts';
@@ -217,10 +217,18 @@ export function childTraceparent(parent?: string): string {
   return `00-${traceId}-${nonZeroHex(8)}-${flags}`;
 }
 
+// Random bytes are drawn a pool at a time: one call into the CSPRNG per 256 ids, not one per id.
+const randomPool = Buffer.alloc(4096);
+let randomPoolAt = randomPool.length;
+
 function nonZeroHex(bytes: number): string {
   // All-zero ids are invalid in W3C trace context.
   for (;;) {
-    const hex = randomBytes(bytes).toString('hex');
+    if (randomPoolAt + bytes > randomPool.length) {
+      randomFillSync(randomPool);
+      randomPoolAt = 0;
+    }
+    const hex = randomPool.toString('hex', randomPoolAt, (randomPoolAt += bytes));
     if (/[1-9a-f]/.test(hex)) return hex;
   }
 }
