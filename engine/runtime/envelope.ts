@@ -1,7 +1,7 @@
 import { randomFillSync } from 'node:crypto';
-import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import { compileSchema } from '../config/compile-schema.ts';
+import type { ErrorObject } from 'ajv/dist/2020.js';
 import type { CompletionStatus } from '../config/pipeline-spec.ts';
+import { shippedValidator } from '../config/shipped-validators.ts';
 import type { OutgoingMessage } from '../ports/message-bus.ts';
 import type { EntityId } from '../ports/state-store.ts';
 import { InvalidEnvelopeError } from './errors.ts';
@@ -106,16 +106,9 @@ export interface EnvelopeInput<T extends EnvelopeType> {
   readonly data: DataOf[T];
 }
 
-let compiled: ValidateFunction | undefined;
-
-function validator(): ValidateFunction {
-  compiled ??= compileSchema('envelope');
-  return compiled;
-}
-
 /** Checks a value against the envelope schema; returns the problems, empty when valid. */
 export function validateEnvelope(value: unknown): string[] {
-  const validate = validator();
+  const validate = shippedValidator('envelope');
   if (validate(value)) return [];
   return (validate.errors ?? []).filter((e) => e.keyword !== 'if').map(describeError);
 }
