@@ -98,6 +98,12 @@ export interface MessageBus {
   deadLetters(subscription?: string): Promise<DeadLetter[]>;
   /** Messages on the subscription not yet acked or dead-lettered (leased or waiting). */
   backlog(subscription: string): Promise<number>;
+  /**
+   * Optional: true when a pull of the subscription now would surely come back empty, known without
+   * asking the backend (the run loop's `WatchedMessageBus`). A caller that pulls many subscriptions in
+   * turn skips those; a bus without it is simply pulled.
+   */
+  idle?(subscription: string): boolean;
 }
 
 /** A subscription filter in Pub/Sub's filter syntax (what the Pub/Sub admin API and the generated manifests take). */

@@ -39,6 +39,7 @@ export class Subscriber {
 
   /** Pumps until a pull returns nothing; returns the totals. Only for due messages: it does not wait. */
   async drain(max = 100): Promise<PumpResult> {
+    if (this.bus.idle?.(this.subscription) === true) return NOTHING;
     const total = { acked: 0, nacked: 0, deadLettered: 0 };
     for (;;) {
       const result = await this.pump(max);

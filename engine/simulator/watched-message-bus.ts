@@ -66,6 +66,11 @@ export class WatchedMessageBus implements MessageBus {
     }
   }
 
+  /** Whether a pull of `subscription` now would be answered empty without asking the bus: a pass of the run loop skips it. */
+  idle(subscription: string): boolean {
+    return !this.mayHaveDue(subscription, this.clock.now());
+  }
+
   async pull(subscription: string, max: number): Promise<ReceivedMessage[]> {
     const now = this.clock.now();
     if (!this.mayHaveDue(subscription, now)) {

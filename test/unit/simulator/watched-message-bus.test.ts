@@ -36,6 +36,25 @@ describe('WatchedMessageBus (the run loop pulls only subscriptions that may have
     expect(bus.pullCounts).toEqual({ made: 2, skipped: 1 });
   });
 
+  it('says a subscription is idle exactly when its pull would be answered empty without asking the bus', async () => {
+    const { bus, clock, pulls } = await setup();
+    // Not pulled yet: what an earlier process left is unknown.
+    expect(bus.idle(SUB.name)).toBe(false);
+    expect(await bus.pull(SUB.name, 10)).toEqual([]);
+    expect(bus.idle(SUB.name)).toBe(true);
+    await bus.publish('work', message('m1'));
+    expect(bus.idle(SUB.name)).toBe(false);
+    const [delivery] = await bus.pull(SUB.name, 10);
+    expect(bus.idle(SUB.name)).toBe(true);
+    // Its lease ends: it may come back.
+    clock.advanceTo(T0 + SUB.ackDeadlineMs);
+    expect(bus.idle(SUB.name)).toBe(false);
+    expect(ids(await bus.pull(SUB.name, 10))).toEqual([delivery?.id]);
+    // A subscription it was not told of is never idle.
+    expect(bus.idle('elsewhere')).toBe(false);
+    expect(pulls()).toBe(3);
+  });
+
   it('keeps asking while a pull comes back full: more may be waiting', async () => {
     const { bus, pulls } = await setup();
     for (const id of ['m1', 'm2', 'm3']) await bus.publish('work', message(id));
