@@ -8,6 +8,7 @@ import {
   type MessageBus,
   type OutgoingMessage,
   type PublishResult,
+  type PullRequest,
   type ReceivedMessage,
   type SubscriptionConfig,
 } from '../../ports/message-bus.ts';
@@ -71,6 +72,7 @@ export class SqliteMessageBus implements MessageBus, MessageHistory {
   // Each call's transaction, wrapped once: `db.transaction(fn)` builds a new wrapper every time it is called.
   private readonly publishTransaction: SqliteTransaction<(topic: string, message: OutgoingMessage) => PublishResult>;
   private readonly pullTransaction: SqliteTransaction<(config: SubscriptionConfig, max: number) => ReceivedMessage[]>;
+  private readonly pullEachTransaction: SqliteTransaction<(pulls: readonly { config: SubscriptionConfig; max: number }[]) => ReceivedMessage[][]>;
   private readonly nackTransaction: SqliteTransaction<(ackId: string, reason: string) => void>;
   private readonly deadLetterTransaction: SqliteTransaction<(ackId: string, reason: string) => void>;
 
@@ -80,6 +82,9 @@ export class SqliteMessageBus implements MessageBus, MessageHistory {
   ) {
     this.publishTransaction = db.transaction((topic: string, message: OutgoingMessage) => this.publishNow(topic, message));
     this.pullTransaction = db.transaction((config: SubscriptionConfig, max: number) => this.pullNow(config, max));
+    this.pullEachTransaction = db.transaction((pulls: readonly { config: SubscriptionConfig; max: number }[]) =>
+      pulls.map(({ config, max }) => this.pullNow(config, max)),
+    );
     this.nackTransaction = db.transaction((ackId: string, reason: string) => this.nackNow(ackId, reason));
     this.deadLetterTransaction = db.transaction((ackId: string, reason: string) => {
       const found = this.lease(ackId);
@@ -132,6 +137,16 @@ export class SqliteMessageBus implements MessageBus, MessageHistory {
     const due = this.sql('SELECT 1 FROM bus_deliveries WHERE subscription = ? AND visible_at <= ? LIMIT 1').get(subscription, this.clock.now());
     if (due === undefined) return Promise.resolve([]);
     return Promise.resolve(this.pullTransaction.immediate(config, max));
+  }
+
+  /** Each pull in turn, in one transaction: one commit for what would be one per subscription. */
+  pullEach(requests: readonly PullRequest[]): Promise<ReceivedMessage[][]> {
+    const pulls = requests.map(({ subscription, max }) => ({ config: this.config(subscription), max }));
+    // As `pull`: when nothing is due on any of them, one indexed read each and no write lock.
+    const now = this.clock.now();
+    const due = this.sql('SELECT 1 FROM bus_deliveries WHERE subscription = ? AND visible_at <= ? LIMIT 1');
+    if (pulls.every(({ config }) => due.get(config.name, now) === undefined)) return Promise.resolve(pulls.map(() => []));
+    return Promise.resolve(this.pullEachTransaction.immediate(pulls));
   }
 
   ack(ackId: string): Promise<void> {
