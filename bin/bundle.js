@@ -3,19 +3,44 @@
 // bin/baton.js (the CLI) and bin/processor.js (the `baton/processor` SDK export).
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The Baton package folder. */
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-function newestSource(dir) {
+function newestSource(dir, extension) {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path, extension));
+    else if (entry.name.endsWith(extension)) newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;
+}
+
+/**
+ * The shipped schemas compiled to code (engine/config/precompiled-validators-source.ts, bundled and run
+ * here), to bundle in place of engine/config/shipped-validators.ts: a bundled process then compiles no
+ * schema before it builds or reads its first message.
+ */
+async function precompiledValidators(buildSync, cache) {
+  const generator = join(cache, `precompile-${process.pid}.mjs`);
+  try {
+    buildSync({
+      entryPoints: [join(root, 'engine', 'config', 'precompiled-validators-source.ts')],
+      outfile: generator,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'error',
+    });
+    const { precompiledValidatorsSource } = await import(pathToFileURL(generator).href);
+    return precompiledValidatorsSource();
+  } finally {
+    rmSync(generator, { force: true });
+  }
 }
 
 /**
@@ -24,15 +49,18 @@ function newestSource(dir) {
  */
 export async function bundle(name, entry, { split = false } = {}) {
   const sources = ['engine', 'generators'].map((d) => join(root, d)).filter((d) => existsSync(d));
-  const stamp = Math.floor(Math.max(...sources.map(newestSource))).toString(36);
+  // The schemas count too: the bundle carries the shipped ones compiled.
+  const stamp = Math.floor(Math.max(...sources.map((d) => newestSource(d, '.ts')), newestSource(join(root, 'schemas'), '.json'))).toString(36);
   const cache = join(root, 'node_modules', '.cache', 'baton');
   const folder = join(cache, `${name}-${stamp}`);
   if (existsSync(join(folder, basename(entry).replace(/\.ts$/, '.js')))) return folder;
-  const { buildSync } = await import('esbuild');
+  const { build, buildSync } = await import('esbuild');
   mkdirSync(cache, { recursive: true });
   // Build beside and rename: concurrent first runs never import a half-written bundle.
   const temporary = `${folder}.${process.pid}.tmp`;
-  buildSync({
+  const validators = await precompiledValidators(buildSync, cache);
+  // The asynchronous build: only it takes plugins.
+  await build({
     entryPoints: [join(root, entry)],
     outdir: temporary,
     bundle: true,
@@ -42,6 +70,14 @@ export async function bundle(name, entry, { split = false } = {}) {
     target: 'node20',
     packages: 'external',
     logLevel: 'error',
+    plugins: [
+      {
+        name: 'precompiled-validators',
+        setup(build) {
+          build.onLoad({ filter: /[\\/]engine[\\/]config[\\/]shipped-validators\.ts$/ }, () => ({ contents: validators, loader: 'js' }));
+        },
+      },
+    ],
   });
   try {
     renameSync(temporary, folder);

@@ -1,7 +1,7 @@
 import { withPipelineFile } from './pipeline-file.ts';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadValidPipeline, type ValidPipeline } from './load-valid-pipeline.ts';
-import { inspectKey, isKeyFinished } from '../runtime/inspect-key.ts';
+import { hasKeyFinished, inspectKey } from '../runtime/inspect-key.ts';
 import { PipelineRuntime } from '../runtime/pipeline-runtime.ts';
 import { KeyFeeder } from '../simulator/key-feeder.ts';
 import { ProcessorSimulator } from '../simulator/processor-simulator.ts';
@@ -254,7 +254,7 @@ async function execute(
   const feeder = new KeyFeeder(
     record.keys,
     record.maxInFlight ?? record.keys.length,
-    async (key) => isKeyFinished(pipeline, await inspectKey(pipeline, runtime, key)),
+    (key) => hasKeyFinished(pipeline, runtime, key),
     (keys) => simulator.startKeys(keys),
   );
   if (options.resume) await feeder.resume(async (key) => (await inspectKey(pipeline, runtime, key)).correlationId !== undefined);

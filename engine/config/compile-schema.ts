@@ -15,12 +15,29 @@ export function schemaPath(name: SchemaName): string {
   return join(packageRoot(), 'schemas', `${name}.schema.json`);
 }
 
+/** A shipped schema, parsed. */
+export function readSchema(name: SchemaName): object {
+  return JSON.parse(readFileSync(schemaPath(name), 'utf8')) as object;
+}
+
 /**
- * Compiles a shipped schema with the settings every caller needs: draft 2020-12, every error, strict
- * schema checking, formats. `verbose` keeps each error's schema, which located diagnostics read.
+ * The validator settings every caller needs: draft 2020-12, every error, strict schema checking,
+ * formats. `verbose` keeps each error's schema, which located diagnostics read; `source` keeps the
+ * generated code, for compiling to a module (engine/config/precompiled-validators-source.ts).
  */
-export function compileSchema<T>(name: SchemaName, options: { verbose?: boolean } = {}): ValidateFunction<T> {
-  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: options.verbose ?? false });
+export function schemaAjv(options: { verbose?: boolean; source?: boolean } = {}): Ajv2020 {
+  const ajv = new Ajv2020({
+    allErrors: true,
+    strict: true,
+    allowUnionTypes: true,
+    verbose: options.verbose ?? false,
+    ...(options.source === true ? { code: { source: true, esm: true } } : {}),
+  });
   addFormats(ajv);
-  return ajv.compile<T>(JSON.parse(readFileSync(schemaPath(name), 'utf8')) as object);
+  return ajv;
+}
+
+/** Compiles a shipped schema with `schemaAjv`'s settings. */
+export function compileSchema<T>(name: SchemaName, options: { verbose?: boolean } = {}): ValidateFunction<T> {
+  return schemaAjv(options).compile<T>(readSchema(name));
 }

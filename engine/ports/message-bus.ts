@@ -24,6 +24,12 @@ export interface ReceivedMessage extends OutgoingMessage {
   readonly publishedAt: number;
 }
 
+/** One pull of `MessageBus.pullEach`. */
+export interface PullRequest {
+  readonly subscription: string;
+  readonly max: number;
+}
+
 /** Delivers only messages whose attribute matches, like a Pub/Sub subscription filter. */
 export type AttributeFilter = { readonly attribute: string; readonly equals: string } | { readonly attribute: string; readonly absent: true };
 
@@ -98,6 +104,18 @@ export interface MessageBus {
   deadLetters(subscription?: string): Promise<DeadLetter[]>;
   /** Messages on the subscription not yet acked or dead-lettered (leased or waiting). */
   backlog(subscription: string): Promise<number>;
+  /**
+   * Optional: several pulls as one call, answered as pulling each in turn in order would be, in one
+   * round trip (on SQLite one transaction, committed when it returns). A caller that pulls many
+   * subscriptions at once (the run loop's simulated processors) uses it when the bus has it.
+   */
+  pullEach?(requests: readonly PullRequest[]): Promise<ReceivedMessage[][]>;
+  /**
+   * Optional: true when a pull of the subscription now would surely come back empty, known without
+   * asking the backend (the run loop's `WatchedMessageBus`). A caller that pulls many subscriptions in
+   * turn skips those; a bus without it is simply pulled.
+   */
+  idle?(subscription: string): boolean;
 }
 
 /** A subscription filter in Pub/Sub's filter syntax (what the Pub/Sub admin API and the generated manifests take). */

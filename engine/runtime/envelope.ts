@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import { compileSchema } from '../config/compile-schema.ts';
+import { randomFillSync } from 'node:crypto';
+import type { ErrorObject } from 'ajv/dist/2020.js';
 import type { CompletionStatus } from '../config/pipeline-spec.ts';
+import { shippedValidator } from '../config/shipped-validators.ts';
 import type { OutgoingMessage } from '../ports/message-bus.ts';
 import type { EntityId } from '../ports/state-store.ts';
 import { InvalidEnvelopeError } from './errors.ts';
@@ -106,16 +106,9 @@ export interface EnvelopeInput<T extends EnvelopeType> {
   readonly data: DataOf[T];
 }
 
-let compiled: ValidateFunction | undefined;
-
-function validator(): ValidateFunction {
-  compiled ??= compileSchema('envelope');
-  return compiled;
-}
-
 /** Checks a value against the envelope schema; returns the problems, empty when valid. */
 export function validateEnvelope(value: unknown): string[] {
-  const validate = validator();
+  const validate = shippedValidator('envelope');
   if (validate(value)) return [];
   return (validate.errors ?? []).filter((e) => e.keyword !== 'if').map(describeError);
 }
@@ -217,10 +210,18 @@ export function childTraceparent(parent?: string): string {
   return `00-${traceId}-${nonZeroHex(8)}-${flags}`;
 }
 
+// Random bytes are drawn a pool at a time: one call into the CSPRNG per 256 ids, not one per id.
+const randomPool = Buffer.alloc(4096);
+let randomPoolAt = randomPool.length;
+
 function nonZeroHex(bytes: number): string {
   // All-zero ids are invalid in W3C trace context.
   for (;;) {
-    const hex = randomBytes(bytes).toString('hex');
+    if (randomPoolAt + bytes > randomPool.length) {
+      randomFillSync(randomPool);
+      randomPoolAt = 0;
+    }
+    const hex = randomPool.toString('hex', randomPoolAt, (randomPoolAt += bytes));
     if (/[1-9a-f]/.test(hex)) return hex;
   }
 }

@@ -11,6 +11,8 @@ export interface PumpResult {
   readonly deadLettered: number;
 }
 
+const NOTHING: PumpResult = { acked: 0, nacked: 0, deadLettered: 0 };
+
 /**
  * Pulls a subscription and settles every delivery on purpose: success → ack; a permanent error →
  * dead-letter now with its reason (#17); anything else → nack, redelivered with backoff until the
@@ -26,6 +28,7 @@ export class Subscriber {
   /** Pulls up to `max` due messages and handles them concurrently. */
   async pump(max = 100): Promise<PumpResult> {
     const messages = await this.bus.pull(this.subscription, max);
+    if (messages.length === 0) return NOTHING; // most pulls of a run loop's pass
     const outcomes = await Promise.all(messages.map((message) => this.settle(message)));
     return {
       acked: outcomes.filter((o) => o === 'ack').length,
@@ -36,6 +39,7 @@ export class Subscriber {
 
   /** Pumps until a pull returns nothing; returns the totals. Only for due messages: it does not wait. */
   async drain(max = 100): Promise<PumpResult> {
+    if (this.bus.idle?.(this.subscription) === true) return NOTHING;
     const total = { acked: 0, nacked: 0, deadLettered: 0 };
     for (;;) {
       const result = await this.pump(max);

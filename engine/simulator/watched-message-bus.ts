@@ -1,5 +1,5 @@
 import type { Clock } from '../ports/clock.ts';
-import type { DeadLetter, MessageBus, OutgoingMessage, PublishResult, ReceivedMessage, SubscriptionConfig } from '../ports/message-bus.ts';
+import type { DeadLetter, MessageBus, OutgoingMessage, PublishResult, PullRequest, ReceivedMessage, SubscriptionConfig } from '../ports/message-bus.ts';
 
 /** A delivery this process pulled and has not settled, or nacked (it comes back after a backoff). */
 interface Lease {
@@ -66,34 +66,42 @@ export class WatchedMessageBus implements MessageBus {
     }
   }
 
+  /** Whether a pull of `subscription` now would be answered empty without asking the bus: a pass of the run loop skips it. */
+  idle(subscription: string): boolean {
+    return !this.mayHaveDue(subscription, this.clock.now());
+  }
+
   async pull(subscription: string, max: number): Promise<ReceivedMessage[]> {
     const now = this.clock.now();
-    if (!this.mayHaveDue(subscription, now)) {
-      this.pulls.skipped++;
-      return [];
-    }
-    this.pulls.made++;
-    this.shortAt.delete(subscription);
-    this.woken.delete(subscription);
+    if (!this.beginPull(subscription, now)) return [];
     const messages = await this.inner.pull(subscription, max);
-    const config = this.configs.get(subscription);
-    if (config === undefined) return messages;
-    const leases = this.leases.get(subscription) ?? new Map<string, Lease>();
-    this.leases.set(subscription, leases);
-    for (const message of messages) {
-      const stale = leases.get(message.id);
-      if (stale?.ackId !== undefined) this.leaseOf.delete(stale.ackId);
-      leases.set(message.id, { ackId: message.ackId, endsAt: now + config.ackDeadlineMs });
-      this.leaseOf.set(message.ackId, { subscription, id: message.id });
-    }
-    // A pull may dead-letter deliveries that ran out of attempts, publishing them to the dead-letter topic.
-    if (config.deadLetterTopic !== undefined) this.wake(config.deadLetterTopic);
-    // Short: nothing more is due now, unless something arrived while the pull was out.
-    if (messages.length < max && !this.woken.has(subscription)) {
-      this.shortAt.set(subscription, now);
-      if (this.unsure.has(subscription) && (await this.inner.backlog(subscription)) === leases.size) this.unsure.delete(subscription);
-    }
+    await this.endPull(subscription, max, messages, now);
     return messages;
+  }
+
+  /**
+   * Pulls each subscription in turn as `pull` would, asking the bus only for those that may have work,
+   * all in one call when the bus takes several pulls at once (one transaction on SQLite).
+   */
+  async pullEach(requests: readonly PullRequest[]): Promise<ReceivedMessage[][]> {
+    const now = this.clock.now();
+    const results: ReceivedMessage[][] = requests.map(() => []);
+    const asked = requests.flatMap((request, i) => (this.beginPull(request.subscription, now) ? [i] : []));
+    if (asked.length === 0) return results;
+    const toAsk = asked.map((i) => requests[i] as PullRequest);
+    let answers: ReceivedMessage[][];
+    if (this.inner.pullEach !== undefined) answers = await this.inner.pullEach(toAsk);
+    else {
+      answers = [];
+      for (const { subscription, max } of toAsk) answers.push(await this.inner.pull(subscription, max));
+    }
+    for (const [k, i] of asked.entries()) {
+      const request = requests[i] as PullRequest;
+      const messages = answers[k] ?? [];
+      results[i] = messages;
+      await this.endPull(request.subscription, request.max, messages, now);
+    }
+    return results;
   }
 
   async ack(ackId: string): Promise<void> {
@@ -140,6 +148,39 @@ export class WatchedMessageBus implements MessageBus {
       this.rouse(subscription);
     }
     return backlog;
+  }
+
+  /** Whether to ask the bus (counted either way); if so, the subscription is no longer short nor woken. */
+  private beginPull(subscription: string, now: number): boolean {
+    if (!this.mayHaveDue(subscription, now)) {
+      this.pulls.skipped++;
+      return false;
+    }
+    this.pulls.made++;
+    this.shortAt.delete(subscription);
+    this.woken.delete(subscription);
+    return true;
+  }
+
+  /** What a pull the bus answered leaves known: the leases this process now holds, and whether the subscription is short. */
+  private async endPull(subscription: string, max: number, messages: readonly ReceivedMessage[], now: number): Promise<void> {
+    const config = this.configs.get(subscription);
+    if (config === undefined) return;
+    const leases = this.leases.get(subscription) ?? new Map<string, Lease>();
+    this.leases.set(subscription, leases);
+    for (const message of messages) {
+      const stale = leases.get(message.id);
+      if (stale?.ackId !== undefined) this.leaseOf.delete(stale.ackId);
+      leases.set(message.id, { ackId: message.ackId, endsAt: now + config.ackDeadlineMs });
+      this.leaseOf.set(message.ackId, { subscription, id: message.id });
+    }
+    // A pull may dead-letter deliveries that ran out of attempts, publishing them to the dead-letter topic.
+    if (config.deadLetterTopic !== undefined) this.wake(config.deadLetterTopic);
+    // Short: nothing more is due now, unless something arrived while the pull was out.
+    if (messages.length < max && !this.woken.has(subscription)) {
+      this.shortAt.set(subscription, now);
+      if (this.unsure.has(subscription) && (await this.inner.backlog(subscription)) === leases.size) this.unsure.delete(subscription);
+    }
   }
 
   private mayHaveDue(subscription: string, now: number): boolean {

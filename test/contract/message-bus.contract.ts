@@ -114,6 +114,33 @@ export function messageBusContract(name: string, factory: BackendFactory, traits
       expect(await bus.backlog('sub')).toBe(0);
     });
 
+    it('answers several pulls at once as pulling each in turn would, leasing each delivery (when the bus takes several at once)', async (test) => {
+      const { bus } = await setup();
+      if (bus.pullEach === undefined) return test.skip();
+      await bus.subscribe(subscriptionOf('other', 'topic'));
+      await bus.subscribe(subscriptionOf('quiet', 'elsewhere'));
+      for (const id of ['a', 'b', 'c']) await bus.publish('topic', message(id));
+      const [sub, quiet, other] = await bus.pullEach([
+        { subscription: 'sub', max: 2 },
+        { subscription: 'quiet', max: 10 },
+        { subscription: 'other', max: 10 },
+      ]);
+      expect(sub?.map((m) => m.id)).toEqual(['a', 'b']);
+      expect(quiet).toEqual([]);
+      expect(other?.map((m) => [m.id, m.subscription, m.deliveryAttempt])).toEqual([
+        ['a', 'other', 1],
+        ['b', 'other', 1],
+        ['c', 'other', 1],
+      ]);
+      // Leased: not handed out again until the lease ends; what is left comes next.
+      expect((await bus.pull('sub', 10)).map((m) => m.id)).toEqual(['c']);
+      expect(await bus.pull('other', 10)).toEqual([]);
+      await bus.ack(other?.[0]?.ackId ?? '');
+      expect(await bus.backlog('other')).toBe(2);
+      expect(await bus.pullEach([{ subscription: 'quiet', max: 1 }])).toEqual([[]]);
+      await expect(async () => bus.pullEach?.([{ subscription: 'nope', max: 1 }])).rejects.toThrow('nope');
+    });
+
     it('filters on an attribute value or its absence', async () => {
       const { bus } = await setup();
       await bus.subscribe(subscriptionOf('only-x', 'topic', { filter: { attribute: 'baton_target', equals: 'x' } }));

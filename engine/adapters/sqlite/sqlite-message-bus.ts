@@ -8,11 +8,12 @@ import {
   type MessageBus,
   type OutgoingMessage,
   type PublishResult,
+  type PullRequest,
   type ReceivedMessage,
   type SubscriptionConfig,
 } from '../../ports/message-bus.ts';
 import type { MessageHistory, PublishedMessage } from '../../ports/message-history.ts';
-import { prepared, type SqliteDatabase, type Statement } from './open-sqlite-database.ts';
+import { prepared, type SqliteDatabase, type SqliteTransaction, type Statement } from './open-sqlite-database.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS bus_messages (
@@ -66,11 +67,29 @@ export class SqliteMessageBus implements MessageBus, MessageHistory {
   }
 
   private readonly configs = new Map<string, SubscriptionConfig>();
+  /** A stored subscription config's text → the config it parses to: a publish reads the table every time, and parses each text once. */
+  private readonly parsedConfigs = new Map<string, SubscriptionConfig>();
+  // Each call's transaction, wrapped once: `db.transaction(fn)` builds a new wrapper every time it is called.
+  private readonly publishTransaction: SqliteTransaction<(topic: string, message: OutgoingMessage) => PublishResult>;
+  private readonly pullTransaction: SqliteTransaction<(config: SubscriptionConfig, max: number) => ReceivedMessage[]>;
+  private readonly pullEachTransaction: SqliteTransaction<(pulls: readonly { config: SubscriptionConfig; max: number }[]) => ReceivedMessage[][]>;
+  private readonly nackTransaction: SqliteTransaction<(ackId: string, reason: string) => void>;
+  private readonly deadLetterTransaction: SqliteTransaction<(ackId: string, reason: string) => void>;
 
   constructor(
     private readonly db: SqliteDatabase,
     private readonly clock: Clock,
   ) {
+    this.publishTransaction = db.transaction((topic: string, message: OutgoingMessage) => this.publishNow(topic, message));
+    this.pullTransaction = db.transaction((config: SubscriptionConfig, max: number) => this.pullNow(config, max));
+    this.pullEachTransaction = db.transaction((pulls: readonly { config: SubscriptionConfig; max: number }[]) =>
+      pulls.map(({ config, max }) => this.pullNow(config, max)),
+    );
+    this.nackTransaction = db.transaction((ackId: string, reason: string) => this.nackNow(ackId, reason));
+    this.deadLetterTransaction = db.transaction((ackId: string, reason: string) => {
+      const found = this.lease(ackId);
+      if (found) this.bury(found.config, found.row, reason);
+    });
     // A read-only connection (a reader of a copy) only reads: no schema, no sweep.
     if (db.readonly) return;
     db.exec(SCHEMA);
@@ -109,45 +128,25 @@ export class SqliteMessageBus implements MessageBus, MessageHistory {
   }
 
   publish(topic: string, message: OutgoingMessage): Promise<PublishResult> {
-    return Promise.resolve(this.db.transaction(() => this.publishNow(topic, message)).immediate());
+    return Promise.resolve(this.publishTransaction.immediate(topic, message));
   }
 
   pull(subscription: string, max: number): Promise<ReceivedMessage[]> {
     const config = this.config(subscription);
-    const pullNow = (): ReceivedMessage[] => {
-      const now = this.clock.now();
-      const rows = this.sql(
-        `SELECT d.seq, d.message_id, d.topic, d.attempts, d.last_error, m.attributes, m.data, m.published_at
-           FROM bus_deliveries d JOIN bus_messages m ON m.topic = d.topic AND m.id = d.message_id
-           WHERE d.subscription = ? AND d.visible_at <= ? ORDER BY d.visible_at, d.seq LIMIT ?`,
-      ).all(subscription, now, max) as DeliveryRow[];
-      const received: ReceivedMessage[] = [];
-      const lease = this.sql('UPDATE bus_deliveries SET attempts = attempts + 1, visible_at = ? WHERE seq = ?');
-      for (const row of rows) {
-        if (row.attempts >= config.maxDeliveryAttempts) {
-          const last = row.last_error === null ? 'ack deadline expired' : `last error: ${row.last_error}`;
-          this.bury(config, row, `gave up after ${row.attempts} delivery attempts (${last})`);
-          continue;
-        }
-        lease.run(now + config.ackDeadlineMs, row.seq);
-        const attempt = row.attempts + 1;
-        received.push({
-          id: row.message_id,
-          attributes: JSON.parse(row.attributes) as Record<string, string>,
-          data: row.data,
-          topic: row.topic,
-          subscription,
-          ackId: JSON.stringify([subscription, row.message_id, attempt]),
-          deliveryAttempt: attempt,
-          publishedAt: row.published_at,
-        });
-      }
-      return received;
-    };
     // Most pulls find nothing due: answer those from one indexed read, without taking the write lock.
     const due = this.sql('SELECT 1 FROM bus_deliveries WHERE subscription = ? AND visible_at <= ? LIMIT 1').get(subscription, this.clock.now());
     if (due === undefined) return Promise.resolve([]);
-    return Promise.resolve(this.db.transaction(pullNow).immediate());
+    return Promise.resolve(this.pullTransaction.immediate(config, max));
+  }
+
+  /** Each pull in turn, in one transaction: one commit for what would be one per subscription. */
+  pullEach(requests: readonly PullRequest[]): Promise<ReceivedMessage[][]> {
+    const pulls = requests.map(({ subscription, max }) => ({ config: this.config(subscription), max }));
+    // As `pull`: when nothing is due on any of them, one indexed read each and no write lock.
+    const now = this.clock.now();
+    const due = this.sql('SELECT 1 FROM bus_deliveries WHERE subscription = ? AND visible_at <= ? LIMIT 1');
+    if (pulls.every(({ config }) => due.get(config.name, now) === undefined)) return Promise.resolve(pulls.map(() => []));
+    return Promise.resolve(this.pullEachTransaction.immediate(pulls));
   }
 
   ack(ackId: string): Promise<void> {
@@ -157,29 +156,12 @@ export class SqliteMessageBus implements MessageBus, MessageHistory {
   }
 
   nack(ackId: string, reason: string): Promise<void> {
-    this.db
-      .transaction(() => {
-        const found = this.lease(ackId);
-        if (found === undefined) return;
-        const { config, row } = found;
-        if (row.attempts >= config.maxDeliveryAttempts) {
-          this.bury(config, row, `gave up after ${row.attempts} delivery attempts: ${reason}`);
-          return;
-        }
-        const visibleAt = this.clock.now() + retryBackoffMs(config, row.attempts);
-        this.sql('UPDATE bus_deliveries SET visible_at = ?, last_error = ? WHERE seq = ?').run(visibleAt, reason, row.seq);
-      })
-      .immediate();
+    this.nackTransaction.immediate(ackId, reason);
     return Promise.resolve();
   }
 
   deadLetter(ackId: string, reason: string): Promise<void> {
-    this.db
-      .transaction(() => {
-        const found = this.lease(ackId);
-        if (found) this.bury(found.config, found.row, reason);
-      })
-      .immediate();
+    this.deadLetterTransaction.immediate(ackId, reason);
     return Promise.resolve();
   }
 
@@ -223,6 +205,52 @@ export class SqliteMessageBus implements MessageBus, MessageHistory {
     return Promise.resolve(row.n);
   }
 
+  /** Must run inside a transaction: leases up to `max` due deliveries, burying those out of attempts. */
+  private pullNow(config: SubscriptionConfig, max: number): ReceivedMessage[] {
+    const subscription = config.name;
+    const now = this.clock.now();
+    const rows = this.sql(
+      `SELECT d.seq, d.message_id, d.topic, d.attempts, d.last_error, m.attributes, m.data, m.published_at
+         FROM bus_deliveries d JOIN bus_messages m ON m.topic = d.topic AND m.id = d.message_id
+         WHERE d.subscription = ? AND d.visible_at <= ? ORDER BY d.visible_at, d.seq LIMIT ?`,
+    ).all(subscription, now, max) as DeliveryRow[];
+    const received: ReceivedMessage[] = [];
+    const lease = this.sql('UPDATE bus_deliveries SET attempts = attempts + 1, visible_at = ? WHERE seq = ?');
+    for (const row of rows) {
+      if (row.attempts >= config.maxDeliveryAttempts) {
+        const last = row.last_error === null ? 'ack deadline expired' : `last error: ${row.last_error}`;
+        this.bury(config, row, `gave up after ${row.attempts} delivery attempts (${last})`);
+        continue;
+      }
+      lease.run(now + config.ackDeadlineMs, row.seq);
+      const attempt = row.attempts + 1;
+      received.push({
+        id: row.message_id,
+        attributes: JSON.parse(row.attributes) as Record<string, string>,
+        data: row.data,
+        topic: row.topic,
+        subscription,
+        ackId: JSON.stringify([subscription, row.message_id, attempt]),
+        deliveryAttempt: attempt,
+        publishedAt: row.published_at,
+      });
+    }
+    return received;
+  }
+
+  /** Must run inside a transaction: backs the delivery off for a retry, or buries it when out of attempts. */
+  private nackNow(ackId: string, reason: string): void {
+    const found = this.lease(ackId);
+    if (found === undefined) return;
+    const { config, row } = found;
+    if (row.attempts >= config.maxDeliveryAttempts) {
+      this.bury(config, row, `gave up after ${row.attempts} delivery attempts: ${reason}`);
+      return;
+    }
+    const visibleAt = this.clock.now() + retryBackoffMs(config, row.attempts);
+    this.sql('UPDATE bus_deliveries SET visible_at = ?, last_error = ? WHERE seq = ?').run(visibleAt, reason, row.seq);
+  }
+
   /** Must run inside a transaction: stores the message once and enqueues it for each matching subscription. */
   private publishNow(topic: string, message: OutgoingMessage): PublishResult {
     const now = this.clock.now();
@@ -237,7 +265,7 @@ export class SqliteMessageBus implements MessageBus, MessageHistory {
     const enqueue = this.sql('INSERT OR IGNORE INTO bus_deliveries (subscription, topic, message_id, visible_at) VALUES (?, ?, ?, ?)');
     // Read from the table, not the cache, so subscriptions another process created are honoured.
     for (const row of this.sql('SELECT config FROM bus_subscriptions WHERE topic = ?').all(topic) as { config: string }[]) {
-      const config = JSON.parse(row.config) as SubscriptionConfig;
+      const config = this.parsedConfig(row.config);
       if (matchesFilter(config.filter, message.attributes)) enqueue.run(config.name, topic, message.id, now);
     }
     return { id: message.id, duplicate: false };
@@ -278,6 +306,15 @@ export class SqliteMessageBus implements MessageBus, MessageHistory {
          WHERE d.subscription = ? AND d.message_id = ? AND d.attempts = ?`,
     ).get(subscription, id, attempt) as DeliveryRow | undefined;
     return row && { config: this.config(subscription), row };
+  }
+
+  private parsedConfig(text: string): SubscriptionConfig {
+    let config = this.parsedConfigs.get(text);
+    if (config === undefined) {
+      config = JSON.parse(text) as SubscriptionConfig;
+      this.parsedConfigs.set(text, config);
+    }
+    return config;
   }
 
   private config(subscription: string): SubscriptionConfig {

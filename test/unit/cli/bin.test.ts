@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -18,6 +18,19 @@ describe('bin/baton.js', () => {
       .filter((line) => line.startsWith('!! '))
       .map((line) => line.slice(3));
     expect(ignored.filter((path) => path !== 'node_modules/' && path !== '.baton/')).toEqual([]);
+  });
+
+  it('bundles the envelope schema compiled to code, so a run compiles no schema before its first message', () => {
+    const run = spawnSync(process.execPath, ['bin/baton.js', '--version'], { cwd: root, encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    const cache = join(root, 'node_modules', '.cache', 'baton');
+    const newest = readdirSync(cache)
+      .filter((name) => name.startsWith('cli-'))
+      .map((name) => join(cache, name))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+    const chunks = readdirSync(newest ?? '').map((name) => readFileSync(join(newest ?? '', name), 'utf8'));
+    // The message only the generated module (engine/config/precompiled-validators-source.ts) has.
+    expect(chunks.some((code) => code.includes('no precompiled validator for schema'))).toBe(true);
   });
 
   it('ends quietly with exit 0 when stdout is closed early, as in `baton status --help | head -2`', () => {

@@ -6,7 +6,7 @@ import { runtimeSubscriptions } from '../../../engine/cli/stored-run.ts';
 import type { MessageBus } from '../../../engine/ports/message-bus.ts';
 import type { BatchState, KeySnapshot, KeyState } from '../../../engine/ports/state-store.ts';
 import { TransientError } from '../../../engine/runtime/errors.ts';
-import { inspectKey, isKeyFinished } from '../../../engine/runtime/inspect-key.ts';
+import { hasKeyFinished, inspectKey, isKeyFinished } from '../../../engine/runtime/inspect-key.ts';
 import { PipelineRuntime } from '../../../engine/runtime/pipeline-runtime.ts';
 import { KeyFeeder } from '../../../engine/simulator/key-feeder.ts';
 import { ProcessorSimulator } from '../../../engine/simulator/processor-simulator.ts';
@@ -89,7 +89,12 @@ async function simulate(
   const feeder = new KeyFeeder(
     keys,
     keys.length,
-    async (key) => isKeyFinished(pipeline, await inspectKey(pipeline, runtime, key)),
+    async (key) => {
+      // The loop's check (it stops reading at the first unfired gate) must answer as the rule on the key's whole view.
+      const finished = await hasKeyFinished(pipeline, runtime, key);
+      expect(finished, `hasKeyFinished of ${key}`).toBe(isKeyFinished(pipeline, await inspectKey(pipeline, runtime, key)));
+      return finished;
+    },
     (started) => simulator.startKeys(started),
   );
   await feeder.resume(async (key) => (await inspectKey(pipeline, runtime, key)).correlationId !== undefined);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryMessageBus } from '../../../engine/adapters/memory/memory-message-bus.ts';
-import type { ReceivedMessage, SubscriptionConfig } from '../../../engine/ports/message-bus.ts';
+import type { MessageBus, ReceivedMessage, SubscriptionConfig } from '../../../engine/ports/message-bus.ts';
 import { VirtualClock } from '../../../engine/simulator/virtual-clock.ts';
 import { WatchedMessageBus } from '../../../engine/simulator/watched-message-bus.ts';
 
@@ -34,6 +34,57 @@ describe('WatchedMessageBus (the run loop pulls only subscriptions that may have
     expect(ids(await bus.pull(SUB.name, 10))).toEqual(['m1']);
     expect(pulls()).toBe(2);
     expect(bus.pullCounts).toEqual({ made: 2, skipped: 1 });
+  });
+
+  it('says a subscription is idle exactly when its pull would be answered empty without asking the bus', async () => {
+    const { bus, clock, pulls } = await setup();
+    // Not pulled yet: what an earlier process left is unknown.
+    expect(bus.idle(SUB.name)).toBe(false);
+    expect(await bus.pull(SUB.name, 10)).toEqual([]);
+    expect(bus.idle(SUB.name)).toBe(true);
+    await bus.publish('work', message('m1'));
+    expect(bus.idle(SUB.name)).toBe(false);
+    const [delivery] = await bus.pull(SUB.name, 10);
+    expect(bus.idle(SUB.name)).toBe(true);
+    // Its lease ends: it may come back.
+    clock.advanceTo(T0 + SUB.ackDeadlineMs);
+    expect(bus.idle(SUB.name)).toBe(false);
+    expect(ids(await bus.pull(SUB.name, 10))).toEqual([delivery?.id]);
+    // A subscription it was not told of is never idle.
+    expect(bus.idle('elsewhere')).toBe(false);
+    expect(pulls()).toBe(3);
+  });
+
+  it('pulls several subscriptions in one call to the bus, asking only those that may have work, and tracks them as pull does', async () => {
+    const clock = new VirtualClock(T0);
+    const inner: MessageBus = new MemoryMessageBus(clock);
+    const OTHER: SubscriptionConfig = { ...SUB, name: 'other-sub', topic: 'other' };
+    for (const config of [SUB, OTHER]) await inner.subscribe(config);
+    const calls: string[][] = [];
+    // A bus that takes several pulls at once, answering as pulling each in turn.
+    inner.pullEach = async (requests) => {
+      calls.push(requests.map((r) => r.subscription));
+      const answers: ReceivedMessage[][] = [];
+      for (const { subscription, max } of requests) answers.push(await inner.pull(subscription, max));
+      return answers;
+    };
+    const bus = new WatchedMessageBus(inner, clock, [SUB, OTHER]);
+    const pullBoth = () =>
+      bus.pullEach([
+        { subscription: SUB.name, max: 10 },
+        { subscription: OTHER.name, max: 10 },
+      ]);
+    expect(await pullBoth()).toEqual([[], []]);
+    await bus.publish('work', message('m1'));
+    const [work, other] = await pullBoth();
+    expect([ids(work ?? []), other]).toEqual([['m1'], []]);
+    // Only the subscription something was published to was asked again; then neither.
+    expect(await pullBoth()).toEqual([[], []]);
+    expect(calls).toEqual([[SUB.name, OTHER.name], [SUB.name]]);
+    // The lease is tracked: when it ends, the subscription is asked again and the delivery comes back.
+    clock.advanceTo(T0 + SUB.ackDeadlineMs);
+    expect(ids((await pullBoth())[0] ?? [])).toEqual(['m1']);
+    expect(calls).toHaveLength(3);
   });
 
   it('keeps asking while a pull comes back full: more may be waiting', async () => {
