@@ -54,7 +54,8 @@ exits 1 only when a measure could not run or Baton fired other than exactly one 
   repetitions); the ratio is the median of each repetition's ratio, its two sides run back to back.
 - **baton run** — the CLI on the NBA \`pipeline.yaml\` with every key open at once; *run loop* is the
   \`wallMs\` it reports (\`--json\`), per message divides it by the messages the run published (read
-  back through the database's message history). The baseline is the same run with one key.
+  back through the database's message history). The baseline is the same run with one key. Five runs of
+  each, alternated; the rows give the median run.
 - **generate / validate** — the CLI on a synthetic five-phase pipeline (barriers between phases) of
   3,000 and 30,000 processors, whole process; peak RSS as the child reports it on exit
   (\`process.resourceUsage().maxRSS\`, preloaded). Growth is the 30,000 time over the 3,000 time. A
