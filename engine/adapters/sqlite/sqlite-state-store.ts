@@ -24,18 +24,13 @@ import { TransientError } from '../../runtime/errors.ts';
 import { SystemClock } from '../../runtime/system-clock.ts';
 import { prepared, type SqliteDatabase, type SqliteTransaction, type Statement } from './open-sqlite-database.ts';
 
-// A key's member records, clustered by key (WITHOUT ROWID: the primary key is the table, no second b-tree to
-// write per completion). `seq` is the record's place in its key, counted by `barrier_keys.records`: the
-// order records were made in, which is the trigger's lineage order.
-const MEMBERS_COLUMNS = `
-  barrier TEXT NOT NULL, key TEXT NOT NULL, member TEXT NOT NULL, execution_id TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL,
-  PRIMARY KEY (barrier, key, member, execution_id)
-`;
-
 // One row per fact, never a shared document rewritten per completion (#11, #12).
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS barrier_keys (barrier TEXT NOT NULL, key TEXT NOT NULL, snapshot TEXT NOT NULL, PRIMARY KEY (barrier, key));
-CREATE TABLE IF NOT EXISTS barrier_members (${MEMBERS_COLUMNS}) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS barrier_members (
+  barrier TEXT NOT NULL, key TEXT NOT NULL, member TEXT NOT NULL, execution_id TEXT NOT NULL, record TEXT NOT NULL,
+  PRIMARY KEY (barrier, key, member, execution_id)
+);
 CREATE TABLE IF NOT EXISTS triggers (
   emitter TEXT NOT NULL, scope TEXT NOT NULL, topic TEXT NOT NULL, message TEXT NOT NULL, reason TEXT NOT NULL,
   decided_at INTEGER NOT NULL, published_at INTEGER,
@@ -69,20 +64,6 @@ ALTER TABLE barrier_keys ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE barrier_keys ADD COLUMN required_counted INTEGER NOT NULL DEFAULT 0;
 `;
 
-// Member rows used to live in a rowid table, ordered by rowid: rebuilt clustered by key, each numbered in its
-// key in the order it was made, and each key's count of records kept beside its tally.
-const MEMBERS_BY_KEY = `
-CREATE TABLE barrier_members_by_key (${MEMBERS_COLUMNS}) WITHOUT ROWID;
-INSERT INTO barrier_members_by_key (barrier, key, member, execution_id, seq, record)
-  SELECT barrier, key, member, execution_id, ROW_NUMBER() OVER (PARTITION BY barrier, key ORDER BY rowid), record FROM barrier_members;
-DROP TABLE barrier_members;
-ALTER TABLE barrier_members_by_key RENAME TO barrier_members;
-`;
-const RECORDS_COLUMN = `
-ALTER TABLE barrier_keys ADD COLUMN records INTEGER NOT NULL DEFAULT 0;
-UPDATE barrier_keys SET records = (SELECT COUNT(*) FROM barrier_members m WHERE m.barrier = barrier_keys.barrier AND m.key = barrier_keys.key);
-`;
-
 /** Parsed snapshots kept per store: a snapshot never changes once stored, so its text identifies its parse. */
 const SNAPSHOT_CACHE_LIMIT = 4096;
 
@@ -90,14 +71,6 @@ interface KeyRow {
   snapshot: string;
   counted: number;
   required_counted: number;
-  records: number;
-}
-
-/** A key's row as a decision reads it: its tally, its records so far, and its trigger if decided. */
-interface DecisionRow {
-  readonly tally: KeyTally;
-  readonly records: number;
-  readonly trigger: TriggerRecord | undefined;
 }
 
 interface TriggerRow {
@@ -156,10 +129,10 @@ export class SqliteStateStore implements StateStore {
       return this.storedSnapshot(snapshot.barrier, snapshot.key) as KeySnapshot;
     });
     this.insertMember = db.transaction((barrier: string, key: string, record: MemberRecord) => {
-      const row = this.decisionRow(barrier, key);
+      const snapshot = this.storedSnapshot(barrier, key);
       // Only if the key was swept (retention) since its openKey: redelivered, the completion opens it again.
-      if (row === undefined) throw new TransientError(`key ${barrier} × ${key} is not open (recordMember before openKey)`);
-      return this.insertMemberNow(barrier, key, record, row) !== 'duplicate';
+      if (snapshot === undefined) throw new TransientError(`key ${barrier} × ${key} is not open (recordMember before openKey)`);
+      return this.insertMemberNow(barrier, key, record, snapshot) !== 'duplicate';
     });
     this.decideKey = db.transaction((barrier: string, key: string, rule: TriggerRule) => this.draftOnce(barrier, key, rule));
     this.completeKey = db.transaction((snapshot: KeySnapshot, record: MemberRecord, rule: TriggerRule) => this.completeKeyNow(snapshot, record, rule));
@@ -176,9 +149,7 @@ export class SqliteStateStore implements StateStore {
     // Checked inside the write lock: two processes opening the same file migrate once.
     const upgrade = db.transaction(() => {
       if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'batch_items'").get() !== undefined) db.exec(MIGRATE_BATCH_ITEMS);
-      if (!this.hasColumn('barrier_members', 'seq')) db.exec(MEMBERS_BY_KEY);
-      if (!this.hasColumn('barrier_keys', 'counted')) this.addTallies();
-      if (!this.hasColumn('barrier_keys', 'records')) db.exec(RECORDS_COLUMN);
+      if (!this.hasTallies()) this.addTallies();
     });
     upgrade.immediate();
     this.sweepExpired();
@@ -304,10 +275,10 @@ export class SqliteStateStore implements StateStore {
     if (row === undefined) {
       const text = JSON.stringify(snapshot);
       this.sql('INSERT INTO barrier_keys (barrier, key, snapshot) VALUES (?, ?, ?)').run(barrier, key, text);
-      row = { tally: { snapshot: this.parsedSnapshot(barrier, key, text), counted: 0, requiredCounted: 0 }, records: 0, trigger: undefined };
+      row = { tally: { snapshot: this.parsedSnapshot(barrier, key, text), counted: 0, requiredCounted: 0 }, trigger: undefined };
     }
     const { tally, trigger } = row;
-    const added = this.insertMemberNow(barrier, key, record, row);
+    const added = this.insertMemberNow(barrier, key, record, tally.snapshot);
     if (trigger !== undefined) return { recorded: added !== 'duplicate', decision: { trigger, created: false } };
     const after: KeyTally =
       added === 'counted' || added === 'required'
@@ -322,47 +293,42 @@ export class SqliteStateStore implements StateStore {
    * time — the key's tally. Returns what the record added: nothing new (`duplicate`), a record that
    * leaves the tally as it was (`recorded`), or a newly counted (`counted`) or required (`required`) member.
    */
-  private insertMemberNow(barrier: string, key: string, record: MemberRecord, row: DecisionRow): 'duplicate' | 'recorded' | 'counted' | 'required' {
-    const inserted = this.sql('INSERT OR IGNORE INTO barrier_members (barrier, key, member, execution_id, seq, record) VALUES (?, ?, ?, ?, ?, ?)').run(
+  private insertMemberNow(barrier: string, key: string, record: MemberRecord, snapshot: KeySnapshot): 'duplicate' | 'recorded' | 'counted' | 'required' {
+    const inserted = this.sql('INSERT OR IGNORE INTO barrier_members (barrier, key, member, execution_id, record) VALUES (?, ?, ?, ?, ?)').run(
       barrier,
       key,
       record.member,
       record.executionId,
-      row.records + 1,
       JSON.stringify(record),
     );
     if (inserted.changes === 0) return 'duplicate';
-    const { snapshot } = row.tally;
     const weight = tallyWeight(snapshot, record);
+    if (weight === 'none') return 'recorded';
     // The member counts for the first time unless another of its records (usually none; a retry) counts already.
-    const counts =
-      weight !== 'none' &&
-      !(
-        this.sql('SELECT record FROM barrier_members WHERE barrier = ? AND key = ? AND member = ? AND execution_id <> ?').all(
-          barrier,
-          key,
-          record.member,
-          record.executionId,
-        ) as { record: string }[]
-      ).some((other) => tallyWeight(snapshot, JSON.parse(other.record) as MemberRecord) !== 'none');
-    this.sql('UPDATE barrier_keys SET records = records + 1, counted = counted + ?, required_counted = required_counted + ? WHERE barrier = ? AND key = ?').run(
-      counts ? 1 : 0,
-      counts && weight === 'required' ? 1 : 0,
+    const others = this.sql('SELECT record FROM barrier_members WHERE barrier = ? AND key = ? AND member = ? AND execution_id <> ?').all(
+      barrier,
+      key,
+      record.member,
+      record.executionId,
+    ) as { record: string }[];
+    if (others.some((other) => tallyWeight(snapshot, JSON.parse(other.record) as MemberRecord) !== 'none')) return 'recorded';
+    this.sql('UPDATE barrier_keys SET counted = counted + 1, required_counted = required_counted + ? WHERE barrier = ? AND key = ?').run(
+      weight === 'required' ? 1 : 0,
       barrier,
       key,
     );
-    return counts ? weight : 'recorded';
+    return weight;
   }
 
   /** A key's tally and any trigger, in one statement; undefined before its first completion. */
-  private decisionRow(barrier: string, key: string): DecisionRow | undefined {
+  private decisionRow(barrier: string, key: string): { tally: KeyTally; trigger: TriggerRecord | undefined } | undefined {
     const row = this.sql(
-      `SELECT k.snapshot, k.counted, k.required_counted, k.records, t.emitter, t.scope, t.topic, t.message, t.reason, t.decided_at, t.published_at
+      `SELECT k.snapshot, k.counted, k.required_counted, t.emitter, t.scope, t.topic, t.message, t.reason, t.decided_at, t.published_at
        FROM barrier_keys k LEFT JOIN triggers t ON t.emitter = k.barrier AND t.scope = k.key WHERE k.barrier = ? AND k.key = ?`,
     ).get(barrier, key) as (KeyRow & Partial<Omit<TriggerRow, 'published_at'>> & { published_at: number | null }) | undefined;
     if (row === undefined) return undefined;
     const tally: KeyTally = { snapshot: this.parsedSnapshot(barrier, key, row.snapshot), counted: row.counted, requiredCounted: row.required_counted };
-    return { tally, records: row.records, trigger: row.emitter === undefined || row.emitter === null ? undefined : toTrigger(row as TriggerRow) };
+    return { tally, trigger: row.emitter === undefined || row.emitter === null ? undefined : toTrigger(row as TriggerRow) };
   }
 
   /** Inside the write transaction, once the tally fires: reads the members and inserts the drafted trigger unless one exists. */
@@ -459,12 +425,12 @@ export class SqliteStateStore implements StateStore {
   private keyState(barrier: string, key: string): KeyState | undefined {
     const snapshot = this.storedSnapshot(barrier, key);
     if (snapshot === undefined) return undefined;
-    const members = this.sql('SELECT record FROM barrier_members WHERE barrier = ? AND key = ? ORDER BY seq').all(barrier, key) as { record: string }[];
+    const members = this.sql('SELECT record FROM barrier_members WHERE barrier = ? AND key = ? ORDER BY rowid').all(barrier, key) as { record: string }[];
     return { snapshot, members: members.map((m) => JSON.parse(m.record) as MemberRecord), trigger: this.trigger(barrier, key) };
   }
 
-  private hasColumn(table: string, column: string): boolean {
-    return (this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
+  private hasTallies(): boolean {
+    return (this.db.prepare('PRAGMA table_info(barrier_keys)').all() as { name: string }[]).some((c) => c.name === 'counted');
   }
 
   /** Inside the upgrade transaction: adds the tally columns and counts every stored key's tally from its records. */
