@@ -56,7 +56,7 @@ INSERT OR IGNORE INTO batch_reports (batch_id, entity_id, execution_id, item)
 DROP TABLE batch_items;
 `;
 
-// Issue 11: a key's tally (`KeyTally`) lives beside its snapshot, kept by `recordMember`, so a decision
+// Issue 11: a key's tally (`KeyTally`) lives beside its snapshot, kept as each record is inserted, so a decision
 // reads one row, not every member record. Keys stored before it existed get their tally counted from
 // their records once, in the same write transaction that adds the columns.
 const TALLY_COLUMNS = `
@@ -94,9 +94,9 @@ interface BatchRow {
  * primary-key insert in the same IMMEDIATE transaction that read the members, so two writers (even
  * two processes) can never both fire, and a kill at any point leaves a decision either made or not.
  *
- * Per completion (issue 11) the work does not grow with the key's members: `openKey` of an open key
- * only reads its row; `recordMember` inserts the record and bumps the key's tally in one transaction;
- * `decideTrigger` reads the tally (one row) and reads every member only when the key fires. Every
+ * Per completion (issue 11) the work does not grow with the key's members, and it is one transaction:
+ * `recordCompletion` reads the key's row (snapshot, tally, trigger) once, inserts the key if it is new,
+ * inserts the record and bumps the tally, and reads every member only when the key fires. Every
  * transaction is wrapped once per store, and every statement prepared once per connection.
  */
 export class SqliteStateStore implements StateStore {
