@@ -31,6 +31,11 @@ export class HeapCeiling {
     this.floor = usedHeap();
   }
 
+  /** False when this Node did not expose a collector: the ceiling then does nothing. */
+  get collects(): boolean {
+    return this.collect !== undefined;
+  }
+
   /** A full collection now if the heap grew by more than the headroom since the last one. */
   check(): void {
     if (this.collect === undefined || usedHeap() - this.floor < this.headroomBytes) return;

@@ -12,8 +12,12 @@ function makeGarbage(): void {
   held.length = 0;
 }
 
+// A Node that ignores --expose-gc set at run time leaves the ceiling inert (generate then runs as without it).
+const collects = new HeapCeiling(0).collects;
+if (!collects) console.warn('SKIPPED: this Node exposes no collector to HeapCeiling; generate runs without its heap ceiling');
+
 describe('HeapCeiling', () => {
-  it('collects what was let go once the heap grew past the headroom', () => {
+  it.skipIf(!collects)('collects what was let go once the heap grew past the headroom', () => {
     const ceiling = new HeapCeiling(8 * MB);
     makeGarbage();
     const before = used();
