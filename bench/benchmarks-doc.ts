@@ -40,9 +40,10 @@ exits 1 only when a measure could not run or Baton fired other than exactly one 
   \`PubSubMessageBus\`, for a synthetic one-barrier pipeline (\`bench/synthetic-pipeline.ts\`).
   Every design gets one key's completions plus 20 % redeliveries, all in flight at once from four
   clients (four function instances), on a fresh emulator project per run, after one uncounted warm-up
-  run of each design at 5 members: three runs of each design
-  at 21 and 100 members and two at 500, except the seed design, which never fires at 100 and 500 and
-  takes long to give up, so runs once there and is stopped after 60 s.
+  run of each design at 5 members: nine runs of Baton and the floor at 21 members (three of the seed
+  design), three at 100 and two at 500, except the seed design, which never fires at 100 and 500 and
+  takes long to give up, so runs once there and is stopped after 60 s. The ratio is the median of each
+  repetition's Baton ÷ floor (the two run back to back).
 - **Writes to the trigger document** are counted on the Firestore client, at the SDK's funnel for
   write requests (\`Firestore#request\`, \`commit\`): *requests* counts every commit naming the
   document (each attempt of a retried transaction, each refused create); *applied* counts those the
