@@ -44,6 +44,24 @@ async function precompiledValidators(buildSync, cache) {
 }
 
 /**
+ * The esbuild plugin that bundles the shipped schemas compiled to code in place of
+ * engine/config/shipped-validators.ts: used for the CLI and SDK bundles here, and for the deployed
+ * functions' package (engine/cli/build-package.ts), so no bundled process compiles a schema at start.
+ */
+export async function shippedValidatorsPlugin() {
+  const { buildSync } = await import('esbuild');
+  const cache = join(root, 'node_modules', '.cache', 'baton');
+  mkdirSync(cache, { recursive: true });
+  const validators = await precompiledValidators(buildSync, cache);
+  return {
+    name: 'precompiled-validators',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]engine[\\/]config[\\/]shipped-validators\.ts$/ }, () => ({ contents: validators, loader: 'js' }));
+    },
+  };
+}
+
+/**
  * The folder of an up-to-date bundle of `entry` (a path below the package root), named `<name>-<stamp>`;
  * `split` loads rarely used modules (the Google Cloud clients, the generators) only when imported.
  */
@@ -54,11 +72,10 @@ export async function bundle(name, entry, { split = false } = {}) {
   const cache = join(root, 'node_modules', '.cache', 'baton');
   const folder = join(cache, `${name}-${stamp}`);
   if (existsSync(join(folder, basename(entry).replace(/\.ts$/, '.js')))) return folder;
-  const { build, buildSync } = await import('esbuild');
+  const { build } = await import('esbuild');
   mkdirSync(cache, { recursive: true });
   // Build beside and rename: concurrent first runs never import a half-written bundle.
   const temporary = `${folder}.${process.pid}.tmp`;
-  const validators = await precompiledValidators(buildSync, cache);
   // The asynchronous build: only it takes plugins.
   await build({
     entryPoints: [join(root, entry)],
@@ -70,14 +87,7 @@ export async function bundle(name, entry, { split = false } = {}) {
     target: 'node20',
     packages: 'external',
     logLevel: 'error',
-    plugins: [
-      {
-        name: 'precompiled-validators',
-        setup(build) {
-          build.onLoad({ filter: /[\\/]engine[\\/]config[\\/]shipped-validators\.ts$/ }, () => ({ contents: validators, loader: 'js' }));
-        },
-      },
-    ],
+    plugins: [await shippedValidatorsPlugin()],
   });
   try {
     renameSync(temporary, folder);

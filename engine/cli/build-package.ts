@@ -1,5 +1,7 @@
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Plugin } from 'esbuild';
 import type { LoadResult } from '../config/load-pipeline.ts';
 import { packageRoot } from '../config/package-root.ts';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
@@ -28,9 +30,14 @@ export async function buildPackage(loaded: LoadResult & { readonly pipeline: Res
   const root = packageRoot();
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
-  // esbuild is loaded only when a package is built.
-  const { buildSync } = await import('esbuild');
-  buildSync({
+  // esbuild is loaded only when a package is built. The shipped schemas go in compiled to code, as in the
+  // CLI's own bundle (bin/bundle.js, read from the package at run time): a function instance compiles no
+  // schema on its cold start.
+  const { build } = await import('esbuild');
+  const { shippedValidatorsPlugin } = (await import(pathToFileURL(join(root, 'bin', 'bundle.js')).href)) as {
+    shippedValidatorsPlugin: () => Promise<Plugin>;
+  };
+  await build({
     entryPoints: [join(root, 'engine', 'entry', 'index.ts')],
     outfile: join(out, 'index.js'),
     bundle: true,
@@ -39,6 +46,7 @@ export async function buildPackage(loaded: LoadResult & { readonly pipeline: Res
     target: 'node20',
     packages: 'external',
     logLevel: 'error',
+    plugins: [await shippedValidatorsPlugin()],
   });
   const rootPackage = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
   const dependencies = Object.fromEntries(ENTRY_DEPENDENCIES.map((name) => [name, rootPackage.dependencies[name] ?? '*']));
