@@ -15,7 +15,6 @@ import {
   type TriggerDraft,
   type TriggerRecord,
   type TriggerRule,
-  tallyOf,
   tallyWeight,
 } from '../../ports/state-store.ts';
 import { RETENTION_MS, SQLITE_SWEEP_LIMIT } from '../../config/conventions.ts';
@@ -56,21 +55,50 @@ INSERT OR IGNORE INTO batch_reports (batch_id, entity_id, execution_id, item)
 DROP TABLE batch_items;
 `;
 
-// Issue 11: a key's tally (`KeyTally`) lives beside its snapshot, kept as each record is inserted, so a decision
-// reads one row, not every member record. Keys stored before it existed get their tally counted from
-// their records once, in the same write transaction that adds the columns.
-const TALLY_COLUMNS = `
-ALTER TABLE barrier_keys ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE barrier_keys ADD COLUMN required_counted INTEGER NOT NULL DEFAULT 0;
+// The previous release kept each key's tally in these columns, rewritten by every completion. Tallies are
+// now counted from the records (`KnownKeys`); the columns go, so a release that still reads them — should
+// one open this file again — finds none and counts them afresh from the records instead of trusting stale ones.
+const DROP_TALLY_COLUMNS = `
+ALTER TABLE barrier_keys DROP COLUMN counted;
+ALTER TABLE barrier_keys DROP COLUMN required_counted;
 `;
 
 /** Parsed snapshots kept per store: a snapshot never changes once stored, so its text identifies its parse. */
 const SNAPSHOT_CACHE_LIMIT = 4096;
 
+/** Keys a connection keeps in `KnownKeys` at most; the least recently used goes first. */
+const KNOWN_KEYS_LIMIT = 4096;
+
+/**
+ * A barrier key as this connection last read or wrote it: its snapshot, the members counted so far
+ * (expected, with a record in a counting status; each once) and its trigger, if decided. Derived only
+ * from the key's rows, never stored apart from them, so there is nothing a crash could split.
+ */
+interface KnownKey {
+  readonly snapshot: KeySnapshot;
+  readonly counted: Set<string>;
+  requiredCounted: number;
+  trigger: TriggerRecord | undefined;
+}
+
+/**
+ * Issue 11: the keys a connection knows, valid while no other connection has committed to the file.
+ * SQLite says when one has: `PRAGMA data_version` changes for this connection exactly when another
+ * connection (another process, or another handle here) commits, and never for this connection's own
+ * commits. So a completion of a known key, inside its write transaction, reads only that one value and
+ * inserts its record — no read of the key's row, no tally row rewritten — and a key's first completion
+ * in this process (or the first after someone else wrote) reads the key's records once. Shared by every
+ * store on the connection, since their commits do not change `data_version` for one another.
+ */
+interface KnownKeys {
+  readonly keys: Map<string, KnownKey>;
+  version: number | undefined;
+}
+
+const knownKeysOf = new WeakMap<SqliteDatabase, KnownKeys>();
+
 interface KeyRow {
   snapshot: string;
-  counted: number;
-  required_counted: number;
 }
 
 interface TriggerRow {
@@ -95,13 +123,15 @@ interface BatchRow {
  * two processes) can never both fire, and a kill at any point leaves a decision either made or not.
  *
  * Per completion (issue 11) the work does not grow with the key's members, and it is one transaction:
- * `recordCompletion` reads the key's row (snapshot, tally, trigger) once, inserts the key if it is new,
- * inserts the record and bumps the tally, and reads every member only when the key fires. Every
+ * `recordCompletion` inserts the key if it is new and the record, counts the record into the tally this
+ * connection keeps for the key (`KnownKeys`), and reads every member only when the key fires. Every
  * transaction is wrapped once per store, and every statement prepared once per connection.
  */
 export class SqliteStateStore implements StateStore {
   /** Parsed snapshots by barrier × key, with the text each was parsed from (a swept and re-opened key has a new text). */
   private readonly snapshots = new Map<string, { text: string; snapshot: KeySnapshot }>();
+  private readonly known: KnownKeys;
+  private readonly loadKey: SqliteTransaction<(barrier: string, key: string) => KnownKey | undefined>;
   private readonly createKey: SqliteTransaction<(snapshot: KeySnapshot) => KeySnapshot>;
   private readonly insertMember: SqliteTransaction<(barrier: string, key: string, record: MemberRecord) => boolean>;
   private readonly decideKey: SqliteTransaction<(barrier: string, key: string, rule: TriggerRule) => TriggerDecision>;
@@ -124,15 +154,19 @@ export class SqliteStateStore implements StateStore {
     private readonly db: SqliteDatabase,
     private readonly clock: Clock = new SystemClock(),
   ) {
+    let known = knownKeysOf.get(db);
+    if (known === undefined) knownKeysOf.set(db, (known = { keys: new Map(), version: undefined }));
+    this.known = known;
+    this.loadKey = db.transaction((barrier: string, key: string) => this.loadKeyNow(barrier, key));
     this.createKey = db.transaction((snapshot: KeySnapshot) => {
       this.sql('INSERT OR IGNORE INTO barrier_keys (barrier, key, snapshot) VALUES (?, ?, ?)').run(snapshot.barrier, snapshot.key, JSON.stringify(snapshot));
       return this.storedSnapshot(snapshot.barrier, snapshot.key) as KeySnapshot;
     });
     this.insertMember = db.transaction((barrier: string, key: string, record: MemberRecord) => {
-      const snapshot = this.storedSnapshot(barrier, key);
+      const known = this.knownKey(barrier, key);
       // Only if the key was swept (retention) since its openKey: redelivered, the completion opens it again.
-      if (snapshot === undefined) throw new TransientError(`key ${barrier} × ${key} is not open (recordMember before openKey)`);
-      return this.insertMemberNow(barrier, key, record, snapshot) !== 'duplicate';
+      if (known === undefined) throw new TransientError(`key ${barrier} × ${key} is not open (recordMember before openKey)`);
+      return this.insertMemberNow(barrier, key, record, known);
     });
     this.decideKey = db.transaction((barrier: string, key: string, rule: TriggerRule) => this.draftOnce(barrier, key, rule));
     this.completeKey = db.transaction((snapshot: KeySnapshot, record: MemberRecord, rule: TriggerRule) => this.completeKeyNow(snapshot, record, rule));
@@ -149,7 +183,7 @@ export class SqliteStateStore implements StateStore {
     // Checked inside the write lock: two processes opening the same file migrate once.
     const upgrade = db.transaction(() => {
       if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'batch_items'").get() !== undefined) db.exec(MIGRATE_BATCH_ITEMS);
-      if (!this.hasTallies()) this.addTallies();
+      if ((db.prepare('PRAGMA table_info(barrier_keys)').all() as { name: string }[]).some((c) => c.name === 'counted')) db.exec(DROP_TALLY_COLUMNS);
     });
     upgrade.immediate();
     this.sweepExpired();
@@ -184,7 +218,9 @@ export class SqliteStateStore implements StateStore {
       }
       return { keys: keys.length, batches: batches.length };
     });
-    return sweep.immediate();
+    const swept = sweep.immediate();
+    if (swept.keys > 0) this.known.keys.clear();
+    return swept;
   }
 
   now(): Promise<number> {
@@ -198,7 +234,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   recordMember(barrier: string, key: string, record: MemberRecord): Promise<boolean> {
-    return Promise.resolve(this.insertMember.immediate(barrier, key, record));
+    return Promise.resolve(this.forgettingOnFailure(barrier, key, () => this.insertMember.immediate(barrier, key, record)));
   }
 
   readKey(barrier: string, key: string): Promise<KeyState | undefined> {
@@ -214,23 +250,25 @@ export class SqliteStateStore implements StateStore {
   }
 
   decideTrigger(barrier: string, key: string, rule: TriggerRule): Promise<TriggerDecision> {
-    // Without the write lock: the tally and any trigger, in one statement. A key that does not fire yet
-    // (every completion but the deciding one) stops here. A writer that commits after this read decides
-    // on its own state, which holds this caller's record: nothing is missed, as on Firestore.
-    const row = this.decisionRow(barrier, key);
-    if (row === undefined) return Promise.resolve({ trigger: undefined, created: false });
-    if (row.trigger !== undefined) return Promise.resolve({ trigger: row.trigger, created: false });
-    if (!rule.fires(row.tally)) return Promise.resolve({ trigger: undefined, created: false });
+    // Without the write lock: the key as known (its tally and any trigger). A key that does not fire yet
+    // stops here. A writer that commits after this read decides on its own state, which holds this
+    // caller's record: nothing is missed, as on Firestore.
+    const known = this.knownKey(barrier, key);
+    if (known === undefined) return Promise.resolve({ trigger: undefined, created: false });
+    if (known.trigger !== undefined) return Promise.resolve({ trigger: known.trigger, created: false });
+    if (!rule.fires(tallyOfKnown(known))) return Promise.resolve({ trigger: undefined, created: false });
     // It fires: read the members and insert the trigger under the write lock, where exactly one caller creates it.
-    return Promise.resolve(this.decideKey.immediate(barrier, key, rule));
+    return Promise.resolve(this.forgettingOnFailure(barrier, key, () => this.decideKey.immediate(barrier, key, rule)));
   }
 
   recordCompletion(snapshot: KeySnapshot, record: MemberRecord, rule: TriggerRule): Promise<CompletionResult> {
-    return Promise.resolve(this.completeKey.immediate(snapshot, record, rule));
+    return Promise.resolve(this.forgettingOnFailure(snapshot.barrier, snapshot.key, () => this.completeKey.immediate(snapshot, record, rule)));
   }
 
   markPublished(emitter: string, scope: string, at: number): Promise<void> {
-    this.sql('UPDATE triggers SET published_at = ? WHERE emitter = ? AND scope = ? AND published_at IS NULL').run(at, emitter, scope);
+    const { changes } = this.sql('UPDATE triggers SET published_at = ? WHERE emitter = ? AND scope = ? AND published_at IS NULL').run(at, emitter, scope);
+    const known = this.known.keys.get(keyId(emitter, scope));
+    if (changes > 0 && known?.trigger !== undefined) known.trigger = { ...known.trigger, publishedAt: at };
     return Promise.resolve();
   }
 
@@ -269,31 +307,32 @@ export class SqliteStateStore implements StateStore {
    * decides — one commit for the whole completion. The key's row (snapshot, tally, any trigger) is read
    * once, before the insert; the insert's own effect on the tally is added to it, not read back.
    */
+  /**
+   * Inside one write transaction: opens the key if it has no snapshot, records the completion, and
+   * decides — one commit for the whole completion. A key this connection knows (see `KnownKeys`) costs
+   * one read of `data_version` and the record's insert; its tally is counted here, not read back.
+   */
   private completeKeyNow(snapshot: KeySnapshot, record: MemberRecord, rule: TriggerRule): CompletionResult {
     const { barrier, key } = snapshot;
-    let row = this.decisionRow(barrier, key);
-    if (row === undefined) {
+    let known = this.knownKey(barrier, key);
+    if (known === undefined) {
       const text = JSON.stringify(snapshot);
       this.sql('INSERT INTO barrier_keys (barrier, key, snapshot) VALUES (?, ?, ?)').run(barrier, key, text);
-      row = { tally: { snapshot: this.parsedSnapshot(barrier, key, text), counted: 0, requiredCounted: 0 }, trigger: undefined };
+      known = this.remember(barrier, key, { snapshot: this.parsedSnapshot(barrier, key, text), counted: new Set(), requiredCounted: 0, trigger: undefined });
     }
-    const { tally, trigger } = row;
-    const added = this.insertMemberNow(barrier, key, record, tally.snapshot);
-    if (trigger !== undefined) return { recorded: added !== 'duplicate', decision: { trigger, created: false } };
-    const after: KeyTally =
-      added === 'counted' || added === 'required'
-        ? { ...tally, counted: tally.counted + 1, requiredCounted: tally.requiredCounted + (added === 'required' ? 1 : 0) }
-        : tally;
-    const decision = rule.fires(after) ? this.draftOnce(barrier, key, rule) : { trigger: undefined, created: false };
-    return { recorded: added !== 'duplicate', decision };
+    const recorded = this.insertMemberNow(barrier, key, record, known);
+    if (known.trigger !== undefined) return { recorded, decision: { trigger: known.trigger, created: false } };
+    if (!rule.fires(tallyOfKnown(known))) return { recorded, decision: { trigger: undefined, created: false } };
+    const decision = this.draftOnce(barrier, key, rule);
+    known.trigger = decision.trigger;
+    return { recorded, decision };
   }
 
   /**
-   * Inside the write transaction: the record, and — if it is new and its member counts for the first
-   * time — the key's tally. Returns what the record added: nothing new (`duplicate`), a record that
-   * leaves the tally as it was (`recorded`), or a newly counted (`counted`) or required (`required`) member.
+   * Inside the write transaction: inserts the record; if it is new and its member counts for the first
+   * time, the known key counts it. False for a record already there (a redelivery).
    */
-  private insertMemberNow(barrier: string, key: string, record: MemberRecord, snapshot: KeySnapshot): 'duplicate' | 'recorded' | 'counted' | 'required' {
+  private insertMemberNow(barrier: string, key: string, record: MemberRecord, known: KnownKey): boolean {
     const inserted = this.sql('INSERT OR IGNORE INTO barrier_members (barrier, key, member, execution_id, record) VALUES (?, ?, ?, ?, ?)').run(
       barrier,
       key,
@@ -301,41 +340,83 @@ export class SqliteStateStore implements StateStore {
       record.executionId,
       JSON.stringify(record),
     );
-    if (inserted.changes === 0) return 'duplicate';
-    const weight = tallyWeight(snapshot, record);
-    if (weight === 'none') return 'recorded';
-    // The member counts for the first time unless another of its records (usually none; a retry) counts already.
-    const others = this.sql('SELECT record FROM barrier_members WHERE barrier = ? AND key = ? AND member = ? AND execution_id <> ?').all(
-      barrier,
-      key,
-      record.member,
-      record.executionId,
-    ) as { record: string }[];
-    if (others.some((other) => tallyWeight(snapshot, JSON.parse(other.record) as MemberRecord) !== 'none')) return 'recorded';
-    this.sql('UPDATE barrier_keys SET counted = counted + 1, required_counted = required_counted + ? WHERE barrier = ? AND key = ?').run(
-      weight === 'required' ? 1 : 0,
-      barrier,
-      key,
-    );
-    return weight;
+    if (inserted.changes === 0) return false;
+    countInto(known, record);
+    return true;
   }
 
-  /** A key's tally and any trigger, in one statement; undefined before its first completion. */
-  private decisionRow(barrier: string, key: string): { tally: KeyTally; trigger: TriggerRecord | undefined } | undefined {
+  /**
+   * The key as this connection knows it, read from its rows when it does not (or when another connection
+   * has committed since: then every known key is forgotten first); undefined before its first completion.
+   */
+  private knownKey(barrier: string, key: string): KnownKey | undefined {
+    const version = (this.sql('PRAGMA data_version').get() as { data_version: number }).data_version;
+    if (version !== this.known.version) {
+      this.known.keys.clear();
+      this.known.version = version;
+    }
+    const id = keyId(barrier, key);
+    const known = this.known.keys.get(id);
+    if (known !== undefined) {
+      // Least recently used goes first: re-inserting moves the key to the end.
+      this.known.keys.delete(id);
+      this.known.keys.set(id, known);
+      return known;
+    }
+    const loaded = this.loadKey(barrier, key);
+    return loaded && this.remember(barrier, key, loaded);
+  }
+
+  /** In one read transaction: the key's snapshot and trigger, and its members counted from every record (once per key per process). */
+  private loadKeyNow(barrier: string, key: string): KnownKey | undefined {
     const row = this.sql(
-      `SELECT k.snapshot, k.counted, k.required_counted, t.emitter, t.scope, t.topic, t.message, t.reason, t.decided_at, t.published_at
+      `SELECT k.snapshot, t.emitter, t.scope, t.topic, t.message, t.reason, t.decided_at, t.published_at
        FROM barrier_keys k LEFT JOIN triggers t ON t.emitter = k.barrier AND t.scope = k.key WHERE k.barrier = ? AND k.key = ?`,
     ).get(barrier, key) as (KeyRow & Partial<Omit<TriggerRow, 'published_at'>> & { published_at: number | null }) | undefined;
     if (row === undefined) return undefined;
-    const tally: KeyTally = { snapshot: this.parsedSnapshot(barrier, key, row.snapshot), counted: row.counted, requiredCounted: row.required_counted };
-    return { tally, trigger: row.emitter === undefined || row.emitter === null ? undefined : toTrigger(row as TriggerRow) };
+    const known: KnownKey = {
+      snapshot: this.parsedSnapshot(barrier, key, row.snapshot),
+      counted: new Set(),
+      requiredCounted: 0,
+      trigger: row.emitter === undefined || row.emitter === null ? undefined : toTrigger(row as TriggerRow),
+    };
+    for (const { record } of this.sql('SELECT record FROM barrier_members WHERE barrier = ? AND key = ?').all(barrier, key) as { record: string }[]) {
+      countInto(known, JSON.parse(record) as MemberRecord);
+    }
+    return known;
+  }
+
+  private remember(barrier: string, key: string, known: KnownKey): KnownKey {
+    if (this.known.keys.size >= KNOWN_KEYS_LIMIT) this.known.keys.delete(this.known.keys.keys().next().value as string);
+    this.known.keys.set(keyId(barrier, key), known);
+    return known;
+  }
+
+  /**
+   * Runs a write on a key; if it throws (its transaction rolled back, or its commit failed), the key is
+   * forgotten: what this connection knew of it may include the write that did not happen.
+   */
+  private forgettingOnFailure<T>(barrier: string, key: string, write: () => T): T {
+    // Inside a caller's own transaction the write commits (or not) with it, later: nothing known of it is kept.
+    const nested = this.db.inTransaction;
+    try {
+      const result = write();
+      if (nested) this.known.keys.delete(keyId(barrier, key));
+      return result;
+    } catch (error) {
+      this.known.keys.delete(keyId(barrier, key));
+      throw error;
+    }
   }
 
   /** Inside the write transaction, once the tally fires: reads the members and inserts the drafted trigger unless one exists. */
   private draftOnce(barrier: string, key: string, rule: TriggerRule): TriggerDecision {
     const state = this.keyState(barrier, key);
     if (state === undefined) return { trigger: undefined, created: false };
-    return this.insertOnce(barrier, key, state.trigger, () => rule.draft(state));
+    const decision = this.insertOnce(barrier, key, state.trigger, () => rule.draft(state));
+    const known = this.known.keys.get(keyId(barrier, key));
+    if (known !== undefined) known.trigger = decision.trigger;
+    return decision;
   }
 
   private openBatchNow(batch: BatchRecord, onActive: 'refuse' | 'supersede'): OpenBatchResult {
@@ -412,7 +493,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   private parsedSnapshot(barrier: string, key: string, text: string): KeySnapshot {
-    const id = `${barrier}\u0000${key}`;
+    const id = keyId(barrier, key);
     const known = this.snapshots.get(id);
     if (known?.text === text) return known.snapshot;
     const snapshot = JSON.parse(text) as KeySnapshot;
@@ -427,30 +508,6 @@ export class SqliteStateStore implements StateStore {
     if (snapshot === undefined) return undefined;
     const members = this.sql('SELECT record FROM barrier_members WHERE barrier = ? AND key = ? ORDER BY rowid').all(barrier, key) as { record: string }[];
     return { snapshot, members: members.map((m) => JSON.parse(m.record) as MemberRecord), trigger: this.trigger(barrier, key) };
-  }
-
-  private hasTallies(): boolean {
-    return (this.db.prepare('PRAGMA table_info(barrier_keys)').all() as { name: string }[]).some((c) => c.name === 'counted');
-  }
-
-  /** Inside the upgrade transaction: adds the tally columns and counts every stored key's tally from its records. */
-  private addTallies(): void {
-    this.db.exec(TALLY_COLUMNS);
-    const keys = this.sql('SELECT barrier, key, snapshot FROM barrier_keys').all() as { barrier: string; key: string; snapshot: string }[];
-    for (const { barrier, key, snapshot: text } of keys) {
-      const snapshot = JSON.parse(text) as KeySnapshot;
-      const members = this.sql('SELECT record FROM barrier_members WHERE barrier = ? AND key = ?').all(barrier, key) as { record: string }[];
-      const tally = tallyOf(
-        snapshot,
-        members.map((m) => JSON.parse(m.record) as MemberRecord),
-      );
-      this.sql('UPDATE barrier_keys SET counted = ?, required_counted = ? WHERE barrier = ? AND key = ?').run(
-        tally.counted,
-        tally.requiredCounted,
-        barrier,
-        key,
-      );
-    }
   }
 
   private batchRow(batchId: string): BatchRow | undefined {
@@ -472,6 +529,22 @@ export class SqliteStateStore implements StateStore {
       completion: this.trigger(batch.coordinator, batchId),
     };
   }
+}
+
+function keyId(barrier: string, key: string): string {
+  return `${barrier}\u0000${key}`;
+}
+
+/** Counts a record into a known key: its member, once, if expected and in a counting status. */
+function countInto(known: KnownKey, record: Pick<MemberRecord, 'member' | 'status'>): void {
+  const weight = tallyWeight(known.snapshot, record);
+  if (weight === 'none' || known.counted.has(record.member)) return;
+  known.counted.add(record.member);
+  if (weight === 'required') known.requiredCounted++;
+}
+
+function tallyOfKnown(known: KnownKey): KeyTally {
+  return { snapshot: known.snapshot, counted: known.counted.size, requiredCounted: known.requiredCounted };
 }
 
 function toTrigger(row: TriggerRow): TriggerRecord {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteDatabase, type SqliteDatabase } from '../../../engine/adapters/sqlite/open-sqlite-database.ts';
 import { SqliteMessageBus } from '../../../engine/adapters/sqlite/sqlite-message-bus.ts';
 import { SqliteStateStore } from '../../../engine/adapters/sqlite/sqlite-state-store.ts';
@@ -72,20 +72,28 @@ function writeOldState(db: SqliteDatabase): void {
   db.prepare('INSERT INTO triggers VALUES (?, ?, ?, ?, ?, ?, ?)').run('gate', '2025-11-27', TRIGGER_TOPIC, JSON.stringify(message), 'deadline', 1, 2);
 }
 
-describe('SqliteStateStore on a database written before keys kept a tally (issue 11)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'baton-tally-upgrade-'));
+const columnsOf = (db: SqliteDatabase, table: string): string[] => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
+
+describe('SqliteStateStore on a database an earlier release wrote (issue 11)', () => {
+  let dir = '';
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'baton-tally-upgrade-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('counts each stored key from its records once, so an open key fires on its next completion and a fired one stays fired', async () => {
+  it.each([
+    ['before keys kept a tally', 0],
+    ['with the tally columns the previous release kept (stale here: they say nothing counted)', 1],
+  ])('decides each stored key from its records (%s), so an open key fires on its next completion and a fired one stays fired', async (_written, tallies) => {
     const db = openSqliteDatabase(join(dir, 'baton.db'));
     writeOldState(db);
+    if (tallies === 1)
+      db.exec(
+        'ALTER TABLE barrier_keys ADD COLUMN counted INTEGER NOT NULL DEFAULT 0; ALTER TABLE barrier_keys ADD COLUMN required_counted INTEGER NOT NULL DEFAULT 0;',
+      );
     const store = new SqliteStateStore(db, clock);
-    // A second open (the next process) finds the tally there and counts nothing twice.
+    // No tally is kept in the file: a release that reads one finds none and counts from the records.
+    expect(columnsOf(db, 'barrier_keys')).toEqual(['barrier', 'key', 'snapshot']);
+    // A second open (the next process) changes nothing.
     const reopened = new SqliteStateStore(db, clock);
-    expect(db.prepare('SELECT key, counted, required_counted FROM barrier_keys ORDER BY key').all()).toEqual([
-      { key: '2025-11-27', counted: 1, required_counted: 0 },
-      { key: '2025-11-28', counted: 1, required_counted: 0 },
-    ]);
 
     const bus = new SqliteMessageBus(db, clock);
     await bus.subscribe(subscriptionOf('watch', TRIGGER_TOPIC));
@@ -101,5 +109,34 @@ describe('SqliteStateStore on a database written before keys kept a tally (issue
     expect(data.map((d) => [d.key, d.members_completed, d.lineage])).toEqual([['2025-11-28', ['a', 'b'], ['c:a:2025-11-28:e1', 'c:b:2025-11-28:e1']]]);
     expect((await store.readKey('gate', '2025-11-27'))?.trigger?.reason).toBe('deadline');
     db.close();
+  });
+});
+
+describe('SqliteStateStore with two connections to one file (issue 11: tallies counted per connection)', () => {
+  let dir = '';
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'baton-two-connections-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("counts the other connection's records, its trigger and its publish in the next decision, so a key fires once whoever records last", async () => {
+    const all = ['a', 'b', 'c', 'd'];
+    const gate = barrierOf(all);
+    const first = openSqliteDatabase(join(dir, 'baton.db'));
+    const second = openSqliteDatabase(join(dir, 'baton.db'));
+    const busOf = (db: SqliteDatabase) => new SqliteMessageBus(db, clock);
+    const barrierOn = (db: SqliteDatabase) =>
+      new CompletionBarrier({ barrier: gate, pipeline: pipelineOf(all), store: new SqliteStateStore(db, clock), bus: busOf(db), clock });
+    const [one, two] = [barrierOn(first), barrierOn(second)];
+    const key = '2025-11-28';
+    // The first connection knows a and b; the second records c; the first's d must see c (4 of 4).
+    expect((await one.handle(completion({ member: 'a', key }))).fired).toBeUndefined();
+    expect((await one.handle(completion({ member: 'b', key }))).fired).toBeUndefined();
+    expect((await two.handle(completion({ member: 'c', key }))).fired).toBeUndefined();
+    expect((await one.handle(completion({ member: 'd', key }))).fired?.reason).toBe('all_complete');
+    // The second connection learns of the trigger (and that it was published): a redelivery there fires nothing and publishes nothing.
+    const again = await two.handle(completion({ member: 'c', key }));
+    expect(again).toMatchObject({ outcome: 'duplicate', fired: undefined, published: undefined });
+    expect((await new SqliteStateStore(second, clock).readKey('gate', key))?.trigger?.publishedAt).toBeDefined();
+    first.close();
+    second.close();
   });
 });
