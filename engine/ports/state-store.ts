@@ -71,9 +71,10 @@ export interface TriggerRecord {
 
 /**
  * What a key's threshold needs, kept by the store as completions are recorded, so that deciding a key
- * reads one row instead of every member record (issue 11): the decision's cost does not grow with the
- * key's members. Derived only from the snapshot and the records (`tallyOf`), never stored apart from them
- * in a way a crash could split (SQLite updates it in the transaction that inserts the record).
+ * does not read every member record (issue 11): the decision's cost does not grow with the key's members.
+ * Derived only from the snapshot and the records (`tallyOf`), never stored apart from them in a way a
+ * crash could split (memory keeps it in the key's entry; SQLite per connection, counted from the records;
+ * Firestore counts it from the members its decision round reads).
  */
 export interface KeyTally {
   readonly snapshot: KeySnapshot;

@@ -76,19 +76,28 @@ const KNOWN_KEYS_LIMIT = 4096;
  */
 interface KnownKey {
   readonly snapshot: KeySnapshot;
+  /** The snapshot's stored text: a key swept and opened again has another. */
+  readonly text: string;
   readonly counted: Set<string>;
   requiredCounted: number;
   trigger: TriggerRecord | undefined;
+  /** The highest member rowid read into `counted`: after another connection's commit, only later records are read. */
+  memberRowid: number;
+  /** The `data_version` it was read or brought up to date at. */
+  version: number;
 }
 
 /**
- * Issue 11: the keys a connection knows, valid while no other connection has committed to the file.
- * SQLite says when one has: `PRAGMA data_version` changes for this connection exactly when another
+ * Issue 11: the keys a connection knows, each valid while no other connection has committed to the file.
+ * SQLite says when one may have: `PRAGMA data_version` changes for this connection whenever another
  * connection (another process, or another handle here) commits, and never for this connection's own
  * commits. So a completion of a known key, inside its write transaction, reads only that one value and
- * inserts its record — no read of the key's row, no tally row rewritten — and a key's first completion
- * in this process (or the first after someone else wrote) reads the key's records once. Shared by every
- * store on the connection, since their commits do not change `data_version` for one another.
+ * inserts its record — no read of the key's row, no tally row rewritten. A key's first completion in this
+ * process reads the key's records once; after another connection's commit a key is brought up to date
+ * with the records made since (by rowid) and its trigger row. Shared by every store on the connection,
+ * since their commits do not change `data_version` for one another — which is also why every write to
+ * the barrier tables must go through this store (none is made anywhere else; a new one must keep
+ * `KnownKeys` in step, or clear it).
  */
 interface KnownKeys {
   readonly keys: Map<string, KnownKey>;
@@ -131,7 +140,7 @@ export class SqliteStateStore implements StateStore {
   /** Parsed snapshots by barrier × key, with the text each was parsed from (a swept and re-opened key has a new text). */
   private readonly snapshots = new Map<string, { text: string; snapshot: KeySnapshot }>();
   private readonly known: KnownKeys;
-  private readonly loadKey: SqliteTransaction<(barrier: string, key: string) => KnownKey | undefined>;
+  private readonly loadKey: SqliteTransaction<(barrier: string, key: string, known: KnownKey | undefined, version: number) => KnownKey | undefined>;
   private readonly createKey: SqliteTransaction<(snapshot: KeySnapshot) => KeySnapshot>;
   private readonly insertMember: SqliteTransaction<(barrier: string, key: string, record: MemberRecord) => boolean>;
   private readonly decideKey: SqliteTransaction<(barrier: string, key: string, rule: TriggerRule) => TriggerDecision>;
@@ -157,7 +166,9 @@ export class SqliteStateStore implements StateStore {
     let known = knownKeysOf.get(db);
     if (known === undefined) knownKeysOf.set(db, (known = { keys: new Map(), version: undefined }));
     this.known = known;
-    this.loadKey = db.transaction((barrier: string, key: string) => this.loadKeyNow(barrier, key));
+    this.loadKey = db.transaction((barrier: string, key: string, known: KnownKey | undefined, version: number) =>
+      this.loadKeyNow(barrier, key, known, version),
+    );
     this.createKey = db.transaction((snapshot: KeySnapshot) => {
       this.sql('INSERT OR IGNORE INTO barrier_keys (barrier, key, snapshot) VALUES (?, ?, ?)').run(snapshot.barrier, snapshot.key, JSON.stringify(snapshot));
       return this.storedSnapshot(snapshot.barrier, snapshot.key) as KeySnapshot;
@@ -191,7 +202,7 @@ export class SqliteStateStore implements StateStore {
 
   /**
    * Retention (issue 16 #7), run when the database opens: deletes up to `limit` barrier keys whose first
-   * completion is older than `RETENTION_DAYS` — each with all its rows (snapshot, tally, members, trigger)
+   * completion is older than `RETENTION_DAYS` — each with all its rows (snapshot, members, trigger)
    * in one transaction, so a key goes as a unit — and up to `limit` finished (not active) batches created
    * before then, with their reports and completion. A key younger than the retention is never touched.
    */
@@ -250,15 +261,19 @@ export class SqliteStateStore implements StateStore {
   }
 
   decideTrigger(barrier: string, key: string, rule: TriggerRule): Promise<TriggerDecision> {
-    // Without the write lock: the key as known (its tally and any trigger). A key that does not fire yet
-    // stops here. A writer that commits after this read decides on its own state, which holds this
-    // caller's record: nothing is missed, as on Firestore.
-    const known = this.knownKey(barrier, key);
-    if (known === undefined) return Promise.resolve({ trigger: undefined, created: false });
-    if (known.trigger !== undefined) return Promise.resolve({ trigger: known.trigger, created: false });
-    if (!rule.fires(tallyOfKnown(known))) return Promise.resolve({ trigger: undefined, created: false });
-    // It fires: read the members and insert the trigger under the write lock, where exactly one caller creates it.
-    return Promise.resolve(this.forgettingOnFailure(barrier, key, () => this.decideKey.immediate(barrier, key, rule)));
+    return Promise.resolve(
+      this.forgettingOnFailure(barrier, key, () => {
+        // Without the write lock: the key as known (its tally and any trigger). A key that does not fire yet
+        // stops here. A writer that commits after this read decides on its own state, which holds this
+        // caller's record: nothing is missed, as on Firestore.
+        const known = this.knownKey(barrier, key);
+        if (known === undefined) return { trigger: undefined, created: false };
+        if (known.trigger !== undefined) return { trigger: known.trigger, created: false };
+        if (!rule.fires(tallyOfKnown(known))) return { trigger: undefined, created: false };
+        // It fires: read the members and insert the trigger under the write lock, where exactly one caller creates it.
+        return this.decideKey.immediate(barrier, key, rule);
+      }),
+    );
   }
 
   recordCompletion(snapshot: KeySnapshot, record: MemberRecord, rule: TriggerRule): Promise<CompletionResult> {
@@ -266,9 +281,11 @@ export class SqliteStateStore implements StateStore {
   }
 
   markPublished(emitter: string, scope: string, at: number): Promise<void> {
-    const { changes } = this.sql('UPDATE triggers SET published_at = ? WHERE emitter = ? AND scope = ? AND published_at IS NULL').run(at, emitter, scope);
-    const known = this.known.keys.get(keyId(emitter, scope));
-    if (changes > 0 && known?.trigger !== undefined) known.trigger = { ...known.trigger, publishedAt: at };
+    this.forgettingOnFailure(emitter, scope, () => {
+      const { changes } = this.sql('UPDATE triggers SET published_at = ? WHERE emitter = ? AND scope = ? AND published_at IS NULL').run(at, emitter, scope);
+      const known = this.known.keys.get(keyId(emitter, scope));
+      if (changes > 0 && known?.trigger !== undefined) known.trigger = { ...known.trigger, publishedAt: at };
+    });
     return Promise.resolve();
   }
 
@@ -304,11 +321,6 @@ export class SqliteStateStore implements StateStore {
 
   /**
    * Inside one write transaction: opens the key if it has no snapshot, records the completion, and
-   * decides — one commit for the whole completion. The key's row (snapshot, tally, any trigger) is read
-   * once, before the insert; the insert's own effect on the tally is added to it, not read back.
-   */
-  /**
-   * Inside one write transaction: opens the key if it has no snapshot, records the completion, and
    * decides — one commit for the whole completion. A key this connection knows (see `KnownKeys`) costs
    * one read of `data_version` and the record's insert; its tally is counted here, not read back.
    */
@@ -318,7 +330,16 @@ export class SqliteStateStore implements StateStore {
     if (known === undefined) {
       const text = JSON.stringify(snapshot);
       this.sql('INSERT INTO barrier_keys (barrier, key, snapshot) VALUES (?, ?, ?)').run(barrier, key, text);
-      known = this.remember(barrier, key, { snapshot: this.parsedSnapshot(barrier, key, text), counted: new Set(), requiredCounted: 0, trigger: undefined });
+      const version = this.known.version ?? 0;
+      known = this.remember(barrier, key, {
+        snapshot: this.parsedSnapshot(barrier, key, text),
+        text,
+        counted: new Set(),
+        requiredCounted: 0,
+        trigger: undefined,
+        memberRowid: 0,
+        version,
+      });
     }
     const recorded = this.insertMemberNow(barrier, key, record, known);
     if (known.trigger !== undefined) return { recorded, decision: { trigger: known.trigger, created: false } };
@@ -351,39 +372,57 @@ export class SqliteStateStore implements StateStore {
    */
   private knownKey(barrier: string, key: string): KnownKey | undefined {
     const version = (this.sql('PRAGMA data_version').get() as { data_version: number }).data_version;
-    if (version !== this.known.version) {
-      this.known.keys.clear();
-      this.known.version = version;
-    }
+    this.known.version = version;
     const id = keyId(barrier, key);
     const known = this.known.keys.get(id);
-    if (known !== undefined) {
+    if (known !== undefined && known.version === version) {
       // Least recently used goes first: re-inserting moves the key to the end.
       this.known.keys.delete(id);
       this.known.keys.set(id, known);
       return known;
     }
-    const loaded = this.loadKey(barrier, key);
+    // Unknown, or another connection has committed since: read the key, or bring it up to date.
+    const loaded = this.loadKey(barrier, key, known, version);
+    if (loaded === undefined) this.known.keys.delete(id);
     return loaded && this.remember(barrier, key, loaded);
   }
 
-  /** In one read transaction: the key's snapshot and trigger, and its members counted from every record (once per key per process). */
-  private loadKeyNow(barrier: string, key: string): KnownKey | undefined {
+  /**
+   * In one read transaction: the key's snapshot and trigger, and its members counted from its records —
+   * from every record for a key not known yet (or swept and opened again since), else from the records
+   * made since it was last read (counting a member is idempotent, so a record read twice counts once).
+   */
+  private loadKeyNow(barrier: string, key: string, known: KnownKey | undefined, version: number): KnownKey | undefined {
     const row = this.sql(
       `SELECT k.snapshot, t.emitter, t.scope, t.topic, t.message, t.reason, t.decided_at, t.published_at
        FROM barrier_keys k LEFT JOIN triggers t ON t.emitter = k.barrier AND t.scope = k.key WHERE k.barrier = ? AND k.key = ?`,
     ).get(barrier, key) as (KeyRow & Partial<Omit<TriggerRow, 'published_at'>> & { published_at: number | null }) | undefined;
     if (row === undefined) return undefined;
-    const known: KnownKey = {
-      snapshot: this.parsedSnapshot(barrier, key, row.snapshot),
-      counted: new Set(),
-      requiredCounted: 0,
-      trigger: row.emitter === undefined || row.emitter === null ? undefined : toTrigger(row as TriggerRow),
-    };
-    for (const { record } of this.sql('SELECT record FROM barrier_members WHERE barrier = ? AND key = ?').all(barrier, key) as { record: string }[]) {
-      countInto(known, JSON.parse(record) as MemberRecord);
+    const trigger = row.emitter === undefined || row.emitter === null ? undefined : toTrigger(row as TriggerRow);
+    const current: KnownKey =
+      known !== undefined && known.text === row.snapshot
+        ? known
+        : {
+            snapshot: this.parsedSnapshot(barrier, key, row.snapshot),
+            text: row.snapshot,
+            counted: new Set(),
+            requiredCounted: 0,
+            trigger,
+            memberRowid: 0,
+            version,
+          };
+    current.trigger = trigger;
+    current.version = version;
+    const records = this.sql('SELECT rowid, record FROM barrier_members WHERE barrier = ? AND key = ? AND rowid > ? ORDER BY rowid').all(
+      barrier,
+      key,
+      current.memberRowid,
+    ) as { rowid: number; record: string }[];
+    for (const { rowid, record } of records) {
+      countInto(current, JSON.parse(record) as MemberRecord);
+      current.memberRowid = rowid;
     }
-    return known;
+    return current;
   }
 
   private remember(barrier: string, key: string, known: KnownKey): KnownKey {

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteDatabase, type SqliteDatabase } from '../../../engine/adapters/sqlite/open-sqlite-database.ts';
 import { SqliteMessageBus } from '../../../engine/adapters/sqlite/sqlite-message-bus.ts';
 import { SqliteStateStore } from '../../../engine/adapters/sqlite/sqlite-state-store.ts';
-import type { KeySnapshot, MemberRecord } from '../../../engine/ports/state-store.ts';
+import type { KeySnapshot, MemberRecord, TriggerRule } from '../../../engine/ports/state-store.ts';
 import { CompletionBarrier } from '../../../engine/runtime/completion-barrier.ts';
 import type { TriggerData } from '../../../engine/runtime/envelope.ts';
 import { FakeClock } from '../../../engine/runtime/fake-clock.ts';
@@ -138,5 +138,30 @@ describe('SqliteStateStore with two connections to one file (issue 11: tallies c
     expect((await new SqliteStateStore(second, clock).readKey('gate', key))?.trigger?.publishedAt).toBeDefined();
     first.close();
     second.close();
+  });
+
+  it("keeps nothing of a completion made inside a caller's transaction that then rolled back: its redelivery decides again", async () => {
+    const db = openSqliteDatabase(join(dir, 'baton.db'));
+    const store = new SqliteStateStore(db, clock);
+    const snapshot: KeySnapshot = {
+      ...oldSnapshot('2025-11-28'),
+      expected: ['a'],
+      threshold: { kind: 'all', required: [], count: undefined, quorum: undefined },
+    };
+    const record = oldRecord('a', 'success', '2025-11-28');
+    const rule: TriggerRule = {
+      fires: (tally) => tally.counted === 1,
+      draft: () => ({ topic: TRIGGER_TOPIC, message: { id: 't', attributes: {}, data: '{}' }, reason: 'all_complete', decidedAt: 1 }),
+    };
+    const rolledBack = db.transaction(() => {
+      void store.recordCompletion(snapshot, record, rule);
+      void store.decideTrigger('gate', '2025-11-28', rule);
+      throw new Error('the caller gives up');
+    });
+    expect(() => rolledBack()).toThrow('the caller gives up');
+    expect(await store.readKey('gate', '2025-11-28')).toBeUndefined();
+    const again = await store.recordCompletion(snapshot, record, rule);
+    expect(again).toMatchObject({ recorded: true, decision: { created: true } });
+    db.close();
   });
 });
