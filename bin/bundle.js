@@ -8,6 +8,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 /** The Baton package folder. */
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** How every Baton bundle is built (the CLI, the SDK, the deployed functions' package): ESM for Node 20, dependencies left to node_modules. */
+export const nodeBundleOptions = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'error' };
+
 function newestSource(dir, extension) {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -29,12 +32,7 @@ async function precompiledValidators(buildSync, cache) {
     buildSync({
       entryPoints: [join(root, 'engine', 'config', 'precompiled-validators-source.ts')],
       outfile: generator,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      logLevel: 'error',
+      ...nodeBundleOptions,
     });
     const { precompiledValidatorsSource } = await import(pathToFileURL(generator).href);
     return precompiledValidatorsSource();
@@ -80,13 +78,8 @@ export async function bundle(name, entry, { split = false } = {}) {
   await build({
     entryPoints: [join(root, entry)],
     outdir: temporary,
-    bundle: true,
+    ...nodeBundleOptions,
     splitting: split,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'error',
     plugins: [await shippedValidatorsPlugin()],
   });
   try {

@@ -1,7 +1,7 @@
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Plugin } from 'esbuild';
+import type { BuildOptions, Plugin } from 'esbuild';
 import type { LoadResult } from '../config/load-pipeline.ts';
 import { packageRoot } from '../config/package-root.ts';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.ts';
@@ -34,18 +34,14 @@ export async function buildPackage(loaded: LoadResult & { readonly pipeline: Res
   // CLI's own bundle (bin/bundle.js, read from the package at run time): a function instance compiles no
   // schema on its cold start.
   const { build } = await import('esbuild');
-  const { shippedValidatorsPlugin } = (await import(pathToFileURL(join(root, 'bin', 'bundle.js')).href)) as {
+  const { nodeBundleOptions, shippedValidatorsPlugin } = (await import(pathToFileURL(join(root, 'bin', 'bundle.js')).href)) as {
+    nodeBundleOptions: BuildOptions;
     shippedValidatorsPlugin: () => Promise<Plugin>;
   };
   await build({
     entryPoints: [join(root, 'engine', 'entry', 'index.ts')],
     outfile: join(out, 'index.js'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'error',
+    ...nodeBundleOptions,
     plugins: [await shippedValidatorsPlugin()],
   });
   const rootPackage = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
