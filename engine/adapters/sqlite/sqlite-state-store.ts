@@ -101,6 +101,7 @@ interface KnownKey {
  */
 interface KnownKeys {
   readonly keys: Map<string, KnownKey>;
+  /** The `data_version` this connection read last (a key opened in this transaction is known as of it). */
   version: number | undefined;
 }
 
@@ -330,16 +331,7 @@ export class SqliteStateStore implements StateStore {
     if (known === undefined) {
       const text = JSON.stringify(snapshot);
       this.sql('INSERT INTO barrier_keys (barrier, key, snapshot) VALUES (?, ?, ?)').run(barrier, key, text);
-      const version = this.known.version ?? 0;
-      known = this.remember(barrier, key, {
-        snapshot: this.parsedSnapshot(barrier, key, text),
-        text,
-        counted: new Set(),
-        requiredCounted: 0,
-        trigger: undefined,
-        memberRowid: 0,
-        version,
-      });
+      known = this.remember(barrier, key, this.newKnownKey(barrier, key, text, this.known.version ?? 0));
     }
     const recorded = this.insertMemberNow(barrier, key, record, known);
     if (known.trigger !== undefined) return { recorded, decision: { trigger: known.trigger, created: false } };
@@ -367,8 +359,8 @@ export class SqliteStateStore implements StateStore {
   }
 
   /**
-   * The key as this connection knows it, read from its rows when it does not (or when another connection
-   * has committed since: then every known key is forgotten first); undefined before its first completion.
+   * The key as this connection knows it, read from its rows when it does not, or brought up to date when
+   * another connection has committed since; undefined before its first completion.
    */
   private knownKey(barrier: string, key: string): KnownKey | undefined {
     const version = (this.sql('PRAGMA data_version').get() as { data_version: number }).data_version;
@@ -399,18 +391,7 @@ export class SqliteStateStore implements StateStore {
     ).get(barrier, key) as (KeyRow & Partial<Omit<TriggerRow, 'published_at'>> & { published_at: number | null }) | undefined;
     if (row === undefined) return undefined;
     const trigger = row.emitter === undefined || row.emitter === null ? undefined : toTrigger(row as TriggerRow);
-    const current: KnownKey =
-      known !== undefined && known.text === row.snapshot
-        ? known
-        : {
-            snapshot: this.parsedSnapshot(barrier, key, row.snapshot),
-            text: row.snapshot,
-            counted: new Set(),
-            requiredCounted: 0,
-            trigger,
-            memberRowid: 0,
-            version,
-          };
+    const current = known !== undefined && known.text === row.snapshot ? known : this.newKnownKey(barrier, key, row.snapshot, version);
     current.trigger = trigger;
     current.version = version;
     const records = this.sql('SELECT rowid, record FROM barrier_members WHERE barrier = ? AND key = ? AND rowid > ? ORDER BY rowid').all(
@@ -423,6 +404,11 @@ export class SqliteStateStore implements StateStore {
       current.memberRowid = rowid;
     }
     return current;
+  }
+
+  /** A key known from its snapshot's text alone: nothing counted yet, no trigger, no record read. */
+  private newKnownKey(barrier: string, key: string, text: string, version: number): KnownKey {
+    return { snapshot: this.parsedSnapshot(barrier, key, text), text, counted: new Set(), requiredCounted: 0, trigger: undefined, memberRowid: 0, version };
   }
 
   private remember(barrier: string, key: string, known: KnownKey): KnownKey {
